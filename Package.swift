@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// vrapl — virtual RAPL. Module layout follows the data path in ../shared/DESIGN.md:
+// C system libraries → sources → trace store → dataset → NN engine → model file → guest / eval.
+import PackageDescription
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "vrapl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vrapl", targets: ["vrapl"]),
+        .executable(name: "vrapl-guest", targets: ["vrapl-guest"]),
+        .executable(name: "vrapl-collect", targets: ["vrapl-collect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries behind thin shims.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Library modules, in data-path order.
+        .target(name: "VraplCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .target(name: "VraplSources", dependencies: ["VraplCore"], swiftSettings: v5),
+        .target(name: "VraplTrace", dependencies: ["VraplCore", "CHDF5"], swiftSettings: v5),
+        .target(name: "VraplCollect", dependencies: ["VraplCore", "VraplSources", "VraplTrace"], swiftSettings: v5),
+        .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
+        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplTrace", "VraplSim", "Yams"], swiftSettings: v5),
+        .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
+        .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
+        .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "Yams"], swiftSettings: v5),
+        .target(name: "VraplAttribution", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
+        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel"], swiftSettings: v5),
+        .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
+
+        // Executables: thin front ends.
+        .executableTarget(name: "vrapl", dependencies: [
+            "VraplCore", "VraplSources", "VraplTrace", "VraplCollect", "VraplSim", "VraplCampaign", "VraplDataset",
+            "VraplNN", "VraplModel", "VraplAttribution", "VraplEval", "VraplGuest",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "vrapl-guest", dependencies: [
+            "VraplCore", "VraplGuest",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: v5),
+        .executableTarget(name: "vrapl-collect", dependencies: [
+            "VraplCore", "VraplCollect",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "collector", swiftSettings: v5),
+
+        // Tests mirror the source layout. Fixture trees live under Tests/Fixtures.
+        .testTarget(name: "VraplCoreTests", dependencies: ["VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources"], swiftSettings: v5),
+        .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplSources"], swiftSettings: v5),
+        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect"], swiftSettings: v5),
+        .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign"], swiftSettings: v5),
+        .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset"], swiftSettings: v5),
+        .testTarget(name: "VraplNNTests", dependencies: ["VraplNN"], swiftSettings: v5),
+        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel"], swiftSettings: v5),
+        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution"], swiftSettings: v5),
+        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval"], swiftSettings: v5),
+        .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest"], swiftSettings: v5),
+    ]
+)

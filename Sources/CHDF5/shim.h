@@ -1,0 +1,25 @@
+#ifndef VRAPL_CHDF5_SHIM_H
+#define VRAPL_CHDF5_SHIM_H
+// Thin accessors for HDF5's function-like macros and `*_g` globals, which Swift cannot import.
+// Each expands the real macro (H5open() runs inside them), so values are never stale.
+#include <hdf5.h>
+
+static inline hid_t vrapl_H5P_DEFAULT(void) { return H5P_DEFAULT; }
+static inline hid_t vrapl_H5S_ALL(void) { return H5S_ALL; }
+static inline hid_t vrapl_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
+static inline hid_t vrapl_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
+static inline hid_t vrapl_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
+static inline hid_t vrapl_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
+static inline hid_t vrapl_H5T_NATIVE_DOUBLE(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t vrapl_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t vrapl_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t vrapl_H5T_NATIVE_INT32(void) { return H5T_NATIVE_INT32; }
+static inline hid_t vrapl_H5T_C_S1(void) { return H5T_C_S1; }
+static inline unsigned vrapl_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
+static inline unsigned vrapl_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
+static inline unsigned vrapl_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
+static inline unsigned vrapl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
+static inline hsize_t vrapl_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+static inline size_t vrapl_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+
+#endif

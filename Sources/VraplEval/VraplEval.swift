@@ -1,0 +1,1 @@
+// The VraplEval module. See ../shared/DESIGN.md for its role in the data path.

@@ -1,0 +1,117 @@
+import VraplCore
+
+/// In-memory form of one vrapl trace (the HDF5 layout is in docs/trace-format.md). Struct of arrays:
+/// every per-sample column has `sampleCount` entries. Counters are raw and cumulative.
+///
+/// This is the contract between the collector and simulator (producers), the HDF5 store, and the
+/// dataset pipeline (consumer). `TraceWriter` writes it (streaming or whole), `TraceReader` returns it.
+public struct TraceData: Sendable {
+    public var metadata: TraceMetadata
+    /// Monotonic clock at each sample, ns (`timestamp_monotonic_ns`).
+    public var monotonicNs: [UInt64] = []
+    /// Wall clock at each sample, ns since the Unix epoch (`timestamp_wall_ns`).
+    public var wallClockNs: [Int64] = []
+    /// The ten aggregate-cpu fields of /proc/stat in kernel order (`cpu_<field>`), each `sampleCount` long.
+    public var cpuFields: [[UInt64]] = Array(repeating: [], count: 10)
+    /// `ctxt`, `intr` (total), `processes`, `procs_running`, `procs_blocked`.
+    public var contextSwitches: [UInt64] = []
+    public var interrupts: [UInt64] = []
+    public var processesCreated: [UInt64] = []
+    public var procsRunning: [UInt64] = []
+    public var procsBlocked: [UInt64] = []
+    /// Selected /proc/vmstat counters (`vmstat/<name>`), in recording order.
+    public var vmstat: [NamedCounterSeries] = []
+    /// RAPL domains (`rapl/<key>/energy_uj`), raw cumulative µJ with their wrap range.
+    public var rapl: [RaplDomainSeries] = []
+    /// Simulator only (`sim_hidden_w`): the part of power guest-visible history cannot determine.
+    /// Never a feature. nil for real recordings.
+    public var simHiddenWatts: [Float]? = nil
+    /// Labelled campaign segments.
+    public var segments: [TraceSegment] = []
+
+    public init(metadata: TraceMetadata) { self.metadata = metadata }
+
+    public var sampleCount: Int { monotonicNs.count }
+
+    /// Appends one sample. `energyUj` and `vmstatValues` are in the order of `rapl` and `vmstat`.
+    public mutating func append(monotonicNs t: UInt64, wallClockNs w: Int64, stat: ProcStatSnapshot,
+                                vmstatValues: [UInt64] = [], energyUj: [UInt64] = [], simHiddenWatts hidden: Float? = nil) {
+        monotonicNs.append(t)
+        wallClockNs.append(w)
+        for i in 0..<10 { cpuFields[i].append(stat.cpu[i]) }
+        contextSwitches.append(stat.contextSwitches)
+        interrupts.append(stat.interrupts)
+        processesCreated.append(stat.processesCreated)
+        procsRunning.append(stat.procsRunning)
+        procsBlocked.append(stat.procsBlocked)
+        for (i, v) in vmstatValues.enumerated() where i < vmstat.count { vmstat[i].values.append(v) }
+        for (i, e) in energyUj.enumerated() where i < rapl.count { rapl[i].energyUj.append(e) }
+        if let hidden { simHiddenWatts = (simHiddenWatts ?? []) + [hidden] }
+    }
+}
+
+/// Root attributes of a trace.
+public struct TraceMetadata: Sendable, Equatable {
+    /// `format` attribute: always "vrapl-trace".
+    public static let formatName = "vrapl-trace"
+    /// Current `format_version`.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int = TraceMetadata.currentFormatVersion
+    public var hostName: String = ""
+    public var cpuModel: String = ""
+    public var kernel: String = ""
+    public var coreCount: Int = 0
+    /// Nominal sample interval, ns (16 ms = 16_000_000).
+    public var sampleIntervalNs: UInt64 = 16_000_000
+    public var powerSource: PowerSource = .rapl
+    /// Start time, ns since the Unix epoch.
+    public var startTimeNs: Int64 = 0
+    public var toolVersion: String = VraplVersion.string
+    /// USER_HZ of the recorded /proc/stat (normally 100).
+    public var userHz: Int = 100
+    /// Free-form labels (`--label key=value`).
+    public var labels: [String: String] = [:]
+
+    public init() {}
+}
+
+/// A named raw counter column.
+public struct NamedCounterSeries: Sendable, Equatable {
+    public var name: String
+    public var values: [UInt64]
+    public init(name: String, values: [UInt64] = []) { self.name = name; self.values = values }
+}
+
+/// One RAPL domain's raw cumulative energy counter.
+public struct RaplDomainSeries: Sendable, Equatable {
+    /// Stable key from the powercap directory, e.g. `intel-rapl:0` or `intel-rapl:0:1` (HDF5 group name uses `_`).
+    public var key: String
+    /// The zone's `name` file, e.g. `package-0`, `core`, `uncore`, `dram`.
+    public var name: String
+    /// `max_energy_range_uj`: the counter wraps to 0 after this value.
+    public var maxEnergyRangeUj: UInt64
+    public var energyUj: [UInt64]
+    public init(key: String, name: String, maxEnergyRangeUj: UInt64, energyUj: [UInt64] = []) {
+        self.key = key; self.name = name; self.maxEnergyRangeUj = maxEnergyRangeUj; self.energyUj = energyUj
+    }
+    /// True for a package-level zone (`package-N`), the model's target.
+    public var isPackage: Bool { name.hasPrefix("package") }
+}
+
+/// A labelled campaign segment: samples `firstSample...lastSample` (inclusive) ran one workload.
+public struct TraceSegment: Sendable, Equatable {
+    public var name: String
+    public var firstSample: Int
+    public var lastSample: Int
+    /// Stressor parameters, e.g. `family=cpu`, `stressor=cpu`, `workers=2`. `family` groups segments for splits.
+    public var parameters: [String: String]
+    public init(name: String, firstSample: Int, lastSample: Int, parameters: [String: String] = [:]) {
+        self.name = name; self.firstSample = firstSample; self.lastSample = lastSample; self.parameters = parameters
+    }
+    /// The workload family (`family` parameter, else the name up to the first `-` or `_`).
+    public var family: String {
+        if let f = parameters["family"] { return f }
+        return String(name.split(whereSeparator: { $0 == "-" || $0 == "_" }).first ?? Substring(name))
+    }
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Benchmarks (release builds). Figures go to docs/PERFORMANCE.md with this command and the machine.
+set -euo pipefail
+BIN=$(swift build -c release --show-bin-path)
+echo "== vrapl bench (release build at $BIN)"
