@@ -3,5 +3,6 @@ import ArgumentParser
 /// The registry of `vrapl` subcommands. Add yours here (one line), define it in its own file.
 enum VraplSubcommands {
     static let all: [ParsableCommand.Type] = [
+        BenchCommand.self,
     ]
 }
