@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VraplCore
+
+/// A file that is opened once and re-read from offset 0 on every tick with `pread` into a buffer
+/// allocated up front, so the steady-state sampling loop makes no allocation and no `open`/`close`.
+///
+/// procfs and sysfs regenerate the whole text on every read from offset 0; a read is repeated until it
+/// returns 0 bytes because seq_file-backed files (/proc/vmstat) may hand out one page per call.
+/// The buffer grows (an allocation) only when a file outgrows it, which happens at most a few times.
+public final class PolledFile {
+    /// The path as opened; every error names it.
+    public let path: String
+    private let fd: Int32
+    private var storage: UnsafeMutableRawBufferPointer
+
+    /// Opens `path` read-only. Throws a `VraplError` naming the path and the reason.
+    public init(path: String, capacity: Int = 16 * 1024) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw PolledFile.openError(path: path, errno: errno) }
+        self.fd = fd
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity, 16), alignment: 8)
+    }
+
+    deinit {
+        close(fd)
+        storage.deallocate()
+    }
+
+    /// Current buffer size in bytes.
+    public var capacity: Int { storage.count }
+
+    /// Reads the whole file from offset 0 and calls `body` with its bytes. The bytes are only valid
+    /// inside `body` (they live in the reused buffer).
+    @inline(__always)
+    public func withContents<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let count = try readAll()
+        return try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<count]))
+    }
+
+    /// Reads the file into the buffer; returns the byte count.
+    private func readAll() throws -> Int {
+        var total = 0
+        while true {
+            if total == storage.count { grow() }
+            let base = storage.baseAddress.map { $0 + total }
+            let n = pread(fd, base, storage.count - total, off_t(total))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PolledFile.readError(path: path, errno: errno)
+            }
+            if n == 0 { return total }
+            total += n
+        }
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: storage.count * 2, alignment: 8)
+        bigger.copyMemory(from: UnsafeRawBufferPointer(storage))
+        storage.deallocate()
+        storage = bigger
+    }
+
+    /// The message for a failed `open`. EACCES on a powercap `energy_uj` gets the Linux 5.10 note.
+    public static func openError(path: String, errno code: Int32) -> VraplError {
+        let reason = String(cString: strerror(code))
+        if code == EACCES || code == EPERM {
+            if path.hasSuffix("energy_uj") {
+                return VraplError("cannot read \(path): \(reason). Since Linux 5.10 (CVE-2020-8694, Platypus) energy_uj is readable by root only: run as root, or make it readable, e.g. `chmod o+r \(path)` or a udev rule such as SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chmod o+r /sys%p/energy_uj\"")
+            }
+            return VraplError("cannot read \(path): \(reason) (check the file's permissions)")
+        }
+        return VraplError("cannot open \(path): \(reason)")
+    }
+
+    static func readError(path: String, errno code: Int32) -> VraplError {
+        if code == EACCES || code == EPERM { return openError(path: path, errno: code) }
+        return VraplError("cannot read \(path): \(String(cString: strerror(code)))")
+    }
+}

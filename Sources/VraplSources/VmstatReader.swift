@@ -1,0 +1,132 @@
+import VraplCore
+
+/// Reads selected counters of `<procfs>/vmstat` (`name value` lines): by default
+/// `VmstatDefaults.counters` (pgfault, pgmajfault, pswpin, pswpout), plus any the caller names.
+///
+/// The file stays open; `read(into:)` is one `pread` pass and a byte-level parse that allocates nothing.
+/// Every requested counter must be present: the initializer fails otherwise, naming the counter.
+public final class VmstatReader {
+    /// `<procfs>/vmstat`.
+    public let path: String
+    /// The counters read, in the order of the values `read` returns.
+    public let counters: [String]
+    private let file: PolledFile
+    /// The counter names as bytes, one buffer, with offsets (no per-read allocation).
+    private let nameBytes: UnsafeMutableBufferPointer<UInt8>
+    private let nameRanges: [Range<Int>]
+    private let found: UnsafeMutableBufferPointer<Bool>
+
+    /// Opens `<procfs>/vmstat` and parses it once. Duplicates in `counters` are removed (first kept).
+    public init(procfs: String = "/proc", counters: [String] = VmstatDefaults.counters) throws {
+        path = procfs.hasSuffix("/") ? procfs + "vmstat" : procfs + "/vmstat"
+        var unique: [String] = []
+        for name in counters where !unique.contains(name) {
+            guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) else {
+                throw VraplError("invalid vmstat counter name '\(name)'")
+            }
+            unique.append(name)
+        }
+        self.counters = unique
+        let all = unique.flatMap { Array($0.utf8) }
+        nameBytes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(all.count, 1))
+        _ = nameBytes.initialize(from: all)
+        var ranges: [Range<Int>] = []
+        var offset = 0
+        for name in unique {
+            ranges.append(offset..<(offset + name.utf8.count))
+            offset += name.utf8.count
+        }
+        nameRanges = ranges
+        found = UnsafeMutableBufferPointer<Bool>.allocate(capacity: max(unique.count, 1))
+        found.initialize(repeating: false)
+        file = try PolledFile(path: path, capacity: 16 * 1024)
+        var values = [UInt64](repeating: 0, count: unique.count)
+        try read(into: &values)
+    }
+
+    deinit {
+        nameBytes.deallocate()
+        found.deallocate()
+    }
+
+    /// Reads the file again; `values` must have `counters.count` elements (in that order).
+    public func read(into values: inout [UInt64]) throws {
+        precondition(values.count == counters.count, "values must have one slot per counter")
+        let path = self.path
+        let names = UnsafeBufferPointer(nameBytes)
+        let ranges = nameRanges
+        let found = self.found
+        try values.withUnsafeMutableBufferPointer { out in
+            try file.withContents { bytes in
+                try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out)
+            }
+        }
+    }
+
+    /// Reads the file again into a new array (in `counters` order).
+    public func read() throws -> [UInt64] {
+        var values = [UInt64](repeating: 0, count: counters.count)
+        try read(into: &values)
+        return values
+    }
+
+    /// Parses the text of /proc/vmstat for the given counters (for tests and replay).
+    public static func parse(text: String, counters: [String], path: String = "vmstat") throws -> [UInt64] {
+        let all = counters.flatMap { Array($0.utf8) }
+        var ranges: [Range<Int>] = []
+        var offset = 0
+        for name in counters { ranges.append(offset..<(offset + name.utf8.count)); offset += name.utf8.count }
+        var found = [Bool](repeating: false, count: counters.count)
+        var values = [UInt64](repeating: 0, count: counters.count)
+        let utf8 = Array(text.utf8)
+        try utf8.withUnsafeBytes { bytes in
+            try all.withUnsafeBufferPointer { names in
+                try found.withUnsafeMutableBufferPointer { f in
+                    try values.withUnsafeMutableBufferPointer { out in
+                        try parse(bytes, path: path, names: names, ranges: ranges, found: f, into: out)
+                    }
+                }
+            }
+        }
+        return values
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, path: String, names: UnsafeBufferPointer<UInt8>, ranges: [Range<Int>],
+                      found: UnsafeMutableBufferPointer<Bool>, into out: UnsafeMutableBufferPointer<UInt64>) throws {
+        guard !bytes.isEmpty else { throw VraplError("\(path) is empty") }
+        for i in 0..<ranges.count { found[i] = false }
+        var remaining = ranges.count
+        var c = ByteCursor(bytes)
+        while !c.atEnd, remaining > 0 {
+            let lineStart = c.index
+            let keyEnd = c.scanKey()
+            var i = 0
+            while i < ranges.count {
+                if !found[i], c.equals(lineStart, keyEnd, UnsafeBufferPointer(rebasing: names[ranges[i]])) {
+                    let at = c.index
+                    switch c.scanNumber() {
+                    case .value(let v): out[i] = v
+                    case .endOfLine:
+                        throw c.error(path, at: lineStart, "missing the number after '\(c.token(at: lineStart))' (truncated line?)")
+                    case .garbage:
+                        throw c.error(path, at: lineStart, "expected a number after '\(c.token(at: lineStart))', found '\(c.token(at: at))'")
+                    case .overflow:
+                        throw c.error(path, at: lineStart, "the number after '\(c.token(at: lineStart))' overflows 64 bits: '\(c.token(at: at))'")
+                    }
+                    found[i] = true
+                    remaining -= 1
+                    break
+                }
+                i += 1
+            }
+            c.skipLine()
+        }
+        if remaining > 0 {
+            var missing: [String] = []
+            for i in 0..<ranges.count where !found[i] {
+                missing.append("'" + String(decoding: UnsafeBufferPointer(rebasing: names[ranges[i]]), as: UTF8.self) + "'")
+            }
+            throw VraplError("\(path): no \(missing.joined(separator: ", ")) counter (truncated file, or a counter this kernel does not have?)")
+        }
+    }
+}
