@@ -1,0 +1,96 @@
+import Foundation
+import VraplCore
+import VraplTrace
+
+/// A feature series: `featureCount` Float32 columns of `count` samples, stored feature-major
+/// (`values[f * count + t]` is feature f at sample t, so each feature is one contiguous column).
+/// Samples before `firstValid` have no features (a raw trace's sample 0 has no previous sample);
+/// their entries are 0 and no window may reach them.
+public struct FeatureSeries: Sendable {
+    public var featureNames: [String]
+    public var count: Int
+    public var values: [Float]
+    public var firstValid: Int
+    /// Wall-clock time of each sample, seconds since the Unix epoch.
+    public var timestampsUnix: [Double]
+
+    public var featureCount: Int { featureNames.count }
+
+    public init(featureNames: [String], count: Int, values: [Float], firstValid: Int, timestampsUnix: [Double]) {
+        self.featureNames = featureNames; self.count = count; self.values = values
+        self.firstValid = firstValid; self.timestampsUnix = timestampsUnix
+    }
+
+    /// Feature f at sample t.
+    @inline(__always) public func value(feature f: Int, at t: Int) -> Float { values[f * count + t] }
+
+    /// Computes `featureSet` over a whole trace by running every sample through `FeatureExtractor`
+    /// (the guest's code path). Throws when the set needs a counter the trace lacks.
+    public init(trace: TraceData, featureSet: FeatureSet) throws {
+        let n = trace.sampleCount
+        let f = featureSet.count
+        var pageFaults: [UInt64]? = nil
+        if featureSet.needsPageFaults {
+            guard let series = trace.vmstat.first(where: { $0.name == "pgfault" }), series.values.count == n else {
+                throw VraplError("feature set '\(featureSet.name)' needs /proc/vmstat pgfault, which the trace (host '\(trace.metadata.hostName)') does not record")
+            }
+            pageFaults = series.values
+        }
+        for (i, column) in trace.cpuFields.enumerated() where column.count != n {
+            throw VraplError("trace column cpu_\(CPUTimes.fieldNames[i]) has \(column.count) samples, expected \(n)")
+        }
+        var values = [Float](repeating: 0, count: f * n)
+        var extractor = FeatureExtractor(featureSet: featureSet)
+        values.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var stat = ProcStatSnapshot()
+            for t in 0..<n {
+                stat.cpu.user = trace.cpuFields[0][t]; stat.cpu.nice = trace.cpuFields[1][t]
+                stat.cpu.system = trace.cpuFields[2][t]; stat.cpu.idle = trace.cpuFields[3][t]
+                stat.cpu.iowait = trace.cpuFields[4][t]; stat.cpu.irq = trace.cpuFields[5][t]
+                stat.cpu.softirq = trace.cpuFields[6][t]; stat.cpu.steal = trace.cpuFields[7][t]
+                stat.cpu.guest = trace.cpuFields[8][t]; stat.cpu.guestNice = trace.cpuFields[9][t]
+                stat.contextSwitches = t < trace.contextSwitches.count ? trace.contextSwitches[t] : 0
+                stat.interrupts = t < trace.interrupts.count ? trace.interrupts[t] : 0
+                stat.processesCreated = t < trace.processesCreated.count ? trace.processesCreated[t] : 0
+                stat.procsRunning = t < trace.procsRunning.count ? trace.procsRunning[t] : 0
+                stat.procsBlocked = t < trace.procsBlocked.count ? trace.procsBlocked[t] : 0
+                let sample = RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t])
+                _ = extractor.push(sample, into: base + t, stride: n)
+            }
+        }
+        let times = trace.wallClockNs.count == n ? trace.wallClockNs.map { Double($0) / 1e9 }
+            : trace.monotonicNs.map { Double($0) / 1e9 }
+        self.init(featureNames: featureSet.featureNames, count: n, values: values, firstValid: min(1, n), timestampsUnix: times)
+    }
+}
+
+/// The model's target: package power in watts per sample interval.
+public enum PackagePower {
+    /// Package watts over the interval ending at each sample: the sum over every package zone
+    /// (`package-N`) of `energyDelta` (wrap-around handled, VraplCore) divided by Δt from the
+    /// monotonic clock. Sample 0 (no interval) and intervals with Δt = 0 are NaN.
+    public static func series(trace: TraceData) throws -> [Float] {
+        let n = trace.sampleCount
+        let zones = trace.rapl.filter(\.isPackage)
+        guard !zones.isEmpty else {
+            throw VraplError("trace (host '\(trace.metadata.hostName)') has no package RAPL zone: nothing to train on")
+        }
+        for z in zones where z.energyUj.count != n {
+            throw VraplError("RAPL zone \(z.key) has \(z.energyUj.count) samples, expected \(n)")
+        }
+        var watts = [Float](repeating: .nan, count: n)
+        guard n > 1 else { return watts }
+        for t in 1..<n {
+            let t0 = trace.monotonicNs[t - 1], t1 = trace.monotonicNs[t]
+            guard t1 > t0 else { continue }
+            var uj: UInt64 = 0
+            for z in zones {
+                uj &+= energyDelta(previous: Microjoules(z.energyUj[t - 1]), current: Microjoules(z.energyUj[t]),
+                                   maxRange: Microjoules(z.maxEnergyRangeUj)).value
+            }
+            watts[t] = Float(Double(uj) / 1e6 / (Double(t1 - t0) / 1e9))
+        }
+        return watts
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplTrace
+@testable import VraplDataset
+
+@Suite struct FeatureTests {
+    func sample(_ tNs: UInt64, user: UInt64, system: UInt64, idle: UInt64, iowait: UInt64, ctxt: UInt64,
+                nice: UInt64 = 0, steal: UInt64 = 0, guest: UInt64 = 0, intr: UInt64 = 0, running: UInt64 = 0, pgfault: UInt64? = nil) -> RawSample {
+        var s = ProcStatSnapshot()
+        s.cpu.user = user; s.cpu.system = system; s.cpu.idle = idle; s.cpu.iowait = iowait; s.cpu.nice = nice
+        s.cpu.steal = steal; s.cpu.guest = guest
+        s.contextSwitches = ctxt; s.interrupts = intr; s.procsRunning = running
+        return RawSample(monotonicNs: tNs, stat: s, pageFaults: pgfault)
+    }
+
+    @Test func decodeRapl4HandWorked() throws {
+        var x = FeatureExtractor(featureSet: .decodeRapl4)
+        #expect(x.push(sample(0, user: 100, system: 100, idle: 100, iowait: 100, ctxt: 1000)) == nil)
+        // Δuser 30, Δsystem 10, Δidle 50, Δiowait 10 → 30 %, 10 %, 10 %; Δctxt 1000 in 16 ms → log1p(62500).
+        let row_ = x.push(sample(16_000_000, user: 130, system: 110, idle: 150, iowait: 110, ctxt: 2000))
+        let row = try #require(row_)
+        #expect(row == [30, 10, 10, Float(log1p(62_500.0))])
+        // No tick in the interval: percentages repeat; the rate is a real 0.
+        let idle_ = x.push(sample(32_000_000, user: 130, system: 110, idle: 150, iowait: 110, ctxt: 2000))
+        let idle = try #require(idle_)
+        #expect(idle == [30, 10, 10, 0])
+        // A counter that went backwards counts as zero: Δuser 0, Δsystem 0, Δidle 4 → 0,0,0.
+        let back_ = x.push(sample(48_000_000, user: 120, system: 110, idle: 154, iowait: 110, ctxt: 2032))
+        let back = try #require(back_)
+        #expect(back == [0, 0, 0, Float(log1p(2000.0))])
+    }
+
+    @Test func extendedUsesProperTotal() throws {
+        var x = FeatureExtractor(featureSet: .extended)
+        #expect(FeatureSet.extended.count == 16)
+        _ = x.push(sample(0, user: 0, system: 0, idle: 0, iowait: 0, ctxt: 0, pgfault: 1000))
+        // user 40 (of which guest 20), nice 10, system 10, idle 30, steal 10 → total 100 (guest not added again).
+        let row_ = x.push(sample(500_000_000, user: 40, system: 10, idle: 30, iowait: 0, ctxt: 50,
+                                             nice: 10, steal: 10, guest: 20, intr: 500, running: 3, pgfault: 1500))
+        let row = try #require(row_)
+        let names = FeatureSet.extended.featureNames
+        func v(_ n: String) -> Float { row[names.firstIndex(of: n) ?? 0] }
+        #expect(v("user_percent") == 40)
+        #expect(v("nice_percent") == 10)
+        #expect(v("steal_percent") == 10)
+        #expect(v("guest_percent") == 20)
+        #expect(v("idle_percent") == 30)
+        #expect(v("log_ctx_switches") == Float(log1p(100.0)))
+        #expect(v("log_interrupts") == Float(log1p(1000.0)))
+        #expect(v("procs_running") == 3)
+        #expect(v("log_page_faults") == Float(log1p(1000.0)))
+    }
+
+    @Test func namedLookup() throws {
+        #expect(try FeatureSet(named: "decode-rapl-4") == .decodeRapl4)
+        #expect(try FeatureSet(featureNames: ["user_percent", "system_percent", "iowait_percent", "log_ctx_switches"]) == .decodeRapl4)
+        #expect(throws: VraplError.self) { try FeatureSet(named: "psi") }
+    }
+
+    /// The batch series is the streaming extractor run over the trace: identical rows, and equal to
+    /// the closed form of the ramp.
+    @Test(arguments: FeatureSet.all)
+    func batchEqualsStreaming(set: FeatureSet) throws {
+        let trace = TestTraces.ramp(40)
+        let series = try FeatureSeries(trace: trace, featureSet: set)
+        #expect(series.firstValid == 1)
+        var x = FeatureExtractor(featureSet: set)
+        for t in 0..<trace.sampleCount {
+            var s = ProcStatSnapshot()
+            for i in 0..<10 { var f = s.cpu.fields; f[i] = trace.cpuFields[i][t]; s.cpu.fields = f }
+            s.contextSwitches = trace.contextSwitches[t]
+            s.interrupts = trace.interrupts[t]
+            s.procsRunning = trace.procsRunning[t]
+            let row = x.push(RawSample(monotonicNs: trace.monotonicNs[t], stat: s, pageFaults: trace.vmstat[0].values[t]))
+            if t == 0 { #expect(row == nil); continue }
+            let expected = try #require(row)
+            for f in 0..<set.count { #expect(series.value(feature: f, at: t) == expected[f]) }
+        }
+        if set == .decodeRapl4 {
+            for t in 1..<40 { for f in 0..<4 { #expect(abs(series.value(feature: f, at: t) - TestTraces.rampFeature(f, t)) <= 1e-4 * max(1, abs(TestTraces.rampFeature(f, t)))) } }
+        }
+    }
+
+    @Test func packagePowerSumsPackagesAndHandlesWrap() throws {
+        var trace = TestTraces.trace([
+            .init(t: 0, user: 0, system: 0, idle: 0, iowait: 0, ctxt: 0, energy: 999_990),
+            .init(t: 500_000_000, user: 0, system: 0, idle: 0, iowait: 0, ctxt: 0, energy: 9),       // wrapped: 10 + 9 = 19 µJ… over range 999_999
+            .init(t: 1_000_000_000, user: 0, system: 0, idle: 0, iowait: 0, ctxt: 0, energy: 1_000_009),
+        ], maxRange: 999_999)
+        // A second package zone adds 2 J per interval; a core zone is ignored.
+        trace.rapl.append(RaplDomainSeries(key: "intel-rapl:1", name: "package-1", maxEnergyRangeUj: 0, energyUj: [0, 2_000_000, 4_000_000]))
+        trace.rapl.append(RaplDomainSeries(key: "intel-rapl:0:0", name: "core", maxEnergyRangeUj: 0, energyUj: [0, 9_000_000, 9_000_001]))
+        let w = try PackagePower.series(trace: trace)
+        #expect(w[0].isNaN)
+        // (999_999 − 999_990) + 9 + 1 = 19 µJ, + 2 J, over 0.5 s.
+        #expect(abs(w[1] - Float((19.0 / 1e6 + 2) / 0.5)) < 1e-5)
+        #expect(abs(w[2] - Float((1.0 + 2) / 0.5)) < 1e-5)
+        trace.rapl = []
+        #expect(throws: VraplError.self) { try PackagePower.series(trace: trace) }
+    }
+
+    @Test func extendedNeedsPageFaults() {
+        var trace = TestTraces.ramp(5)
+        trace.vmstat = []
+        #expect(throws: VraplError.self) { try FeatureSeries(trace: trace, featureSet: .extended) }
+    }
+
+    @Test func decodeRaplCSV() throws {
+        let csv = """
+        timestamp_unix,user_percent,system_percent,iowait_percent,ctx_switches_per_sec,package_power_watts
+        1700000000.000,10,5,1,999,30.5
+        1700000000.016,20,5,0,0,40
+        """
+        let parsed = try DecodeRaplCSV(text: csv)
+        #expect(parsed.series.count == 2)
+        #expect(parsed.series.firstValid == 0)
+        #expect(parsed.series.value(feature: 0, at: 1) == 20)
+        #expect(parsed.series.value(feature: 3, at: 0) == Float(log1p(999.0)))
+        #expect(parsed.packageWatts == [30.5, 40])
+        #expect(throws: VraplError.self) { try DecodeRaplCSV(text: "timestamp_unix,user_percent\n1,2\n") }
+    }
+}
