@@ -22,4 +22,13 @@ static inline unsigned vrapl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hsize_t vrapl_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 static inline size_t vrapl_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 
+// Added for the trace store (VraplTrace).
+static inline hid_t vrapl_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+static inline hid_t vrapl_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
+static inline hid_t vrapl_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
+static inline hid_t vrapl_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }
+/// Turns off HDF5's automatic printing of the error stack for the calling thread (the setting is
+/// per thread in thread-safe builds); callers report errors themselves.
+static inline void vrapl_silence_errors(void) { (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
 #endif

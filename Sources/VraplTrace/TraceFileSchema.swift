@@ -1,0 +1,122 @@
+import CHDF5
+import Foundation
+import VraplCore
+
+/// A new trace file with every dataset created (empty, extendible, chunked) and the root attributes
+/// written. Both the streaming `TraceWriter` and the whole-trace `TraceWriter.write` append through it.
+final class TraceFileSchema {
+    let file: H5File
+    let monotonic: H5Dataset
+    let wallClock: H5Dataset
+    /// The 15 /proc/stat columns in `TraceLayout.statDatasets` order.
+    let stat: [H5Dataset]
+    let vmstat: [H5Dataset]
+    let rapl: [H5Dataset]
+    let simHidden: H5Dataset?
+    private let segmentName: H5Dataset
+    private let segmentFirst: H5Dataset
+    private let segmentLast: H5Dataset
+    private let segmentParameters: H5Dataset
+    private var groups: [H5Group] = []
+    private var closed = false
+
+    init(path: String, metadata: TraceMetadata, vmstatNames: [String], raplZones: [RaplDomainSeries],
+         recordsSimHiddenWatts: Bool, chunkRows: Int) throws {
+        let file = try H5File.create(path)
+        self.file = file
+        let root = file.root
+        try Self.writeMetadata(metadata, to: root)
+
+        func counter(_ group: H5Group, _ name: String, units: String) throws -> H5Dataset {
+            let dataset = try group.createDataset(name, of: UInt64.self, chunkRows: chunkRows)
+            try dataset.setAttribute("units", string: units)
+            return dataset
+        }
+        monotonic = try counter(root, TraceLayout.monotonic, units: "ns (CLOCK_MONOTONIC)")
+        wallClock = try root.createDataset(TraceLayout.wallClock, of: Int64.self, chunkRows: chunkRows)
+        try wallClock.setAttribute("units", string: "ns since the Unix epoch (CLOCK_REALTIME)")
+        var stat: [H5Dataset] = []
+        for name in TraceLayout.cpuDatasets { stat.append(try counter(root, name, units: "USER_HZ ticks, cumulative")) }
+        stat.append(try counter(root, TraceLayout.contextSwitches, units: "count, cumulative"))
+        stat.append(try counter(root, TraceLayout.interrupts, units: "count, cumulative"))
+        stat.append(try counter(root, TraceLayout.processes, units: "count, cumulative"))
+        stat.append(try counter(root, TraceLayout.procsRunning, units: "tasks (gauge)"))
+        stat.append(try counter(root, TraceLayout.procsBlocked, units: "tasks (gauge)"))
+        self.stat = stat
+
+        let vmstatGroup = try root.createGroup(TraceLayout.vmstatGroup)
+        groups.append(vmstatGroup)
+        var vmstat: [H5Dataset] = []
+        for name in vmstatNames { vmstat.append(try counter(vmstatGroup, name, units: "count, cumulative")) }
+        self.vmstat = vmstat
+
+        let raplGroup = try root.createGroup(TraceLayout.raplGroup)
+        groups.append(raplGroup)
+        var rapl: [H5Dataset] = []
+        for zone in raplZones {
+            let group = try raplGroup.createGroup(TraceLayout.raplGroupName(forKey: zone.key))
+            groups.append(group)
+            try group.setAttribute("name", string: zone.name)
+            try group.setAttribute("key", string: zone.key)
+            try group.setAttribute("max_energy_range_uj", uint64: zone.maxEnergyRangeUj)
+            let energy = try counter(group, TraceLayout.energyDataset, units: "uJ, cumulative, wraps after max_energy_range_uj")
+            try energy.setAttribute("max_energy_range_uj", uint64: zone.maxEnergyRangeUj)
+            rapl.append(energy)
+        }
+        self.rapl = rapl
+
+        if recordsSimHiddenWatts {
+            let hidden = try root.createDataset(TraceLayout.simHidden, of: Float.self, chunkRows: chunkRows)
+            try hidden.setAttribute("simulator_only", int64: 1)
+            try hidden.setAttribute("units", string: "W")
+            simHidden = hidden
+        } else {
+            simHidden = nil
+        }
+
+        let segments = try root.createGroup(TraceLayout.segmentsGroup)
+        groups.append(segments)
+        segmentName = try segments.createStringDataset("name", chunkRows: 64)
+        segmentFirst = try segments.createDataset("first_sample", of: Int64.self, chunkRows: 64)
+        segmentLast = try segments.createDataset("last_sample", of: Int64.self, chunkRows: 64)
+        segmentParameters = try segments.createStringDataset("parameters", chunkRows: 64)
+    }
+
+    static func writeMetadata(_ metadata: TraceMetadata, to root: H5Group) throws {
+        try root.setAttribute("format", string: TraceMetadata.formatName)
+        try root.setAttribute("format_version", int64: Int64(metadata.formatVersion))
+        try root.setAttribute("host_name", string: metadata.hostName)
+        try root.setAttribute("cpu_model", string: metadata.cpuModel)
+        try root.setAttribute("kernel", string: metadata.kernel)
+        try root.setAttribute("core_count", int64: Int64(metadata.coreCount))
+        try root.setAttribute("sample_interval_ns", int64: Int64(clamping: metadata.sampleIntervalNs))
+        try root.setAttribute("power_source", string: metadata.powerSource.description)
+        try root.setAttribute("start_time_ns", int64: metadata.startTimeNs)
+        try root.setAttribute("tool_version", string: metadata.toolVersion)
+        try root.setAttribute("user_hz", int64: Int64(metadata.userHz))
+        try root.setAttribute("labels", string: TraceLayout.json(metadata.labels))
+    }
+
+    /// Appends segments to the four `segments/*` datasets.
+    func append(segments: [TraceSegment]) throws {
+        guard !segments.isEmpty else { return }
+        try segmentName.append(strings: segments.map(\.name))
+        let first = segments.map { Int64($0.firstSample) }
+        let last = segments.map { Int64($0.lastSample) }
+        try first.withUnsafeBufferPointer { try segmentFirst.append($0) }
+        try last.withUnsafeBufferPointer { try segmentLast.append($0) }
+        try segmentParameters.append(strings: segments.map { TraceLayout.json($0.parameters) })
+    }
+
+    func flush() throws { try file.flush() }
+
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        var all = [monotonic, wallClock] + stat + vmstat + rapl + [segmentName, segmentFirst, segmentLast, segmentParameters]
+        if let simHidden { all.append(simHidden) }
+        for dataset in all { dataset.close() }
+        for group in groups.reversed() { group.close() }
+        try file.close()
+    }
+}

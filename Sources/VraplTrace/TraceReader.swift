@@ -1,0 +1,166 @@
+import Foundation
+import VraplCore
+
+/// What a trace holds, without its per-sample data (cheap: attributes and dataset sizes only).
+public struct TraceHeader: Sendable {
+    public var metadata: TraceMetadata
+    /// Samples readable in every per-sample dataset (after a crash, the shortest one).
+    public var sampleCount: Int
+    public var vmstatNames: [String]
+    /// RAPL zones with empty `energyUj`.
+    public var raplZones: [RaplDomainSeries]
+    public var hasSimHiddenWatts: Bool
+    public var segments: [TraceSegment]
+}
+
+/// Reads vrapl traces (layout: docs/trace-format.md). Accepts every `format_version` up to
+/// `TraceMetadata.currentFormatVersion` and refuses newer ones with an error that says so.
+public enum TraceReader {
+    /// Reads a whole trace into memory.
+    public static func read(_ path: String) throws -> TraceData {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        let opened = try OpenTrace(file: file)
+        let n = opened.header.sampleCount
+        var data = TraceData(metadata: opened.header.metadata)
+        let root = file.root
+        data.monotonicNs = try root.openDataset(TraceLayout.monotonic).read(UInt64.self, count: n)
+        data.wallClockNs = try root.openDataset(TraceLayout.wallClock).read(Int64.self, count: n)
+        var stat: [[UInt64]] = []
+        for name in TraceLayout.statDatasets {
+            stat.append(try root.openDataset(name).read(UInt64.self, count: n))
+        }
+        data.cpuFields = Array(stat[0..<10])
+        data.contextSwitches = stat[10]
+        data.interrupts = stat[11]
+        data.processesCreated = stat[12]
+        data.procsRunning = stat[13]
+        data.procsBlocked = stat[14]
+        if let group = opened.vmstatGroup {
+            for name in opened.header.vmstatNames {
+                data.vmstat.append(NamedCounterSeries(name: name, values: try group.openDataset(name).read(UInt64.self, count: n)))
+            }
+        }
+        for (zone, group) in zip(opened.header.raplZones, opened.raplGroups) {
+            var series = zone
+            series.energyUj = try group.openDataset(TraceLayout.energyDataset).read(UInt64.self, count: n)
+            data.rapl.append(series)
+        }
+        if opened.header.hasSimHiddenWatts {
+            data.simHiddenWatts = try root.openDataset(TraceLayout.simHidden).read(Float.self, count: n)
+        }
+        data.segments = opened.header.segments
+        return data
+    }
+
+    /// Reads only the root attributes.
+    public static func readMetadata(_ path: String) throws -> TraceMetadata {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        return try readMetadata(root: file.root)
+    }
+
+    /// Reads the metadata, columns, sample count and segments, but no per-sample data.
+    public static func readHeader(_ path: String) throws -> TraceHeader {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        return try OpenTrace(file: file).header
+    }
+
+    static func readMetadata(root: H5Group) throws -> TraceMetadata {
+        let path = root.path
+        guard let format = try root.stringAttribute("format") else {
+            throw TraceError(path: path, object: "/@format", message: "not a vrapl trace: the root has no `format` attribute")
+        }
+        guard format == TraceMetadata.formatName else {
+            throw TraceError(path: path, object: "/@format", message: "not a vrapl trace: format is \"\(format)\", expected \"\(TraceMetadata.formatName)\"")
+        }
+        guard let version = try root.int64Attribute("format_version") else {
+            throw TraceError(path: path, object: "/@format_version", message: "missing format_version")
+        }
+        if version > Int64(TraceMetadata.currentFormatVersion) {
+            throw TraceError(path: path, object: "/@format_version",
+                             message: "written by a newer vrapl: format_version \(version), this vrapl (\(VraplVersion.string)) reads up to \(TraceMetadata.currentFormatVersion); upgrade vrapl to read it")
+        }
+        if version < 1 {
+            throw TraceError(path: path, object: "/@format_version", message: "invalid format_version \(version)")
+        }
+        var metadata = TraceMetadata()
+        metadata.formatVersion = Int(version)
+        metadata.hostName = try root.stringAttribute("host_name") ?? ""
+        metadata.cpuModel = try root.stringAttribute("cpu_model") ?? ""
+        metadata.kernel = try root.stringAttribute("kernel") ?? ""
+        metadata.coreCount = Int(try root.int64Attribute("core_count") ?? 0)
+        if let interval = try root.int64Attribute("sample_interval_ns"), interval > 0 {
+            metadata.sampleIntervalNs = UInt64(interval)
+        }
+        let sourceText = try root.stringAttribute("power_source") ?? ""
+        guard let source = PowerSource(parsing: sourceText) else {
+            throw TraceError(path: path, object: "/@power_source", message: "unknown power source \"\(sourceText)\" (expected rapl or sim:<profile>)")
+        }
+        metadata.powerSource = source
+        metadata.startTimeNs = try root.int64Attribute("start_time_ns") ?? 0
+        metadata.toolVersion = try root.stringAttribute("tool_version") ?? ""
+        metadata.userHz = Int(try root.int64Attribute("user_hz") ?? 100)
+        metadata.labels = try TraceLayout.parseJSONObject(try root.stringAttribute("labels") ?? "", path: path, object: "/@labels")
+        return metadata
+    }
+}
+
+/// An open trace's header plus the groups the data reader needs.
+private struct OpenTrace {
+    var header: TraceHeader
+    var vmstatGroup: H5Group?
+    var raplGroups: [H5Group] = []
+
+    init(file: H5File) throws {
+        let root = file.root
+        let path = file.path
+        let metadata = try TraceReader.readMetadata(root: root)
+        var lengths: [Int] = []
+        for name in [TraceLayout.monotonic, TraceLayout.wallClock] + TraceLayout.statDatasets {
+            lengths.append(try root.openDataset(name).length)
+        }
+        var vmstatNames: [String] = []
+        if root.contains(TraceLayout.vmstatGroup) {
+            let group = try root.openGroup(TraceLayout.vmstatGroup)
+            vmstatNames = try group.memberNames()
+            for name in vmstatNames { lengths.append(try group.openDataset(name).length) }
+            vmstatGroup = group
+        }
+        var zones: [RaplDomainSeries] = []
+        if root.contains(TraceLayout.raplGroup) {
+            let rapl = try root.openGroup(TraceLayout.raplGroup)
+            for member in try rapl.memberNames() {
+                let group = try rapl.openGroup(member)
+                let energy = try group.openDataset(TraceLayout.energyDataset)
+                lengths.append(energy.length)
+                let key = try group.stringAttribute("key") ?? member
+                let name = try group.stringAttribute("name") ?? member
+                let range = try group.uint64Attribute("max_energy_range_uj") ?? energy.uint64Attribute("max_energy_range_uj") ?? 0
+                zones.append(RaplDomainSeries(key: key, name: name, maxEnergyRangeUj: range))
+                raplGroups.append(group)
+            }
+        }
+        let hasHidden = root.contains(TraceLayout.simHidden)
+        if hasHidden { lengths.append(try root.openDataset(TraceLayout.simHidden).length) }
+        let sampleCount = lengths.min() ?? 0
+
+        var segments: [TraceSegment] = []
+        if root.contains(TraceLayout.segmentsGroup) {
+            let group = try root.openGroup(TraceLayout.segmentsGroup)
+            let names = try group.openDataset("name").readStrings()
+            let first = try group.openDataset("first_sample").read(Int64.self)
+            let last = try group.openDataset("last_sample").read(Int64.self)
+            let parameters = group.contains("parameters") ? try group.openDataset("parameters").readStrings() : []
+            let count = min(names.count, first.count, last.count)
+            for i in 0..<count {
+                let p = i < parameters.count
+                    ? try TraceLayout.parseJSONObject(parameters[i], path: path, object: "/segments/parameters[\(i)]") : [:]
+                segments.append(TraceSegment(name: names[i], firstSample: Int(first[i]), lastSample: Int(last[i]), parameters: p))
+            }
+        }
+        header = TraceHeader(metadata: metadata, sampleCount: sampleCount, vmstatNames: vmstatNames, raplZones: zones,
+                             hasSimHiddenWatts: hasHidden, segments: segments)
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import VraplCore
+
+/// Writes vrapl traces (layout: docs/trace-format.md).
+///
+/// Streaming use (the 16 ms collector): create one writer, then `append` every sample. Rows go into
+/// preallocated column buffers (no allocation per sample); every `flushInterval` of sample time, or
+/// when the buffers fill, they are appended to the datasets (`H5Dset_extent` + hyperslab write) and
+/// the file is flushed (`H5Fflush`), so a crash loses at most the samples since the last flush.
+/// Segments added with `addSegment` are written at the next flush.
+///
+/// Whole traces (the simulator): `TraceWriter.write(data, to:)` writes every column in one call each.
+public final class TraceWriter {
+    public struct Options: Sendable {
+        /// Longest time, in sample (monotonic) time, that appended rows stay only in memory.
+        public var flushIntervalNs: UInt64 = 1_000_000_000
+        /// HDF5 chunk length in rows of each per-sample dataset.
+        public var chunkRows: Int = 4096
+        /// Rows buffered before a flush is forced (0: derived from the flush and sample intervals).
+        public var bufferRows: Int = 0
+
+        public init(flushIntervalNs: UInt64 = 1_000_000_000, chunkRows: Int = 4096, bufferRows: Int = 0) {
+            self.flushIntervalNs = flushIntervalNs
+            self.chunkRows = chunkRows
+            self.bufferRows = bufferRows
+        }
+
+        /// Flush interval in seconds.
+        public var flushIntervalSeconds: Double {
+            get { Double(flushIntervalNs) / 1e9 }
+            set { flushIntervalNs = UInt64(max(0, newValue) * 1e9) }
+        }
+    }
+
+    public let path: String
+    public let metadata: TraceMetadata
+    public let vmstatNames: [String]
+    public let raplZones: [RaplDomainSeries]
+    public let recordsSimHiddenWatts: Bool
+    public let options: Options
+
+    /// Samples appended so far (flushed or not).
+    public private(set) var sampleCount = 0
+    /// Samples already written to the file.
+    public private(set) var flushedSampleCount = 0
+    /// Number of flushes done.
+    public private(set) var flushCount = 0
+
+    private let schema: TraceFileSchema
+    private let capacity: Int
+    private var buffered = 0
+    private var lastFlushNs: UInt64? = nil
+    private var lastSampleNs: UInt64? = nil
+    private var pendingSegments: [TraceSegment] = []
+    private var closed = false
+
+    private let monotonicBuffer: UnsafeMutablePointer<UInt64>
+    private let wallBuffer: UnsafeMutablePointer<Int64>
+    /// 15 stat columns, column c at `c * capacity`.
+    private let statBuffer: UnsafeMutablePointer<UInt64>
+    private let vmstatBuffer: UnsafeMutablePointer<UInt64>
+    private let energyBuffer: UnsafeMutablePointer<UInt64>
+    private let hiddenBuffer: UnsafeMutablePointer<Float>
+
+    /// Creates (truncating) `path` with every dataset and the root attributes.
+    /// - Parameters:
+    ///   - vmstatNames: the /proc/vmstat counters, in the order `append` receives them.
+    ///   - raplZones: the RAPL zones (their `energyUj` is ignored), in the order `append` receives them.
+    ///   - recordsSimHiddenWatts: create `sim_hidden_w` (simulator traces only).
+    public init(path: String, metadata: TraceMetadata, vmstatNames: [String] = VmstatDefaults.counters,
+                raplZones: [RaplDomainSeries], recordsSimHiddenWatts: Bool = false, options: Options = Options()) throws {
+        self.path = path
+        self.metadata = metadata
+        self.vmstatNames = vmstatNames
+        self.raplZones = raplZones
+        self.recordsSimHiddenWatts = recordsSimHiddenWatts
+        self.options = options
+        var capacity = options.bufferRows
+        if capacity <= 0 {
+            let interval = max(metadata.sampleIntervalNs, 1)
+            let perFlush = Int(min(options.flushIntervalNs / interval, 1 << 20))
+            capacity = max(64, 2 * perFlush + 16)
+        }
+        self.capacity = capacity
+        schema = try TraceFileSchema(path: path, metadata: metadata, vmstatNames: vmstatNames, raplZones: raplZones,
+                                     recordsSimHiddenWatts: recordsSimHiddenWatts, chunkRows: options.chunkRows)
+        monotonicBuffer = .allocate(capacity: capacity)
+        wallBuffer = .allocate(capacity: capacity)
+        statBuffer = .allocate(capacity: 15 * capacity)
+        vmstatBuffer = .allocate(capacity: max(1, vmstatNames.count) * capacity)
+        energyBuffer = .allocate(capacity: max(1, raplZones.count) * capacity)
+        hiddenBuffer = .allocate(capacity: capacity)
+        // Make the empty file (attributes, datasets) durable at once.
+        try schema.flush()
+    }
+
+    deinit {
+        if !closed { try? close() }
+        monotonicBuffer.deallocate()
+        wallBuffer.deallocate()
+        statBuffer.deallocate()
+        vmstatBuffer.deallocate()
+        energyBuffer.deallocate()
+        hiddenBuffer.deallocate()
+    }
+
+    /// Appends one sample. `vmstat` and `energyUj` must have one value per vmstat name / RAPL zone,
+    /// in the writer's order. `simHiddenWatts` is required iff the writer records it (nil → NaN).
+    /// Allocates nothing except when a flush is due.
+    public func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
+                       vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>,
+                       simHiddenWatts: Float? = nil) throws {
+        guard !closed else { throw TraceError(path: path, message: "append after close") }
+        guard vmstat.count == vmstatNames.count else {
+            throw TraceError(path: path, object: "/vmstat", message: "append got \(vmstat.count) vmstat values for \(vmstatNames.count) counters")
+        }
+        guard energyUj.count == raplZones.count else {
+            throw TraceError(path: path, object: "/rapl", message: "append got \(energyUj.count) energy values for \(raplZones.count) zones")
+        }
+        if simHiddenWatts != nil && !recordsSimHiddenWatts {
+            throw TraceError(path: path, object: "/sim_hidden_w", message: "append got a hidden power value but the writer was created without sim_hidden_w")
+        }
+        let row = buffered
+        monotonicBuffer[row] = monotonicNs
+        wallBuffer[row] = wallClockNs
+        let cpu = stat.cpu
+        let c = capacity
+        statBuffer[row] = cpu.user
+        statBuffer[c + row] = cpu.nice
+        statBuffer[2 * c + row] = cpu.system
+        statBuffer[3 * c + row] = cpu.idle
+        statBuffer[4 * c + row] = cpu.iowait
+        statBuffer[5 * c + row] = cpu.irq
+        statBuffer[6 * c + row] = cpu.softirq
+        statBuffer[7 * c + row] = cpu.steal
+        statBuffer[8 * c + row] = cpu.guest
+        statBuffer[9 * c + row] = cpu.guestNice
+        statBuffer[10 * c + row] = stat.contextSwitches
+        statBuffer[11 * c + row] = stat.interrupts
+        statBuffer[12 * c + row] = stat.processesCreated
+        statBuffer[13 * c + row] = stat.procsRunning
+        statBuffer[14 * c + row] = stat.procsBlocked
+        for i in 0..<vmstat.count { vmstatBuffer[i * c + row] = vmstat[i] }
+        for i in 0..<energyUj.count { energyBuffer[i * c + row] = energyUj[i] }
+        hiddenBuffer[row] = simHiddenWatts ?? .nan
+        buffered += 1
+        sampleCount += 1
+        lastSampleNs = monotonicNs
+        if lastFlushNs == nil { lastFlushNs = monotonicNs }
+        if buffered == capacity || monotonicNs &- (lastFlushNs ?? monotonicNs) >= options.flushIntervalNs {
+            try flush(at: monotonicNs)
+        }
+    }
+
+    /// Appends one sample from arrays (reuse the arrays between calls: no allocation).
+    public func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
+                       vmstat: [UInt64], energyUj: [UInt64], simHiddenWatts: Float? = nil) throws {
+        try vmstat.withUnsafeBufferPointer { vmstatValues in
+            try energyUj.withUnsafeBufferPointer { energyValues in
+                try append(monotonicNs: monotonicNs, wallClockNs: wallClockNs, stat: stat,
+                           vmstat: vmstatValues, energyUj: energyValues, simHiddenWatts: simHiddenWatts)
+            }
+        }
+    }
+
+    /// Records a labelled segment; it reaches the file at the next flush.
+    public func addSegment(_ segment: TraceSegment) {
+        pendingSegments.append(segment)
+    }
+
+    /// Writes buffered rows and pending segments, then flushes the file.
+    public func flush() throws {
+        guard !closed else { return }
+        try flush(at: lastSampleNs)
+    }
+
+    private func flush(at now: UInt64?) throws {
+        let n = buffered
+        if n > 0 {
+            let c = capacity
+            try schema.monotonic.append(UnsafeBufferPointer(start: monotonicBuffer, count: n))
+            try schema.wallClock.append(UnsafeBufferPointer(start: wallBuffer, count: n))
+            for (i, dataset) in schema.stat.enumerated() {
+                try dataset.append(UnsafeBufferPointer(start: statBuffer + i * c, count: n))
+            }
+            for (i, dataset) in schema.vmstat.enumerated() {
+                try dataset.append(UnsafeBufferPointer(start: vmstatBuffer + i * c, count: n))
+            }
+            for (i, dataset) in schema.rapl.enumerated() {
+                try dataset.append(UnsafeBufferPointer(start: energyBuffer + i * c, count: n))
+            }
+            if let hidden = schema.simHidden {
+                try hidden.append(UnsafeBufferPointer(start: hiddenBuffer, count: n))
+            }
+            buffered = 0
+            flushedSampleCount += n
+        }
+        if !pendingSegments.isEmpty {
+            try schema.append(segments: pendingSegments)
+            pendingSegments.removeAll(keepingCapacity: true)
+        }
+        try schema.flush()
+        flushCount += 1
+        if let now { lastFlushNs = now }
+    }
+
+    /// Flushes and closes the file. Further appends throw.
+    public func close() throws {
+        guard !closed else { return }
+        defer { closed = true }
+        try flush()
+        try schema.close()
+    }
+
+    // MARK: whole traces
+
+    /// Writes a whole in-memory trace: one dataset write per column. Every column must hold
+    /// `data.sampleCount` values (the simulator's millions of samples go out at disk speed).
+    public static func write(_ data: TraceData, to path: String, chunkRows: Int? = nil) throws {
+        let n = data.sampleCount
+        func require(_ count: Int, _ object: String) throws {
+            if count != n {
+                throw TraceError(path: path, object: object, message: "has \(count) values but the trace has \(n) samples")
+            }
+        }
+        try require(data.wallClockNs.count, "/" + TraceLayout.wallClock)
+        guard data.cpuFields.count == 10 else {
+            throw TraceError(path: path, object: "/cpu_*", message: "expected 10 cpu fields, found \(data.cpuFields.count)")
+        }
+        let stat = data.cpuFields + [data.contextSwitches, data.interrupts, data.processesCreated, data.procsRunning, data.procsBlocked]
+        for (column, name) in zip(stat, TraceLayout.statDatasets) { try require(column.count, "/" + name) }
+        for series in data.vmstat { try require(series.values.count, "/vmstat/" + series.name) }
+        for zone in data.rapl { try require(zone.energyUj.count, "/rapl/" + TraceLayout.raplGroupName(forKey: zone.key) + "/energy_uj") }
+        if let hidden = data.simHiddenWatts { try require(hidden.count, "/" + TraceLayout.simHidden) }
+
+        let chunk = chunkRows ?? max(1024, min(n, 65536))
+        let schema = try TraceFileSchema(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
+                                         raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil, chunkRows: chunk)
+        do {
+            try data.monotonicNs.withUnsafeBufferPointer { try schema.monotonic.append($0) }
+            try data.wallClockNs.withUnsafeBufferPointer { try schema.wallClock.append($0) }
+            for (column, dataset) in zip(stat, schema.stat) { try column.withUnsafeBufferPointer { try dataset.append($0) } }
+            for (series, dataset) in zip(data.vmstat, schema.vmstat) { try series.values.withUnsafeBufferPointer { try dataset.append($0) } }
+            for (zone, dataset) in zip(data.rapl, schema.rapl) { try zone.energyUj.withUnsafeBufferPointer { try dataset.append($0) } }
+            if let hidden = data.simHiddenWatts, let dataset = schema.simHidden {
+                try hidden.withUnsafeBufferPointer { try dataset.append($0) }
+            }
+            try schema.append(segments: data.segments)
+            try schema.close()
+        } catch {
+            try? schema.close()
+            throw error
+        }
+    }
+}
