@@ -1,0 +1,124 @@
+// AdamW over the flat parameter buffer: one loop, moments in buffers of the parameter layout.
+
+/// AdamW exactly as `torch.optim.AdamW` (amsgrad = False, maximize = False) computes it:
+///
+///     step += 1
+///     p ← p · (1 − lr · weight_decay)                  decoupled weight decay, on every parameter
+///     m ← m + (1 − β1) · (g − m)                       (torch: exp_avg.lerp_(grad, 1 − β1))
+///     v ← β2 · v + (1 − β2) · g²
+///     bias_correction1 = 1 − β1^step, bias_correction2 = 1 − β2^step
+///     p ← p − (lr / bias_correction1) · m / (√v / √bias_correction2 + ε)
+///
+/// Defaults as torch: β = (0.9, 0.999), ε = 1e-8; weight decay 0.01 in torch, DECODE-RAPL uses 3e-4.
+/// The bias corrections are computed in Double, like torch's Python scalars.
+public struct AdamW: Sendable {
+    public var learningRate: Float
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float
+    /// Steps taken so far (torch's `state['step']`).
+    public private(set) var step: Int = 0
+    /// First and second moments, same layout as the parameters.
+    public let m: FloatBuffer
+    public let v: FloatBuffer
+
+    public init(parameterCount: Int, learningRate: Float = 5e-4, weightDecay: Float = 3e-4) {
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        m = FloatBuffer(count: parameterCount)
+        v = FloatBuffer(count: parameterCount)
+    }
+
+    /// One update of `parameters` from `gradients` (count values each).
+    public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
+        precondition(count == m.count, "AdamW: parameter count changed")
+        step += 1
+        let correction1 = 1 - pow(Double(beta1), Double(step))
+        let correction2 = 1 - pow(Double(beta2), Double(step))
+        let stepSize = Float(Double(learningRate) / correction1)
+        let correction2Root = Float(correction2.squareRoot())
+        let decay = Float(1 - Double(learningRate) * Double(weightDecay))
+        let b1 = beta1, b2 = beta2, eps = epsilon
+        let mp = m.pointer, vp = v.pointer
+        for i in 0..<count {
+            let g = gradients[i]
+            var p = parameters[i] * decay
+            let mi = mp[i] + (1 - b1) * (g - mp[i])
+            let vi = b2 * vp[i] + (1 - b2) * g * g
+            mp[i] = mi; vp[i] = vi
+            p -= stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+            parameters[i] = p
+        }
+    }
+
+    /// Restores the optimizer state (for resuming): moments and step count.
+    public mutating func restore(step: Int, m: [Float], v: [Float]) {
+        precondition(m.count == self.m.count && v.count == self.v.count, "AdamW: state size mismatch")
+        self.step = step
+        for i in 0..<m.count { self.m[i] = m[i]; self.v[i] = v[i] }
+    }
+}
+
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ReduceLROnPlateau as `torch.optim.lr_scheduler.ReduceLROnPlateau` with mode "min",
+/// threshold_mode "rel" (threshold 1e-4), cooldown 0 by default, eps 1e-8: after more than `patience`
+/// epochs without a relative improvement, lr ← max(lr · factor, minLearningRate).
+public struct ReduceLROnPlateau: Sendable {
+    public var factor: Float
+    public var patience: Int
+    public var minLearningRate: Float
+    public var threshold: Double
+    public var cooldown: Int
+    public private(set) var best: Double = .infinity
+    public private(set) var badEpochs = 0
+    private var cooldownCounter = 0
+
+    public init(factor: Float = 0.5, patience: Int = 5, minLearningRate: Float = 1e-5, threshold: Double = 1e-4,
+                cooldown: Int = 0) {
+        self.factor = factor; self.patience = patience; self.minLearningRate = minLearningRate
+        self.threshold = threshold; self.cooldown = cooldown
+    }
+
+    /// Feeds one epoch's metric; returns the learning rate to use from now on.
+    public mutating func step(metric: Double, learningRate: Float) -> Float {
+        if metric < best * (1 - threshold) { best = metric; badEpochs = 0 } else { badEpochs += 1 }
+        if cooldownCounter > 0 { cooldownCounter -= 1; badEpochs = 0 }
+        guard badEpochs > patience else { return learningRate }
+        cooldownCounter = cooldown
+        badEpochs = 0
+        let reduced = max(learningRate * factor, minLearningRate)
+        return learningRate - reduced > 1e-8 ? reduced : learningRate
+    }
+}
+
+/// Early stopping on a validation metric (lower is better): `shouldStop` becomes true after `patience`
+/// consecutive epochs without improving the best value by more than `minDelta`.
+public struct EarlyStopping: Sendable {
+    public var patience: Int
+    public var minDelta: Double
+    public private(set) var best: Double = .infinity
+    public private(set) var bestEpoch = -1
+    public private(set) var epochsWithoutImprovement = 0
+
+    public init(patience: Int = 15, minDelta: Double = 0) { self.patience = patience; self.minDelta = minDelta }
+
+    /// Records epoch `epoch`'s metric; returns true when it is a new best (save a checkpoint then).
+    @discardableResult
+    public mutating func record(metric: Double, epoch: Int) -> Bool {
+        if metric < best - minDelta {
+            best = metric; bestEpoch = epoch; epochsWithoutImprovement = 0
+            return true
+        }
+        epochsWithoutImprovement += 1
+        return false
+    }
+
+    public var shouldStop: Bool { epochsWithoutImprovement >= patience }
+}
