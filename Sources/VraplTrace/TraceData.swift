@@ -46,7 +46,10 @@ public struct TraceData: Sendable {
         procsBlocked.append(stat.procsBlocked)
         for (i, v) in vmstatValues.enumerated() where i < vmstat.count { vmstat[i].values.append(v) }
         for (i, e) in energyUj.enumerated() where i < rapl.count { rapl[i].energyUj.append(e) }
-        if let hidden { simHiddenWatts = (simHiddenWatts ?? []) + [hidden] }
+        if let hidden {
+            if simHiddenWatts == nil { simHiddenWatts = [] }
+            simHiddenWatts?.append(hidden)  // in place: appending stays O(1) amortised
+        }
     }
 }
 

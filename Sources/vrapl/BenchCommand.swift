@@ -7,6 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks (use release builds).",
         subcommands: [
+            BenchTraceCommand.self,
         ]
     )
 }

@@ -4,5 +4,9 @@ import ArgumentParser
 enum VraplSubcommands {
     static let all: [ParsableCommand.Type] = [
         BenchCommand.self,
+        InspectCommand.self,
+        ExportCommand.self,
+        ImportCommand.self,
+        DebugCommand.self,
     ]
 }

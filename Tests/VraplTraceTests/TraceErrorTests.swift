@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import VraplCore
+@testable import VraplTrace
+
+@Suite("Trace reader errors")
+struct TraceErrorTests {
+    @Test("missing file")
+    func missing() throws {
+        let error = #expect(throws: TraceError.self) { try TraceReader.read("/nonexistent/dir/trace.h5") }
+        #expect(error?.description == "/nonexistent/dir/trace.h5: no such file")
+    }
+
+    @Test("not an HDF5 file")
+    func notHDF5() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("text.h5").path
+        try "timestamp_unix,user_percent\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(error?.path == path)
+        #expect(error?.message.contains("not an HDF5 file") == true)
+    }
+
+    /// Writes a valid trace, then edits one root attribute with h5py.
+    static func traceWithAttribute(_ name: String, _ pythonValue: String, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("edited.h5").path
+        try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 3), to: path)
+        let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf.attrs['\(name)'] = \(pythonValue)\nf.close()"
+        let (status, output) = try TraceTestSupport.python(script, [path])
+        try #require(status == 0, "\(output)")
+        return path
+    }
+
+    @Test("wrong format attribute")
+    func wrongFormat() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try Self.traceWithAttribute("format", "'something-else'", in: dir)
+        let error = #expect(throws: TraceError.self) { try TraceReader.readMetadata(path) }
+        #expect(error?.object == "/@format")
+        #expect(error?.message.contains("not a vrapl trace") == true)
+        #expect(error?.message.contains("something-else") == true)
+    }
+
+    @Test("an HDF5 file that is not a trace")
+    func foreignHDF5() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("other.h5").path
+        let (status, output) = try TraceTestSupport.python("import sys, h5py\nh5py.File(sys.argv[1], 'w')['x'] = [1, 2]", [path])
+        try #require(status == 0, "\(output)")
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(error?.message.contains("no `format` attribute") == true)
+    }
+
+    @Test("newer format_version is refused, older accepted")
+    func versions() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let newer = try Self.traceWithAttribute("format_version", "\(TraceMetadata.currentFormatVersion + 1)", in: dir)
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(newer) }
+        #expect(error?.message.contains("newer vrapl") == true)
+        #expect(error?.message.contains("format_version \(TraceMetadata.currentFormatVersion + 1)") == true)
+
+        // An older-style file: version 1 written as a 32-bit integer, no labels, no tool version.
+        let older = try Self.traceWithAttribute("format_version", "__import__('numpy').int32(1)", in: dir)
+        let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\ndel f.attrs['labels']\ndel f.attrs['tool_version']\nf.close()"
+        _ = try TraceTestSupport.python(script, [older])
+        let data = try TraceReader.read(older)
+        #expect(data.metadata.formatVersion == 1)
+        #expect(data.metadata.labels.isEmpty)
+        #expect(data.sampleCount == 3)
+    }
+
+    @Test("unknown power source is an error naming the attribute")
+    func badPowerSource() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try Self.traceWithAttribute("power_source", "'wattmeter'", in: dir)
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(error?.object == "/@power_source")
+    }
+
+    @Test("creating a trace in a missing directory names the file")
+    func createFails() throws {
+        let error = #expect(throws: TraceError.self) {
+            try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 2), to: "/nonexistent/dir/out.h5")
+        }
+        #expect(error?.path == "/nonexistent/dir/out.h5")
+        #expect(error?.message.contains("creating the HDF5 file failed") == true)
+    }
+}
