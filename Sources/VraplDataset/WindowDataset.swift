@@ -3,7 +3,7 @@ import VraplCore
 import VraplTrace
 
 /// Delay embedding: `d` samples spaced `tau` apart; a window spans `(d − 1) · tau` intervals.
-public struct Embedding: Codable, Equatable, Sendable {
+public struct DelayEmbedding: Codable, Equatable, Sendable {
     public var d: Int
     public var tau: Int
     public init(d: Int, tau: Int) { self.d = d; self.tau = tau }
@@ -13,13 +13,13 @@ public struct Embedding: Codable, Equatable, Sendable {
 
 /// Which windows a dataset offers.
 public struct WindowOptions: Sendable, Equatable {
-    public var embedding: Embedding
+    public var embedding: DelayEmbedding
     /// The first `skipSamples` samples of every labelled segment (the whole trace when it has no
     /// segments) are never a window's target: stress-ng start-up transients.
     public var skipSamples: Int
     /// When false (default), a window lies wholly inside its target's segment. Windows never cross traces.
     public var crossSegments: Bool
-    public init(embedding: Embedding, skipSamples: Int = 100, crossSegments: Bool = false) {
+    public init(embedding: DelayEmbedding, skipSamples: Int = 100, crossSegments: Bool = false) {
         self.embedding = embedding; self.skipSamples = skipSamples; self.crossSegments = crossSegments
     }
 }
@@ -64,7 +64,7 @@ public struct WindowDataset: Sendable {
     public let traces: [DatasetTrace]
 
     public var featureCount: Int { featureNames.count }
-    public var embedding: Embedding { options.embedding }
+    public var embedding: DelayEmbedding { options.embedding }
     public var windowCount: Int { windowEnds.count }
     /// Scalars per window: features × d.
     public var inputSize: Int { featureCount * embedding.d }
@@ -81,6 +81,11 @@ public struct WindowDataset: Sendable {
         let segment = segments[Int(windowSegments[index])]
         let end = Int(windowEnds[index])
         return (segment.trace, end - traces[segment.trace].globalStart)
+    }
+
+    /// The raw feature values of one sample (global position), in feature order.
+    public func featureRow(atGlobal position: Int) -> [Double] {
+        (0..<featureCount).map { Double(features[$0 * sampleCount + position]) }
     }
 
     /// The power sources of the traces, deduplicated in order (a model must say `sim` if any is).
@@ -156,6 +161,9 @@ public struct WindowDatasetBuilder {
     private var segments: [DatasetSegment] = []
     private var traces: [DatasetTrace] = []
     private var sampleCount = 0
+
+    /// Windows added so far.
+    public var windowCount: Int { windowEnds.count }
 
     public init(featureNames: [String], options: WindowOptions) {
         self.featureNames = featureNames

@@ -15,7 +15,7 @@ func codedSeries(_ n: Int, features: Int = 2, trace: Int = 0, firstValid: Int = 
 
 func build(_ parts: [(FeatureSeries, [TraceSegment])], d: Int, tau: Int, skip: Int, cross: Bool = false) throws -> WindowDataset {
     var b = WindowDatasetBuilder(featureNames: parts[0].0.featureNames,
-                                 options: WindowOptions(embedding: Embedding(d: d, tau: tau), skipSamples: skip, crossSegments: cross))
+                                 options: WindowOptions(embedding: DelayEmbedding(d: d, tau: tau), skipSamples: skip, crossSegments: cross))
     for (i, (s, segs)) in parts.enumerated() {
         let targets = (0..<s.count).map { Float(i * 1000 + $0) }
         try b.add(series: s, targets: targets, segments: segs, name: "trace\(i)", powerSource: .simulated(profile: "t"))
@@ -69,7 +69,7 @@ func build(_ parts: [(FeatureSeries, [TraceSegment])], d: Int, tau: Int, skip: I
     }
 
     @Test func nonFiniteTargetsAreSkipped() throws {
-        var b = WindowDatasetBuilder(featureNames: ["f0", "f1"], options: WindowOptions(embedding: Embedding(d: 2, tau: 1), skipSamples: 0))
+        var b = WindowDatasetBuilder(featureNames: ["f0", "f1"], options: WindowOptions(embedding: DelayEmbedding(d: 2, tau: 1), skipSamples: 0))
         var targets = [Float](repeating: 1, count: 10)
         targets[5] = .nan
         try b.add(series: codedSeries(10), targets: targets, segments: [], name: "t", powerSource: .rapl)
@@ -78,7 +78,7 @@ func build(_ parts: [(FeatureSeries, [TraceSegment])], d: Int, tau: Int, skip: I
 
     @Test func fromTraceEndToEnd() throws {
         var b = WindowDatasetBuilder(featureNames: FeatureSet.decodeRapl4.featureNames,
-                                     options: WindowOptions(embedding: Embedding(d: 25, tau: 1), skipSamples: 100))
+                                     options: WindowOptions(embedding: DelayEmbedding(d: 25, tau: 1), skipSamples: 100))
         try b.add(trace: TestTraces.ramp(300), featureSet: .decodeRapl4, name: "ramp")
         let ds = b.build()
         #expect(ds.windowCount == 200)                 // ends 100…299
@@ -116,19 +116,5 @@ func build(_ parts: [(FeatureSeries, [TraceSegment])], d: Int, tau: Int, skip: I
         #expect(a.windowEnds == b.windowEnds)
         #expect(a.windowEnds == a.windowEnds.sorted())
         #expect(ds.limited(toWindows: 50, seed: 2).windowEnds != a.windowEnds)
-    }
-
-    @Test func trainingStatsQuantiles() throws {
-        let ds = try build([(codedSeries(102), [])], d: 2, tau: 1, skip: 0)   // ends 2…101 → f0 values 2…101
-        let stats = TrainingStats.compute(dataset: ds, windows: (0..<100).map { Int32($0) })
-        #expect(stats.featureMin == [2, 1002])
-        #expect(stats.featureMax == [101, 1101])
-        // nearest rank on 100 values: q01 → 1st (2), q50 → 50th (51), q99 → 99th (100).
-        #expect(stats.featureQ01 == [2, 1002])
-        #expect(stats.featureQ50 == [51, 1051])
-        #expect(stats.featureQ99 == [100, 1100])
-        #expect(stats.targetMin == 2 && stats.targetMax == 101)
-        let back = try TrainingStats(json: try stats.json())
-        #expect(back == stats)
     }
 }

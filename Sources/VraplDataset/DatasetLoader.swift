@@ -1,0 +1,110 @@
+import Foundation
+import VraplCore
+import VraplTrace
+
+/// Where one input of a dataset came from (for the model's provenance and card).
+public struct TraceProvenance: Codable, Equatable, Sendable {
+    public var path: String
+    public var samples: Int
+    public var windows: Int
+    public var sha256: String
+    public var host: String
+    public var cpuModel: String
+    public var powerSource: String
+    public var segments: Int
+
+    enum CodingKeys: String, CodingKey {
+        case path, samples, windows, sha256, host, segments
+        case cpuModel = "cpu_model"
+        case powerSource = "power_source"
+    }
+}
+
+/// Reads traces (HDF5, `.h5`) and DECODE-RAPL CSV files (`.csv`, with `package_power_watts`) into a
+/// `WindowDataset`, one file at a time so that raw counters never all sit in memory together.
+public enum DatasetLoader {
+    /// Expands files, directories (every `.h5` and `.csv` inside, sorted, not recursive) and simple
+    /// globs (`*`, `?` in the last path component) into a sorted, deduplicated file list.
+    public static func expand(_ inputs: [String]) throws -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        for input in inputs {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: input, isDirectory: &isDir) {
+                if isDir.boolValue {
+                    let names = (try? fm.contentsOfDirectory(atPath: input)) ?? []
+                    out += names.filter { $0.hasSuffix(".h5") || $0.hasSuffix(".csv") }.sorted()
+                        .map { (input as NSString).appendingPathComponent($0) }
+                } else {
+                    out.append(input)
+                }
+            } else if input.contains("*") || input.contains("?") {
+                let dir = (input as NSString).deletingLastPathComponent
+                let pattern = (input as NSString).lastPathComponent
+                let names = (try? fm.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+                let matched = names.filter { fnmatch(pattern, $0, 0) == 0 }.sorted()
+                out += matched.map { dir.isEmpty ? $0 : (dir as NSString).appendingPathComponent($0) }
+            } else {
+                throw VraplError("\(input): no such file or directory")
+            }
+        }
+        var seen = Set<String>()
+        out = out.filter { seen.insert($0).inserted }
+        guard !out.isEmpty else { throw VraplError("no .h5 or .csv data found in \(inputs.joined(separator: " "))") }
+        return out
+    }
+
+    /// Loads every file into one dataset. `log` receives one line per file.
+    public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
+                            log: (String) -> Void = { _ in }) throws -> (dataset: WindowDataset, provenance: [TraceProvenance]) {
+        var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
+        var provenance: [TraceProvenance] = []
+        var windowsBefore = 0
+        for path in paths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            var record: TraceProvenance
+            if path.hasSuffix(".csv") {
+                guard featureSet == .decodeRapl4 else {
+                    throw VraplError("\(path): CSV input carries only the decode-rapl-4 features, not '\(featureSet.name)'")
+                }
+                let csv = try DecodeRaplCSV(url: URL(fileURLWithPath: path))
+                guard let watts = csv.packageWatts else {
+                    throw VraplError("\(path): no package_power_watts column to train on")
+                }
+                try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
+                record = TraceProvenance(path: path, samples: csv.series.count, windows: 0, sha256: "", host: "",
+                                         cpuModel: "", powerSource: "rapl", segments: 0)
+            } else {
+                let trace = try TraceReader.read(path)
+                try builder.add(trace: trace, featureSet: featureSet, name: name)
+                record = TraceProvenance(path: path, samples: trace.sampleCount, windows: 0, sha256: "",
+                                         host: trace.metadata.hostName, cpuModel: trace.metadata.cpuModel,
+                                         powerSource: trace.metadata.powerSource.description, segments: trace.segments.count)
+            }
+            record.sha256 = (try? sha256(ofFile: path)) ?? ""
+            let windows = builder.windowCount
+            record.windows = windows - windowsBefore
+            windowsBefore = windows
+            log("  \(name): \(record.samples) samples, \(record.windows) windows, power \(record.powerSource)")
+            provenance.append(record)
+        }
+        return (builder.build(), provenance)
+    }
+
+    /// SHA-256 of a file as lowercase hex, by `sha256sum` (coreutils).
+    public static func sha256(ofFile path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let hex = String(decoding: data, as: UTF8.self).split(separator: " ").first else {
+            throw VraplError("\(path): sha256sum failed")
+        }
+        return String(hex)
+    }
+}
