@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplDataset
+import VraplNN
+@testable import VraplModel
+
+@Suite struct TrainConfigTests {
+    static let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("configs")
+
+    @Test(arguments: [("v4_tau1", 1, Architecture.Kind.cnn1d, "l1"), ("v4_tau4", 4, .cnn1d, "l1"),
+                      ("v4_tau8", 8, .cnn1d, "l1"), ("v3_tau1", 1, .mlp, "mse")])
+    func shippedConfigsMirrorDecodeRapl(name: String, tau: Int, kind: Architecture.Kind, loss: String) throws {
+        let c = try TrainConfig.load(path: Self.configs.appendingPathComponent("\(name).yaml").path)
+        #expect(c.name == name)
+        #expect(c.tau == tau && c.d == 25)
+        #expect(c.architectureKind == kind)
+        #expect(c.loss == loss)
+        #expect(c.batchSize == 256 && c.learningRate == 5e-4 && c.weightDecay == 3e-4)
+        #expect(c.dropout == 0.3 && c.earlyStoppingPatience == 15)
+        #expect(c.schedulerFactor == 0.5 && c.schedulerPatience == 5 && c.minLearningRate == 1e-5)
+        #expect(c.featureSet == .decodeRapl4 && c.skipSamples == 100 && c.split.kind == .shuffle && c.seed == 42)
+        if kind == .cnn1d { #expect(c.architecture == Architecture.cnnV41()) } else { #expect(c.architecture == Architecture.mlpV3()) }
+    }
+
+    @Test func demoConfigIsShort() throws {
+        let c = try TrainConfig.load(path: Self.configs.appendingPathComponent("demo.yaml").path)
+        #expect(c.epochs <= 5)
+        #expect(c.maxSamples == 300_000)
+    }
+
+    @Test func errorsNameTheKey() {
+        #expect(throws: VraplError("x.yaml: training.batch_size must be an integer")) {
+            try TrainConfig.parse(yaml: "training:\n  batch_size: many\n", source: "x.yaml")
+        }
+        #expect(throws: VraplError.self) { try TrainConfig.parse(yaml: "split:\n  kind: random\n") }
+        #expect(throws: VraplError.self) { try TrainConfig.parse(yaml: "features: psi\n") }
+        #expect(throws: VraplError.self) { try TrainConfig.parse(yaml: "- a\n- b\n") }
+    }
+
+    @Test func extendedFeaturesWidenTheNetwork() throws {
+        let c = try TrainConfig.parse(yaml: "features: extended\nembedding:\n  d: 10\n  tau: 2\nsplit:\n  kind: family\n  holdout_family: io\n")
+        #expect(c.architecture.numFeatures == 16 && c.architecture.sequenceLength == 10)
+        #expect(c.split.kind == .family && c.split.holdoutFamily == "io")
+    }
+}
