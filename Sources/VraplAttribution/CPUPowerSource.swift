@@ -1,0 +1,123 @@
+import Foundation
+import VraplCore
+
+/// A source of CPU package energy for live attribution: RAPL on bare metal, the guest's predicted
+/// power in a VM, or a simulation in tests and demos. Implementations report a cumulative,
+/// non-decreasing energy; the attributor takes differences between its readings.
+public protocol CPUPowerSource: AnyObject {
+    /// `rapl`, `sim:<profile>` or `model:<name>`: printed in every report and metric.
+    var sourceLabel: String { get }
+    /// CPU energy since the source started, J, non-decreasing. `now` is monotonic seconds.
+    func cumulativeEnergy(now: Double) throws -> Joules
+}
+
+/// Turns raw RAPL-style counters into a cumulative energy, handling wrap-around with `energyDelta`.
+/// The closure returns each package zone's `energy_uj` with its `max_energy_range_uj`; plug in the
+/// powercap reader of VraplSources (or a fixture) without this module depending on it.
+public final class EnergyCounterCPUPowerSource: CPUPowerSource {
+    public let sourceLabel: String
+    private let readCounters: () throws -> [(energy: Microjoules, maxRange: Microjoules)]
+    private var previous: [Microjoules]?
+    private var total = 0.0
+
+    public init(label: String = "rapl", readCounters: @escaping () throws -> [(energy: Microjoules, maxRange: Microjoules)]) {
+        self.sourceLabel = label
+        self.readCounters = readCounters
+    }
+
+    public func cumulativeEnergy(now: Double) throws -> Joules {
+        let counters = try readCounters()
+        if let previous, previous.count == counters.count {
+            for (p, c) in zip(previous, counters) {
+                total += energyDelta(previous: p, current: c.energy, maxRange: c.maxRange).joules.value
+            }
+        }
+        previous = counters.map(\.energy)
+        return Joules(total)
+    }
+}
+
+/// Integrates a power reading (W) over time: for the guest's predicted power, or anything that
+/// reports watts rather than an energy counter. Uses the trapezoid rule between calls.
+public final class PowerIntegratingCPUPowerSource: CPUPowerSource {
+    public let sourceLabel: String
+    private let readPower: (Double) throws -> Watts
+    private var last: (time: Double, power: Double)?
+    private var total = 0.0
+
+    public init(label: String, readPower: @escaping (Double) throws -> Watts) {
+        self.sourceLabel = label
+        self.readPower = readPower
+    }
+
+    public func cumulativeEnergy(now: Double) throws -> Joules {
+        let p = try readPower(now).value
+        if let last, now > last.time { total += 0.5 * (p + last.power) * (now - last.time) }
+        last = (now, p)
+        return Joules(total)
+    }
+}
+
+/// A documented stand-in for RAPL: P = idle + (max − idle) × busy fraction of the host's CPUs, read
+/// from `<procfs>/stat`, integrated between calls. Labelled `sim:cpu-linear`; never mistaken for RAPL.
+public final class SimulatedCPUPowerSource: CPUPowerSource {
+    public let sourceLabel = "sim:cpu-linear"
+    public let idle: Watts
+    public let max: Watts
+    private let statPath: String
+    private var previous: (time: Double, busy: UInt64, total: UInt64)?
+    private var total = 0.0
+    /// Busy CPU time over the last interval, µs (all CPUs together), for `cpu_share: system`.
+    public private(set) var lastBusyUsec: Double?
+
+    public init(idle: Watts, max: Watts, procfs: String = "/proc") {
+        self.idle = idle
+        self.max = max
+        self.statPath = procfs + "/stat"
+    }
+
+    /// Busy and total jiffies of the aggregate `cpu` line.
+    static func parseCPULine(_ text: String, path: String) throws -> (busy: UInt64, total: UInt64) {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else {
+            throw VraplError("\(path): no aggregate 'cpu' line")
+        }
+        let fields = line.split(separator: " ").dropFirst().map { UInt64($0) }
+        guard fields.count >= 4, fields.allSatisfy({ $0 != nil }) else { throw VraplError("\(path): malformed 'cpu' line") }
+        let v = fields.compactMap { $0 }
+        // guest and guest_nice are already counted in user and nice.
+        let counted = v.prefix(8)
+        let totalJ = counted.reduce(0, +)
+        let idleJ = v[3] + (v.count > 4 ? v[4] : 0)
+        return (totalJ - idleJ, totalJ)
+    }
+
+    public func cumulativeEnergy(now: Double) throws -> Joules {
+        guard case .success(let text) = readSmallFile(statPath) else { throw VraplError("\(statPath): cannot read") }
+        let cur = try Self.parseCPULine(text, path: statPath)
+        if let p = previous, now > p.time, cur.total >= p.total, cur.busy >= p.busy {
+            let dTotal = Double(cur.total - p.total)
+            let fraction = dTotal > 0 ? Double(cur.busy - p.busy) / dTotal : 0
+            total += (idle.value + (max.value - idle.value) * fraction) * (now - p.time)
+            let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+            lastBusyUsec = Double(cur.busy - p.busy) / (hz > 0 ? hz : 100) * 1e6
+        }
+        previous = (now, cur.busy, cur.total)
+        return Joules(total)
+    }
+}
+
+/// A scripted source for tests: energy = ∫ power(t) dt with a closure giving power at time t.
+public final class ScriptedCPUPowerSource: CPUPowerSource {
+    public let sourceLabel: String
+    private let power: (Double) -> Double
+    private var last: Double?
+    private var total = 0.0
+    public init(label: String = "sim:scripted", power: @escaping (Double) -> Double) {
+        self.sourceLabel = label; self.power = power
+    }
+    public func cumulativeEnergy(now: Double) throws -> Joules {
+        if let last, now > last { total += 0.5 * (power(last) + power(now)) * (now - last) }
+        last = now
+        return Joules(total)
+    }
+}
