@@ -142,5 +142,9 @@ public enum CGroupParse {
         return nil
     }
 
-    static func clip(_ s: String) -> String { s.count > 60 ? String(s.prefix(57)) + "..." : s }
+    /// Shortened, with control characters and invalid bytes shown as `?` (errors stay one readable line).
+    static func clip(_ s: String) -> String {
+        let printable = String(s.unicodeScalars.map { ($0.value < 0x20 || $0.value == 0x7F || $0 == "\u{FFFD}") ? "?" : Character($0) })
+        return printable.count > 60 ? String(printable.prefix(57)) + "..." : printable
+    }
 }

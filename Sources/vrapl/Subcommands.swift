@@ -8,5 +8,6 @@ enum VraplSubcommands {
         ExportCommand.self,
         ImportCommand.self,
         DebugCommand.self,
+        AttributeCommand.self,
     ]
 }
