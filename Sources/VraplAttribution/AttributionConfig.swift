@@ -147,7 +147,7 @@ public struct AttributionConfig: Sendable, Equatable {
     /// Parses YAML text; `source` names the file in errors.
     public static func parse(yaml: String, source: String) throws -> AttributionConfig {
         do {
-            return try YAMLDecoder().decode(AttributionConfigFile.self, from: yaml).config
+            return try YAMLDecoder().decode(AttributionConfigFile.self, from: yaml).config.validated()
         } catch let error as VraplError {
             throw VraplError("attribution config \(source): \(error.message)")
         } catch let error as DecodingError {
@@ -191,7 +191,9 @@ public struct AttributionConfig: Sendable, Equatable {
         case .typeMismatch(_, let c): return "\(where_(c.codingPath)): \(c.debugDescription)"
         case .valueNotFound(_, let c): return "\(where_(c.codingPath)): missing value"
         case .keyNotFound(let k, let c): return "\(where_(c.codingPath + [k])): required key missing"
-        case .dataCorrupted(let c): return "\(where_(c.codingPath)): \(c.debugDescription)"
+        case .dataCorrupted(let c):
+            let under = c.underlyingError.map { " (\($0))" } ?? ""
+            return "\(where_(c.codingPath)): \(c.debugDescription)\(under)"
         @unknown default: return "\(error)"
         }
     }
@@ -223,6 +225,6 @@ struct AttributionConfigFile: Decodable {
         cfg.intervalS = try c.decodeIfPresent(Double.self, forKey: .intervalS) ?? cfg.intervalS
         cfg.gpuCount = try c.decodeIfPresent(Int.self, forKey: .gpuCount)
         cfg.simulatedCPU = try c.decodeIfPresent(SimulatedCPUSpec.self, forKey: .simulatedCPU)
-        config = try cfg.validated()
+        config = cfg
     }
 }
