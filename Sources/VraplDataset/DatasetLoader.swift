@@ -55,7 +55,10 @@ public enum DatasetLoader {
     }
 
     /// Loads every file into one dataset. `log` receives one line per file.
+    /// CSV files carry no power-source label: `csvPowerSource` says what they hold (DECODE-RAPL's
+    /// collector CSV is RAPL; pass `sim:<profile>` for CSV exported from a simulated trace).
     public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
+                            csvPowerSource: PowerSource = .rapl,
                             log: (String) -> Void = { _ in }) throws -> (dataset: WindowDataset, provenance: [TraceProvenance]) {
         var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
         var provenance: [TraceProvenance] = []
@@ -71,9 +74,9 @@ public enum DatasetLoader {
                 guard let watts = csv.packageWatts else {
                     throw VraplError("\(path): no package_power_watts column to train on")
                 }
-                try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
+                try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: csvPowerSource)
                 record = TraceProvenance(path: path, samples: csv.series.count, windows: 0, sha256: "", host: "",
-                                         cpuModel: "", powerSource: "rapl", segments: 0)
+                                         cpuModel: "", powerSource: csvPowerSource.description, segments: 0)
             } else {
                 let trace = try TraceReader.read(path)
                 try builder.add(trace: trace, featureSet: featureSet, name: name)

@@ -24,6 +24,22 @@ public struct FeatureSeries: Sendable {
     /// Feature f at sample t.
     @inline(__always) public func value(feature f: Int, at t: Int) -> Float { values[f * count + t] }
 
+    /// The first sample that ends a full window of `embedding` (features of every position defined).
+    public func firstWindowEnd(_ embedding: DelayEmbedding) -> Int { firstValid + embedding.span }
+
+    /// Writes the window ending at sample `end` (feature-major, newest first: `out[f·d + k]` is
+    /// feature f at `end − k·tau`), unscaled. `end` must be at least `firstWindowEnd(embedding)`.
+    public func window(endingAt end: Int, embedding: DelayEmbedding, into out: UnsafeMutablePointer<Float>) {
+        let d = embedding.d, tau = embedding.tau
+        values.withUnsafeBufferPointer { v in
+            guard let base = v.baseAddress else { return }
+            for f in 0..<featureCount {
+                let column = base + f * count + end
+                for k in 0..<d { out[f * d + k] = column[-k * tau] }
+            }
+        }
+    }
+
     /// Computes `featureSet` over a whole trace by running every sample through `FeatureExtractor`
     /// (the guest's code path). Throws when the set needs a counter the trace lacks.
     public init(trace: TraceData, featureSet: FeatureSet) throws {

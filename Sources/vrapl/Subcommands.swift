@@ -9,5 +9,7 @@ enum VraplSubcommands {
         ImportCommand.self,
         DebugCommand.self,
         AttributeCommand.self,
+        TrainCommand.self,
+        PredictCommand.self,
     ]
 }

@@ -1,0 +1,157 @@
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplNN
+
+/// A whole `vrapl train` run: split, train with validation each epoch, best-validation checkpoint
+/// (model file + `.state` sidecar), test metrics, training statistics, history JSON, SVG curve and
+/// the Markdown model card beside the model.
+///
+/// Files for `--out DIR/NAME.safetensors`: `NAME.safetensors` (best validation weights, rewritten at
+/// every new best and finally with test metrics and training statistics), `NAME.safetensors.state`
+/// (resume state of that checkpoint), `NAME.history.json`, `NAME.training.svg`, `NAME.md`.
+public struct TrainingSession {
+    public var config: TrainConfig
+    public var dataset: WindowDataset
+    public var provenance: [TraceProvenance]
+    public var threads: Int
+    public var output: URL
+    public var resume: URL?
+    public var commandLine: String
+    /// Progress lines (one per epoch, plus notes) go here.
+    public var log: (String) -> Void
+
+    public init(config: TrainConfig, dataset: WindowDataset, provenance: [TraceProvenance], threads: Int, output: URL,
+                resume: URL? = nil, commandLine: String = "", log: @escaping (String) -> Void = { _ in }) {
+        self.config = config; self.dataset = dataset; self.provenance = provenance; self.threads = threads
+        self.output = output; self.resume = resume; self.commandLine = commandLine; self.log = log
+    }
+
+    public struct Outcome: Sendable {
+        public var model: URL
+        public var card: URL
+        public var history: URL
+        public var curve: URL
+        public var epochs: [EpochRecord]
+        public var bestEpoch: Int
+        public var validation: RegressionMetrics
+        public var test: RegressionMetrics
+        public var split: DatasetSplit
+        public var trainSeconds: Double
+    }
+
+    /// Companion file `NAME<suffix>` beside the model.
+    public static func companion(of model: URL, suffix: String) -> URL {
+        model.deletingPathExtension().appendingPathExtension(suffix.hasPrefix(".") ? String(suffix.dropFirst()) : suffix)
+    }
+
+    /// The combined power source label of the data: `rapl` only if every input is RAPL; otherwise the
+    /// first simulated profile (a model trained on any simulated data must never look real).
+    public static func powerSource(of dataset: WindowDataset) -> PowerSource {
+        dataset.powerSources.first(where: \.isSimulated) ?? .rapl
+    }
+
+    public func run() throws -> Outcome {
+        let started = Date()
+        var data = dataset
+        if let cap = config.maxSamples, cap < data.windowCount {
+            data = data.limited(toWindows: cap, seed: config.seed)
+            log("using \(cap) of \(dataset.windowCount) windows (seeded subsample, max_samples)")
+        }
+        let split = try DatasetSplit.make(dataset: data, options: config.split)
+        log("split \(config.split.kind.rawValue): train \(split.train.count), validation \(split.validation.count), test \(split.test.count) windows")
+        let trainer = try Trainer(config: config, dataset: data, split: split, threads: threads)
+        let source = Self.powerSource(of: data)
+        let stateURL = TrainState.sidecar(of: output)
+        var firstEpoch = 0
+        if let resume {
+            firstEpoch = try trainer.resume(from: resume)
+            log("resumed from \(resume.path) at epoch \(firstEpoch + 1) (lr \(trainer.optimizer.learningRate))")
+        }
+        let reporter = ProgressReporter(label: "train", total: Double(config.epochs), unit: "epochs", logEvery: 0, forceTerminal: false)
+        var epoch = firstEpoch
+        while epoch < config.epochs && !(epoch > firstEpoch && trainer.shouldStop) {
+            let (r, isBest) = trainer.runEpoch(epoch)
+            if isBest {
+                let model = try trainer.modelFile(powerSource: source, provenance: try provenanceJSON(split: split),
+                                                  metrics: "{}", trainingStats: nil, name: output.deletingPathExtension().lastPathComponent)
+                try model.write(to: output)
+                try TrainState(trainer: trainer, nextEpoch: epoch + 1).write(to: stateURL)
+            }
+            let line = String(format: "loss %.4f val %.4f MAE %.3f W R² %.4f lr %.2e %.0f samples/s%@",
+                              r.trainLoss, r.validation.loss, r.validation.mae, r.validation.r2,
+                              r.learningRate, r.samplesPerSecond, isBest ? " *" : "")
+            reporter.update(done: Double(epoch + 1), extra: line)
+            epoch += 1
+        }
+        if trainer.shouldStop { log("early stopping: no validation improvement for \(config.earlyStoppingPatience) epochs") }
+        trainer.restoreBest()
+        let validation = trainer.evaluate(windows: split.validation)
+        let test = trainer.evaluate(windows: split.test)
+        log(String(format: "best epoch %d: validation MAE %.3f W R² %.4f; test MAE %.3f W RMSE %.3f W R² %.4f (%d windows)",
+                   trainer.bestEpoch + 1, validation.mae, validation.r2, test.mae, test.rmse, test.r2, test.count))
+        let stats = trainer.trainingStats()
+        let trainSeconds = Date().timeIntervalSince(started)
+        let metrics = MetricsSummary(split: config.split.kind.rawValue, bestEpoch: trainer.bestEpoch + 1,
+                                     epochsRun: trainer.history.count, validation: validation, test: test,
+                                     powerSource: source.description)
+        let model = try trainer.modelFile(powerSource: source, provenance: try provenanceJSON(split: split),
+                                          metrics: try metrics.json(), trainingStats: stats,
+                                          name: output.deletingPathExtension().lastPathComponent)
+        try model.write(to: output)
+        try TrainState(trainer: trainer, nextEpoch: trainer.bestEpoch + 1).write(to: stateURL)
+
+        let historyURL = Self.companion(of: output, suffix: "history.json")
+        let curveURL = Self.companion(of: output, suffix: "training.svg")
+        let cardURL = Self.companion(of: output, suffix: "md")
+        try TrainingReport.writeHistory(trainer.history, config: config, metrics: metrics, to: historyURL)
+        try TrainingReport.curve(trainer.history, title: "\(config.name) training (\(source.shortLabel))").write(to: curveURL.path)
+        let card = TrainingReport.modelCard(
+            modelName: output.lastPathComponent, config: config, dataset: data, provenance: provenance, split: split,
+            powerSource: source, history: trainer.history, metrics: metrics, network: trainer.network,
+            threads: threads, seconds: trainSeconds, commandLine: commandLine,
+            files: [output, stateURL, historyURL, curveURL].map(\.lastPathComponent))
+        do { try card.write(to: cardURL, atomically: true, encoding: .utf8) } catch {
+            throw VraplError("\(cardURL.path): cannot write model card: \(error.localizedDescription)")
+        }
+        return Outcome(model: output, card: cardURL, history: historyURL, curve: curveURL, epochs: trainer.history,
+                       bestEpoch: trainer.bestEpoch, validation: validation, test: test, split: split, trainSeconds: trainSeconds)
+    }
+
+    func provenanceJSON(split: DatasetSplit) throws -> String {
+        struct P: Encodable {
+            var tool: String; var config: String; var command: String; var created: String
+            var traces: [TraceProvenance]; var split: String; var seed: UInt64; var held_out: [String]
+            var windows: [String: Int]
+        }
+        let p = P(tool: "vrapl \(VraplVersion.string)", config: config.name, command: commandLine,
+                  created: ISO8601DateFormatter().string(from: Date()), traces: provenance,
+                  split: config.split.kind.rawValue, seed: config.split.seed, held_out: split.heldOut,
+                  windows: ["train": split.train.count, "validation": split.validation.count, "test": split.test.count])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(p), as: UTF8.self)
+    }
+}
+
+/// The `metrics` metadata value and the history's summary.
+public struct MetricsSummary: Codable, Equatable, Sendable {
+    public var split: String
+    public var bestEpoch: Int
+    public var epochsRun: Int
+    public var validation: RegressionMetrics
+    public var test: RegressionMetrics
+    public var powerSource: String
+
+    enum CodingKeys: String, CodingKey {
+        case split, validation, test
+        case bestEpoch = "best_epoch", epochsRun = "epochs_run", powerSource = "power_source"
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+import VraplTrace
+
+/// `vrapl predict`: replays a recorded series through a model, one prediction per full window.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Predict package power for every sample of a trace or DECODE-RAPL CSV.",
+        discussion: """
+        Writes CSV `index,timestamp_unix,predicted_power_watts` (plus `package_power_watts` when the input \
+        has it), one row per sample from the first full window on; `index` counts input rows from 0.
+        """)
+
+    @Option(name: .long, help: "Model file (.safetensors).")
+    var model: String
+
+    @Option(name: .long, help: "Input trace (.h5).")
+    var trace: String?
+
+    @Option(name: .long, help: "Input DECODE-RAPL CSV (timestamp_unix,user_percent,system_percent,iowait_percent,ctx_switches_per_sec[,package_power_watts]).")
+    var csv: String?
+
+    @Option(name: .long, help: "Output CSV.")
+    var out: String
+
+    @Option(name: .long, help: "Threads (default 1).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard (trace == nil) != (csv == nil) else { throw ValidationError("give exactly one of --trace or --csv") }
+    }
+
+    func run() throws {
+        let modelFile = try ModelFile.load(contentsOf: URL(fileURLWithPath: model))
+        let featureSet: FeatureSet
+        do { featureSet = try FeatureSet(featureNames: modelFile.features) } catch {
+            throw VraplError("\(model): \(error)")
+        }
+        let series: FeatureSeries
+        let power: [Float]?
+        if let trace {
+            let data = try TraceReader.read(trace)
+            series = try FeatureSeries(trace: data, featureSet: featureSet)
+            power = data.rapl.contains(where: \.isPackage) ? try PackagePower.series(trace: data) : nil
+        } else if let csv {
+            guard featureSet == .decodeRapl4 else {
+                throw VraplError("\(model): CSV input carries decode-rapl-4 features, the model needs \(featureSet.name)")
+            }
+            let parsed = try DecodeRaplCSV(url: URL(fileURLWithPath: csv))
+            series = parsed.series
+            power = parsed.packageWatts
+        } else {
+            throw ValidationError("give --trace or --csv")
+        }
+        let predictions = try SeriesPredictor.predict(model: modelFile, series: series, threads: threads)
+        let first = series.firstWindowEnd(DelayEmbedding(d: modelFile.embedding.d, tau: modelFile.embedding.tau))
+        var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? ",package_power_watts" : "") + "\n"
+        text.reserveCapacity(predictions.count * 48)
+        for (i, p) in predictions.enumerated() {
+            let t = first + i
+            text += "\(t),\(String(format: "%.6f", series.timestampsUnix[t])),\(String(format: "%.4f", p))"
+            if let power { text += power[t].isFinite ? String(format: ",%.4f", power[t]) : "," }
+            text += "\n"
+        }
+        do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+            throw VraplError("\(out): cannot write predictions: \(error.localizedDescription)")
+        }
+        FileHandle.standardError.write(Data("\(predictions.count) predictions (\(modelFile.powerSource) model) → \(out)\n".utf8))
+    }
+}
