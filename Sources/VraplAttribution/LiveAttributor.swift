@@ -81,7 +81,7 @@ public final class LiveAttributor {
             usageInterval.workloads[i].gpuUtilizationPct = gpuUtil[usageInterval.workloads[i].name] ?? [:]
         }
         let system = SystemInterval(start: prev.time, duration: Seconds(dt), cpu: Joules(max(0, energy.value - prev.energy.value)),
-                                    gpus: gpuIntervals, systemCPUUsageUsec: (cpu as? SimulatedCPUPowerSource)?.lastBusyUsec)
+                                    gpus: gpuIntervals, systemCPUUsageUsec: (cpu as? SimulatedCPUPowerSource)?.lastBusyUsec, phase: "live")
         var result = attributor.attribute(system: system, usage: usageInterval, memoryTotalBytes: memoryTotalBytes)
         result.notes.append(contentsOf: notes)
         previous = (t, energy, usage, gpus)
