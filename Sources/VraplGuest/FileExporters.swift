@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VraplCore
+
+/// Writes `contents` to `directory/name` atomically: a temporary file in the same directory, then
+/// `rename(2)`, so a reader sees either the old or the new file, never a partial one.
+func writeAtomically(_ contents: String, directory: String, name: String) throws {
+    let path = directory + "/" + name
+    let temporary = directory + "/." + name + ".tmp"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw VraplError("\(temporary): cannot write: \(String(cString: strerror(errno)))") }
+    let bytes = Array(contents.utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return -1 }
+            return write(fd, base + written, raw.count - written)
+        }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw VraplError("\(temporary): cannot write: \(reason)")
+        }
+        written += n
+    }
+    close(fd)
+    guard rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw VraplError("\(path): cannot rename into place: \(reason)")
+    }
+}
+
+/// Creates `directory` if needed and checks that this user can write in it; a one-line error otherwise.
+func prepareWritableDirectory(_ directory: String, option: String) throws {
+    var isDir: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw VraplError("\(option) \(directory): cannot create directory: \(errnoReason(error))")
+        }
+    } else if !isDir.boolValue {
+        throw VraplError("\(option) \(directory): not a directory")
+    }
+    guard access(directory, W_OK) == 0 else {
+        throw VraplError("\(option) \(directory): directory is not writable: \(String(cString: strerror(errno)))")
+    }
+}
+
+func errnoReason(_ error: Error) -> String {
+    let ns = error as NSError
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    return ns.localizedDescription.replacingOccurrences(of: "\n", with: " ")
+}
+
+/// node_exporter's textfile collector: `DIR/vrapl.prom`, replaced atomically.
+public final class TextfileExporter {
+    public let directory: String
+    public static let fileName = "vrapl.prom"
+
+    public init(directory: String) throws {
+        try prepareWritableDirectory(directory, option: "--textfile")
+        self.directory = directory
+    }
+
+    public func export(_ snapshot: GuestSnapshot) throws {
+        try writeAtomically(PrometheusText.render(snapshot), directory: directory, name: Self.fileName)
+    }
+}
+
+/// A powercap-shaped tree, so tools that read RAPL (Scaphandre in VM mode, Kepler, turbostat-like
+/// scripts) work inside the guest unchanged: `DIR/intel-rapl:0/name` = `package-0`,
+/// `max_energy_range_uj`, and `energy_uj`, the integrated energy in µJ wrapping past the range to 0
+/// like the real counter. Each file is replaced atomically.
+public final class PowercapExporter {
+    public let directory: String
+    public let zoneDirectory: String
+    /// The range of a typical server package counter (2^32 µJ × 61, as RAPL reports it): 262 143 328 850 µJ.
+    public static let defaultMaxEnergyRange: UInt64 = 262_143_328_850
+    public let maxEnergyRange: UInt64
+
+    public init(directory: String, maxEnergyRange: UInt64 = PowercapExporter.defaultMaxEnergyRange) throws {
+        try prepareWritableDirectory(directory, option: "--powercap-dir")
+        self.directory = directory
+        self.maxEnergyRange = maxEnergyRange
+        zoneDirectory = directory + "/intel-rapl:0"
+        try prepareWritableDirectory(zoneDirectory, option: "--powercap-dir")
+        try writeAtomically("package-0\n", directory: zoneDirectory, name: "name")
+        try writeAtomically("\(maxEnergyRange)\n", directory: zoneDirectory, name: "max_energy_range_uj")
+        try writeAtomically("1\n", directory: zoneDirectory, name: "enabled")
+        try writeAtomically("0\n", directory: zoneDirectory, name: "energy_uj")
+    }
+
+    /// The counter value for a total energy: µJ modulo (range + 1), as the hardware counter wraps.
+    public static func counterValue(joules: Double, maxEnergyRange: UInt64) -> UInt64 {
+        let microjoules = joules > 0 ? UInt64(min(joules * 1e6, Double(UInt64.max / 2))) : 0
+        return maxEnergyRange == 0 ? microjoules : microjoules % (maxEnergyRange + 1)
+    }
+
+    public func export(_ snapshot: GuestSnapshot) throws {
+        let joules = snapshot.estimate?.energyJoules ?? 0
+        try writeAtomically("\(Self.counterValue(joules: joules, maxEnergyRange: maxEnergyRange))\n",
+                            directory: zoneDirectory, name: "energy_uj")
+    }
+}
+
+/// `--jsonl FILE|-`: one JSON object per prediction, buffered and flushed about once a second.
+public final class JSONLWriter {
+    private let handle: FileHandle
+    private let path: String
+    private var buffer: [UInt8] = []
+    private let closeOnDeinit: Bool
+
+    public init(path: String) throws {
+        self.path = path
+        if path == "-" {
+            handle = FileHandle.standardOutput
+            closeOnDeinit = false
+        } else {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty, access(directory, W_OK) != 0 {
+                throw VraplError("--jsonl \(path): directory \(directory) is not writable: \(String(cString: strerror(errno)))")
+            }
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw VraplError("--jsonl \(path): cannot create file: \(String(cString: strerror(errno)))")
+            }
+            handle = h
+            closeOnDeinit = true
+        }
+        buffer.reserveCapacity(64 * 1024)
+    }
+
+    deinit {
+        try? flush()
+        if closeOnDeinit { try? handle.close() }
+    }
+
+    /// The JSON object of one estimate (fixed key order).
+    public static func line(_ e: GuestEstimate, calibration: CalibrationState?) -> String {
+        var s = "{\"index\":\(e.index),\"timestamp_unix\":\(fmt(e.wallClockUnix, 6)),\"power_watts\":\(fmt(e.watts, 4))"
+        s += ",\"energy_joules\":\(fmt(e.energyJoules, 6)),\"busy_cpu_percent\":\(fmt(e.busyPercent, 2))"
+        s += ",\"trust\":" + (e.trust.map { fmt($0, 4) } ?? "null")
+        s += ",\"ood\":\(e.isOutOfDistribution),\"ood_count\":\(e.outOfDistributionCount)"
+        if let c = calibration {
+            s += ",\"calibrated_power_watts\":\(fmt(c.calibratedWatts, 4)),\"calibrated_energy_joules\":\(fmt(c.calibratedEnergyJoules, 6))"
+        }
+        return s + "}\n"
+    }
+
+    static func fmt(_ x: Double, _ digits: Int) -> String {
+        x.isFinite ? String(format: "%.\(digits)f", x) : "null"
+    }
+
+    public func append(_ e: GuestEstimate, calibration: CalibrationState?) {
+        buffer.append(contentsOf: Self.line(e, calibration: calibration).utf8)
+    }
+
+    public func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw VraplError("--jsonl \(path): write failed: \(errnoReason(error))")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The live terminal line (only when stdout is a terminal): power, energy, busy CPU, trust.
+public enum TerminalLine {
+    public static func render(_ s: GuestSnapshot) -> String {
+        guard let e = s.estimate else { return "vrapl-guest: filling the window…" }
+        var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W  %10.1f J  busy %5.1f %%", e.watts, e.energyJoules, e.busyPercent)
+        if let t = e.trust {
+            line += String(format: "  trust %.2f", t) + (e.isOutOfDistribution ? " OOD" : "") + "  ood \(e.outOfDistributionCount)"
+        } else {
+            line += "  trust n/a"
+        }
+        if let c = s.calibration, c.active {
+            line += String(format: "  calibrated %7.2f W", c.calibratedWatts)
+        }
+        return line
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import VraplCore
+import VraplModel
+
+/// Identity of the running model, for `vrapl_model_info` and the terminal.
+public struct ModelIdentity: Sendable, Equatable {
+    public var name: String
+    /// First 12 hex digits of the model file's SHA-256.
+    public var hash: String
+    public var powerSource: PowerSource
+    public var featureSet: String
+    public var architecture: String
+
+    public init(model: ModelFile, featureSet: String) {
+        name = model.displayName
+        hash = String((model.sha256 ?? "unknown").prefix(12))
+        powerSource = model.powerSource
+        self.featureSet = featureSet
+        architecture = model.architecture.kind.rawValue
+    }
+
+    public init(name: String, hash: String, powerSource: PowerSource, featureSet: String, architecture: String) {
+        self.name = name
+        self.hash = hash
+        self.powerSource = powerSource
+        self.featureSet = featureSet
+        self.architecture = architecture
+    }
+}
+
+/// Host-assisted calibration state, when `--host-energy` is given.
+public struct CalibrationState: Sendable, Equatable {
+    /// calibrated = offset + scale · raw (identity until enough host intervals were seen).
+    public var offsetWatts: Double
+    public var scale: Double
+    /// Host intervals in the current fit window.
+    public var pairs: Int
+    public var active: Bool
+    public var calibratedWatts: Double
+    public var calibratedEnergyJoules: Double
+    /// The host's energy counter for this VM, J since the guest started (nil before the second reading).
+    public var hostEnergyJoules: Double?
+
+    public init(offsetWatts: Double = 0, scale: Double = 1, pairs: Int = 0, active: Bool = false, calibratedWatts: Double = 0,
+                calibratedEnergyJoules: Double = 0, hostEnergyJoules: Double? = nil) {
+        self.offsetWatts = offsetWatts
+        self.scale = scale
+        self.pairs = pairs
+        self.active = active
+        self.calibratedWatts = calibratedWatts
+        self.calibratedEnergyJoules = calibratedEnergyJoules
+        self.hostEnergyJoules = hostEnergyJoules
+    }
+}
+
+/// The immutable state exporters read: published by the loop, never mutated by an exporter.
+public struct GuestSnapshot: Sendable, Equatable {
+    public var model: ModelIdentity
+    public var estimate: GuestEstimate?
+    public var calibration: CalibrationState?
+    /// Per-workload attributed energy (J) when `--attribute` is on: label → joules.
+    public var attributedJoules: [(workload: String, joules: Double)] = []
+    /// Samples read, and ticks that came late (the interval was stretched).
+    public var samples: Int = 0
+    public var lateTicks: Int = 0
+
+    public init(model: ModelIdentity, estimate: GuestEstimate?, calibration: CalibrationState? = nil) {
+        self.model = model
+        self.estimate = estimate
+        self.calibration = calibration
+    }
+
+    public static func == (a: GuestSnapshot, b: GuestSnapshot) -> Bool {
+        a.model == b.model && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
+            && a.lateTicks == b.lateTicks && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
+            && a.attributedJoules.map(\.joules) == b.attributedJoules.map(\.joules)
+    }
+}
+
+/// A thread-safe box holding the latest snapshot (the HTTP thread reads it).
+public final class SnapshotBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: GuestSnapshot
+
+    public init(_ value: GuestSnapshot) { self.value = value }
+
+    public func publish(_ snapshot: GuestSnapshot) {
+        lock.lock()
+        value = snapshot
+        lock.unlock()
+    }
+
+    public var current: GuestSnapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import VraplCore
+
+/// Renders a snapshot in the Prometheus text exposition format (version 0.0.4). Kepler's names where
+/// the meaning matches (`kepler_node_cpu_watts`, `kepler_node_cpu_joules_total`, `zone="package"`),
+/// `vrapl_*` for the rest.
+public enum PrometheusText {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    public static func render(_ s: GuestSnapshot) -> String {
+        var out = ""
+        out.reserveCapacity(2048)
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
+            out += name
+            if !labels.isEmpty {
+                out += "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+            }
+            out += " " + number(value) + "\n"
+        }
+        let m = s.model
+        let source = m.powerSource.shortLabel
+        let zone = [("zone", "package")]
+
+        if let e = s.estimate {
+            family("kepler_node_cpu_watts", "gauge", "CPU package power of this node estimated by vrapl from guest-visible signals (power_source=\(source)).")
+            sample("kepler_node_cpu_watts", zone, e.watts)
+            family("kepler_node_cpu_joules_total", "counter", "CPU package energy of this node estimated by vrapl, integrated with the real time between samples.")
+            sample("kepler_node_cpu_joules_total", zone, e.energyJoules)
+            family("vrapl_busy_cpu_percent", "gauge", "Busy CPU time of this node over the last second, percent of all CPUs.")
+            sample("vrapl_busy_cpu_percent", [], e.busyPercent)
+            if let trust = e.trust {
+                family("vrapl_trust_score", "gauge", "In-distribution score of the newest input window against the model's training statistics (1 = like training data, below 0.5 = out of distribution).")
+                sample("vrapl_trust_score", [], trust)
+                family("vrapl_out_of_distribution", "gauge", "1 if the newest window is out of the training distribution.")
+                sample("vrapl_out_of_distribution", [], e.isOutOfDistribution ? 1 : 0)
+            }
+            family("vrapl_out_of_distribution_windows_total", "counter", "Windows flagged out of the training distribution.")
+            sample("vrapl_out_of_distribution_windows_total", [], Double(e.outOfDistributionCount))
+            family("vrapl_predictions_total", "counter", "Model predictions made.")
+            sample("vrapl_predictions_total", [], Double(e.predictionCount))
+        }
+        family("vrapl_samples_total", "counter", "Samples of /proc/stat read.")
+        sample("vrapl_samples_total", [], Double(s.samples))
+        family("vrapl_late_ticks_total", "counter", "Sampling ticks that came late (their interval was stretched; no energy is lost).")
+        sample("vrapl_late_ticks_total", [], Double(s.lateTicks))
+        if let c = s.calibration {
+            family("vrapl_calibrated_watts", "gauge", "Package power after host-assisted calibration (offset + scale x raw), zone package.")
+            sample("vrapl_calibrated_watts", zone, c.calibratedWatts)
+            family("vrapl_calibrated_joules_total", "counter", "Package energy after host-assisted calibration.")
+            sample("vrapl_calibrated_joules_total", zone, c.calibratedEnergyJoules)
+            family("vrapl_calibration_offset_watts", "gauge", "Offset of the host-assisted calibration.")
+            sample("vrapl_calibration_offset_watts", [], c.offsetWatts)
+            family("vrapl_calibration_scale", "gauge", "Scale of the host-assisted calibration.")
+            sample("vrapl_calibration_scale", [], c.scale)
+            family("vrapl_calibration_active", "gauge", "1 once enough host intervals were seen to calibrate.")
+            sample("vrapl_calibration_active", [], c.active ? 1 : 0)
+            if let host = c.hostEnergyJoules {
+                family("vrapl_host_joules_total", "counter", "This VM's energy as published by the host since the guest started.")
+                sample("vrapl_host_joules_total", [], host)
+            }
+        }
+        if !s.attributedJoules.isEmpty {
+            family("vrapl_workload_cpu_joules_total", "counter", "CPU energy attributed to each workload (cgroup) in proportion to its CPU usage.")
+            for (workload, joules) in s.attributedJoules { sample("vrapl_workload_cpu_joules_total", [("workload", workload)], joules) }
+        }
+        family("vrapl_model_info", "gauge", "The model in use: name, SHA-256 prefix, and power source of its training data (sim or rapl).")
+        sample("vrapl_model_info", [("name", m.name), ("hash", m.hash), ("power_source", source),
+                                    ("power_source_detail", m.powerSource.description), ("features", m.featureSet),
+                                    ("architecture", m.architecture)], 1)
+        family("vrapl_build_info", "gauge", "vrapl build information.")
+        sample("vrapl_build_info", [("version", VraplVersion.string), ("component", "vrapl-guest")], 1)
+        return out
+    }
+
+    /// Label value escaping: backslash, double quote, newline.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// Go-style float text: integers without exponent, NaN and ±Inf spelled as Prometheus does.
+    static func number(_ x: Double) -> String {
+        if x.isNaN { return "NaN" }
+        if x.isInfinite { return x > 0 ? "+Inf" : "-Inf" }
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+}
