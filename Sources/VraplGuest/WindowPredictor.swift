@@ -11,3 +11,9 @@ public protocol WindowPredictor: AnyObject {
     /// The latent vector of the last prediction (empty if the model has none).
     var latent: UnsafeBufferPointer<Float> { get }
 }
+
+import VraplNN
+
+/// The nn engine's network is the guest's predictor: `predict(window:)` is its allocation-free
+/// single-window eval path and `latent` the encoder output of that window.
+extension Network: WindowPredictor {}

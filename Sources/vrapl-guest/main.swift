@@ -1,15 +1,97 @@
 import ArgumentParser
+import Foundation
 import VraplCore
+import VraplGuest
 
-/// `vrapl-guest`: live package-power estimate inside a VM (filled by the guest issue).
+/// `vrapl-guest`: live package-power estimate inside a VM. Thin: options → `GuestConfig` → `GuestRunner`.
 struct VraplGuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vrapl-guest",
         abstract: "Predict this VM's CPU package power and energy from guest-visible signals.",
+        discussion: """
+        Reads <procfs>/stat at the model's sample interval, builds the model's window exactly as training \
+        did, predicts package power, integrates it to a monotone energy counter, scores how much to trust \
+        each estimate, and publishes it: a terminal line, --jsonl, /metrics (--listen), node_exporter \
+        textfiles (--textfile), a powercap tree (--powercap-dir). Runs as an ordinary user; SIGTERM \
+        exports once more and exits 0. See docs/guest.md.
+        """,
         version: VraplVersion.string
     )
+
+    @Option(name: .long, help: "Model file (safetensors, docs/model-format.md).")
+    var model: String
+
+    @Option(name: .long, help: "procfs root (default /proc).")
+    var procfs: String = "/proc"
+
+    @Option(name: .long, help: "Predict on every Nth sample (the energy counter integrates every sample).")
+    var predictEvery: Int = 1
+
+    @Option(name: .long, help: "Sampling interval in ms; must equal the model's (refused otherwise).")
+    var intervalMs: Double?
+
+    @Option(name: .long, help: "Write one JSON object per prediction to FILE, or - for stdout.")
+    var jsonl: String?
+
+    @Option(name: .long, help: "Serve Prometheus /metrics on ADDR:PORT (a bare :PORT binds 127.0.0.1 only).")
+    var listen: String?
+
+    @Option(name: .long, help: "Write DIR/vrapl.prom for node_exporter's textfile collector (atomic rename).")
+    var textfile: String?
+
+    @Option(name: .long, help: "Publish a powercap-shaped tree (intel-rapl:0/energy_uj …) under DIR.")
+    var powercapDir: String?
+
+    @Option(name: .long, help: "Host-published energy for this VM in powercap layout (DIR/intel-rapl:0/energy_uj): calibrate against it.")
+    var hostEnergy: String?
+
+    @Option(name: .long, help: "Replay a recorded trace (HDF5) through the same code path, as fast as possible.")
+    var replay: String?
+
+    @Option(name: .long, help: "With --replay: predictions CSV (default stdout).")
+    var out: String?
+
+    @Option(name: .long, help: "Stop after S seconds (default: run until SIGTERM/SIGINT).")
+    var duration: Double?
+
+    @Option(name: .long, help: "Attribute the predicted CPU energy to cgroups with this attribution config (YAML).")
+    var attribute: String?
+
+    @Option(name: .long, help: "Refresh files, the terminal line and JSONL every N ms (default 1000).")
+    var exportIntervalMs: Double = 1000
+
+    @Flag(name: .long, help: "No live terminal line.")
+    var quiet = false
+
     func run() throws {
-        print(VraplGuestCommand.helpMessage())
+        var config = GuestConfig(modelPath: model)
+        config.procfs = procfs
+        config.predictEvery = predictEvery
+        config.intervalMs = intervalMs
+        config.jsonl = jsonl
+        config.listen = listen
+        config.textfile = textfile
+        config.powercapDir = powercapDir
+        config.hostEnergy = hostEnergy
+        config.replay = replay
+        config.out = out
+        config.duration = duration
+        config.attribute = attribute
+        config.exportIntervalMs = exportIntervalMs
+        if quiet { config.terminal = false }
+        do {
+            if let replay {
+                let runner = try GuestRunner(config: config)
+                let source = try TraceDataSource(path: replay)
+                try runner.runReplay(trace: source, out: out)
+            } else {
+                let runner = try GuestRunner(config: config)
+                try runner.runLive()
+            }
+        } catch let error as VraplError {
+            FileHandle.standardError.write(Data("vrapl-guest: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -160,3 +160,35 @@ struct ModelFileTests {
         #expect(message?.contains("refusing to write") == true)
     }
 }
+
+@Suite("Model file ↔ nn Network")
+struct NetworkLoadingTests {
+    @Test("the nn engine's state_dict equals ParameterLayout (names, shapes, order)", arguments: [Architecture.cnnV41(), .mlpV3(), TestModels.tinyCNN])
+    func layoutAgrees(_ arch: Architecture) throws {
+        let network = try Network(architecture: arch, maxBatch: 1)
+        let layout = try ParameterLayout.expected(for: arch)
+        #expect(network.tensors.map(\.name) == layout.map(\.name))
+        #expect(network.tensors.map(\.shape) == layout.map(\.shape))
+        #expect(network.tensors.map(\.isFloat) == layout.map { $0.dtype == .f32 })
+    }
+
+    @Test("network → model file → disk → network predicts the same")
+    func roundTripPredictions() throws {
+        let arch = Architecture.cnnV41()
+        let original = try Network(architecture: arch, maxBatch: 1, seed: 7)
+        var model = try TestModels.model(arch)
+        model.tensors = try ModelFile.tensors(from: original)
+        let dir = try TestModels.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("n.safetensors")
+        try model.write(to: url)
+        let loaded = try ModelFile.load(contentsOf: url).makeNetwork()
+        var rng = SeededRandom(seed: 3)
+        for _ in 0..<5 {
+            let window = (0..<100).map { _ in Float.random(in: 0...1, using: &rng) }
+            #expect(loaded.predict(window: window) == original.predict(window: window))
+            #expect(Array(loaded.latent) == Array(original.latent))
+        }
+        #expect(loaded.batchesTracked == original.batchesTracked)
+    }
+}

@@ -1,0 +1,248 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplSources
+
+/// Everything `vrapl-guest` can be asked to do (the command line maps onto this 1:1).
+public struct GuestConfig: Sendable {
+    public var modelPath: String
+    public var procfs = "/proc"
+    public var predictEvery = 1
+    /// Sampling interval override; must equal the model's (it is refused otherwise).
+    public var intervalMs: Double?
+    public var jsonl: String?
+    public var listen: String?
+    public var textfile: String?
+    public var powercapDir: String?
+    public var hostEnergy: String?
+    public var replay: String?
+    public var out: String?
+    public var duration: Double?
+    public var attribute: String?
+    /// How often files (textfile, powercap, terminal line, JSONL flush) are refreshed, ms.
+    public var exportIntervalMs: Double = 1000
+    /// Force the live terminal line on or off (default: on when stdout is a terminal).
+    public var terminal: Bool?
+
+    public init(modelPath: String) { self.modelPath = modelPath }
+}
+
+/// Set by SIGTERM/SIGINT; the loop finishes the tick, exports once more and returns.
+nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
+
+/// Monotonic and wall clocks, ns.
+@inline(__always) func monotonicNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+@inline(__always) func wallNowUnix() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// The guest daemon: loads and checks the model, opens every output (failing at start with a
+/// one-line reason), then runs the live loop or a replay through the same `GuestEstimator`.
+public final class GuestRunner {
+    public let config: GuestConfig
+    public let model: ModelFile
+    public let estimator: GuestEstimator
+    public let identity: ModelIdentity
+    public let intervalNs: UInt64
+    public let snapshots: SnapshotBox
+    private var server: MetricsServer?
+    private var textfile: TextfileExporter?
+    private var powercap: PowercapExporter?
+    private var jsonl: JSONLWriter?
+    private var hostReader: HostEnergyReader?
+    private var calibrator: HostCalibrator?
+    private var attribution: GuestAttribution?
+    private var samples = 0
+    private var lateTicks = 0
+
+    public init(config: GuestConfig) throws {
+        self.config = config
+        let model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
+        self.model = model
+        let network = try model.makeNetwork()
+        estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery)
+        identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)
+        let modelInterval = model.embedding.sampleIntervalMs
+        if let requested = config.intervalMs, abs(requested - modelInterval) > 1e-9 {
+            throw VraplError("\(config.modelPath): model was trained on windows sampled every \(fmtMs(modelInterval)) ms; sampling every \(fmtMs(requested)) ms would build different windows (refusing)")
+        }
+        intervalNs = UInt64((modelInterval * 1e6).rounded())
+        snapshots = SnapshotBox(GuestSnapshot(model: identity, estimate: nil))
+
+        if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
+        if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir) }
+        if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
+        if let dir = config.hostEnergy {
+            let reader = try HostEnergyReader(directory: dir)
+            hostReader = reader
+            calibrator = HostCalibrator(maxEnergyRange: reader.maxEnergyRange)
+        }
+        if let path = config.attribute { attribution = try GuestAttribution(configPath: path, procfs: config.procfs) }
+        if let listen = config.listen {
+            let (host, port) = try MetricsServer.parseListen(listen)
+            let box = snapshots
+            server = try MetricsServer(address: host, port: port) { PrometheusText.render(box.current) }
+        }
+    }
+
+    /// The current snapshot (what exporters see).
+    public var snapshot: GuestSnapshot { snapshots.current }
+
+    private func publish() {
+        var s = GuestSnapshot(model: identity, estimate: estimator.latest,
+                              calibration: calibrator.map { $0.state(rawWatts: estimator.latest?.watts ?? 0) })
+        s.samples = samples
+        s.lateTicks = lateTicks
+        if let attribution { s.attributedJoules = attribution.totals }
+        snapshots.publish(s)
+    }
+
+    /// One processed sample: estimator, calibration integration, JSONL. Shared by live and replay.
+    @inline(__always)
+    func step(_ sample: RawSample, wallClockUnix: Double, previousNs: UInt64?) -> GuestEstimate? {
+        samples += 1
+        let estimate = estimator.process(sample, wallClockUnix: wallClockUnix)
+        if let e = estimate {
+            if var c = calibrator, let prev = previousNs, sample.monotonicNs > prev {
+                c.integrate(rawWatts: e.watts, dtNs: sample.monotonicNs - prev)
+                calibrator = c
+            }
+            if e.isNewPrediction, let jsonl {
+                jsonl.append(e, calibration: calibrator.map { $0.state(rawWatts: e.watts) })
+            }
+        }
+        return estimate
+    }
+
+    /// Periodic work: host counter, attribution, files, terminal line.
+    func exportTick(monotonicNs: UInt64, showTerminal: Bool) throws {
+        if let reader = hostReader, var c = calibrator {
+            c.observe(hostCounter: try reader.read(), guestEnergyJoules: estimator.energyJoules, monotonicNs: monotonicNs)
+            calibrator = c
+        }
+        if let attribution { try attribution.update(cpuEnergyJoules: estimator.energyJoules) }
+        publish()
+        let s = snapshots.current
+        try textfile?.export(s)
+        try powercap?.export(s)
+        try jsonl?.flush()
+        if showTerminal {
+            FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + TerminalLine.render(s)).utf8))
+        }
+    }
+
+    // MARK: Live
+
+    /// Samples `<procfs>/stat` at the model's interval on absolute monotonic deadlines until SIGTERM,
+    /// SIGINT or `--duration`; then exports a last time and returns.
+    public func runLive() throws {
+        let reader = try ProcStatReader(procfs: config.procfs)
+        var vmstat: VmstatReader?
+        var vmValues: [UInt64] = []
+        if estimator.featureSet.needsPageFaults {
+            let r = try VmstatReader(procfs: config.procfs, counters: ["pgfault"])
+            vmstat = r
+            vmValues = [0]
+        }
+        stopSignal = 0
+        signal(SIGTERM) { _ in stopSignal = 1 }
+        signal(SIGINT) { _ in stopSignal = 1 }
+        signal(SIGPIPE, SIG_IGN)
+        server?.start()
+        defer { server?.stop() }
+
+        let showTerminal = config.terminal ?? (isatty(STDOUT_FILENO) != 0 && config.jsonl != "-")
+        let exportEveryNs = UInt64(max(10, config.exportIntervalMs) * 1e6)
+        let start = monotonicNow()
+        let endNs: UInt64? = config.duration.map { start + UInt64(max(0, $0) * 1e9) }
+        var deadline = start
+        var nextExport = start + exportEveryNs
+        var previousNs: UInt64?
+        var stat = ProcStatSnapshot()
+        var ts = timespec()
+
+        while stopSignal == 0 {
+            ts.tv_sec = Int(deadline / 1_000_000_000)
+            ts.tv_nsec = Int(deadline % 1_000_000_000)
+            let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
+            if rc == EINTR { continue }  // re-check the stop flag, then finish sleeping
+            try reader.read(into: &stat)
+            if let vmstat { try vmstat.read(into: &vmValues) }
+            let now = monotonicNow()
+            let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
+            _ = step(sample, wallClockUnix: wallNowUnix(), previousNs: previousNs)
+            previousNs = now
+            if now >= nextExport {
+                try exportTick(monotonicNs: now, showTerminal: showTerminal)
+                nextExport = now + exportEveryNs
+            }
+            if let endNs, now >= endNs { break }
+            deadline += intervalNs
+            if deadline <= now {
+                // Late: skip the missed deadlines; the next Δt is simply longer (no energy lost).
+                let missed = (now - deadline) / intervalNs + 1
+                lateTicks += Int(missed)
+                deadline += missed * intervalNs
+            }
+        }
+        try exportTick(monotonicNs: monotonicNow(), showTerminal: showTerminal)
+        if showTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+
+    // MARK: Replay
+
+    /// Runs every sample of a recording through the same estimator, as fast as it can, writing
+    /// `index,timestamp_unix,predicted_power_watts[,package_power_watts]` for every prediction.
+    /// Returns the number of rows written.
+    @discardableResult
+    public func runReplay(trace: TraceDataSource, out: String?) throws -> Int {
+        let traceInterval = Double(trace.sampleIntervalNs) / 1e6
+        let modelInterval = model.embedding.sampleIntervalMs
+        if abs(traceInterval - modelInterval) > 0.01 * modelInterval {
+            throw VraplError("\(trace.name): recording is sampled every \(fmtMs(traceInterval)) ms but model \(config.modelPath) expects \(fmtMs(modelInterval)) ms windows (refusing)")
+        }
+        if estimator.featureSet.needsPageFaults && !trace.hasPageFaults {
+            throw VraplError("\(trace.name): model features need /proc/vmstat pgfault, which the recording lacks")
+        }
+        let target = trace.packageWatts
+        var text = "index,timestamp_unix,predicted_power_watts" + (target != nil ? ",package_power_watts" : "") + "\n"
+        var rows = 0
+        var previousNs: UInt64?
+        for t in 0..<trace.count {
+            let sample = trace.sample(t)
+            if let e = step(sample, wallClockUnix: trace.wallClockUnix(t), previousNs: previousNs), e.isNewPrediction {
+                text += "\(t),\(String(format: "%.6f", trace.wallClockUnix(t))),\(Float(e.predictedWatts))"
+                if let target { text += target[t].isFinite ? ",\(target[t])" : "," }
+                text += "\n"
+                rows += 1
+            }
+            previousNs = sample.monotonicNs
+        }
+        if let last = previousNs { try exportTick(monotonicNs: last, showTerminal: false) }
+        if let out, out != "-" {
+            do {
+                try text.write(toFile: out, atomically: true, encoding: .utf8)
+            } catch {
+                throw VraplError("--out \(out): cannot write: \(errnoReason(error))")
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        return rows
+    }
+}
+
+func fmtMs(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }

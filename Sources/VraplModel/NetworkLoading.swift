@@ -1,0 +1,61 @@
+import VraplCore
+import VraplNN
+
+extension Network: NamedParameterSink {
+    /// Every float tensor of the state_dict (parameters and BatchNorm running statistics).
+    public var namedParameterShapes: [(name: String, shape: [Int])] {
+        tensors.filter(\.isFloat).map { ($0.name, $0.shape) }
+    }
+
+    public func setParameter(named name: String, values: [Float]) throws {
+        try setValues(of: name, to: values)
+    }
+}
+
+extension ModelFile {
+    /// Builds this model's network (eval use: `predict(window:)`, `latent`) and loads every tensor by
+    /// name, checking shapes. Errors name the model file, the tensor and both shapes.
+    public func makeNetwork(maxBatch: Int = 1, threads: Int = 1) throws -> Network {
+        let source = path ?? displayName
+        let network: Network
+        do {
+            network = try Network(architecture: architecture, maxBatch: maxBatch, threads: threads)
+        } catch {
+            throw VraplError("\(source): cannot build the \(architecture.kind.rawValue) network: \(error)")
+        }
+        let networkNames = Set(network.tensors.map(\.name))
+        if let extra = tensors.keys.sorted().first(where: { !networkNames.contains($0) }) {
+            throw VraplError("\(source): tensor '\(extra)' is not part of the \(architecture.kind.rawValue) network")
+        }
+        var sink = network
+        try loadWeights(into: &sink)
+        for tensor in network.tensors where !tensor.isFloat {
+            guard case .batchesTracked(let slot) = tensor.storage else { continue }
+            guard let stored = tensors[tensor.name] else {
+                throw VraplError("\(source): model has no tensor '\(tensor.name)' that the network needs")
+            }
+            guard stored.shape == tensor.shape else {
+                throw VraplError("\(source): tensor '\(tensor.name)' has shape \(stored.shape) in the file but the network expects \(tensor.shape)")
+            }
+            if case .int64(let values) = stored.values, let first = values.first {
+                network.batchesTracked[slot] = first
+            }
+        }
+        return network
+    }
+
+    /// The network's state_dict as safetensors tensors (F32, and I64 for `num_batches_tracked`):
+    /// what a trainer stores in `ModelFile.tensors`.
+    public static func tensors(from network: Network) throws -> [String: SafetensorsTensor] {
+        var out: [String: SafetensorsTensor] = [:]
+        for tensor in network.tensors {
+            switch tensor.storage {
+            case .batchesTracked(let slot):
+                out[tensor.name] = SafetensorsTensor(shape: tensor.shape, int64s: [network.batchesTracked[slot]])
+            default:
+                out[tensor.name] = SafetensorsTensor(shape: tensor.shape, floats: try network.values(of: tensor.name))
+            }
+        }
+        return out
+    }
+}

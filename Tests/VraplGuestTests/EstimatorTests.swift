@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+import VraplTrace
+@testable import VraplGuest
+
+@Suite("Guest window and estimator")
+struct EstimatorTests {
+    @Test("ring window is feature-major, newest first, τ apart", arguments: [(3, 1), (4, 2), (2, 3)])
+    func ringOrder(_ d: Int, _ tau: Int) {
+        let ring = WindowRing(featureCount: 2, d: d, tau: tau)
+        let total = ring.capacity + 5
+        for t in 0..<total { ring.push([Float(t), Float(1000 + t)]) }
+        var window = [Float](repeating: -1, count: 2 * d)
+        window.withUnsafeMutableBufferPointer { ring.makeRawWindow(into: $0.baseAddress!) }
+        let newest = total - 1
+        let expected = (0..<2).flatMap { f in (0..<d).map { j in Float(f * 1000 + newest - j * tau) } }
+        #expect(window == expected)
+    }
+
+    /// The training path, written independently: features of the whole trace (FeatureSeries), windows
+    /// ending at every valid sample, scaled with MinMaxScaler, predicted with the network.
+    static func trainingPathPredictions(model: ModelFile, trace: TraceData) throws -> [(Int, Float)] {
+        let series = try FeatureSeries(trace: trace, featureSet: .decodeRapl4)
+        let network = try model.makeNetwork()
+        let d = model.embedding.d, tau = model.embedding.tau
+        let scaler = MinMaxScaler(featureMin: model.normalization.featureMin.map { Float($0) },
+                                  featureRange: model.normalization.featureRange.map { Float($0) })
+        var out: [(Int, Float)] = []
+        for end in (series.firstValid + (d - 1) * tau)..<series.count {
+            var window = [Float](repeating: 0, count: 4 * d)
+            for f in 0..<4 { for j in 0..<d { window[f * d + j] = series.value(feature: f, at: end - j * tau) } }
+            out.append((end, network.predict(window: scaler.transform(window))))
+        }
+        return out
+    }
+
+    @Test("replay gives exactly the training path's predictions, from the first full window on", arguments: [1, 2])
+    func equalsTrainingPath(tau: Int) throws {
+        let model = try GuestFixtures.model(d: 6, tau: tau)
+        let trace = GuestFixtures.trace(samples: 80, gapAt: 40)
+        let expected = try Self.trainingPathPredictions(model: model, trace: trace)
+        let estimator = try GuestEstimator(model: model, predictor: try model.makeNetwork())
+        let source = TraceDataSource(trace: trace, name: "synthetic")
+        var got: [(Int, Float)] = []
+        for t in 0..<source.count {
+            if let e = estimator.process(source.sample(t), wallClockUnix: source.wallClockUnix(t)), e.isNewPrediction {
+                got.append((e.index, Float(e.predictedWatts)))
+            }
+        }
+        #expect(got.map(\.0) == expected.map(\.0))
+        #expect(got.first?.0 == 1 + 5 * tau)
+        #expect(got.map(\.1) == expected.map(\.1))
+        #expect(estimator.warmupSamples == 1 + 5 * tau + 1)
+    }
+
+    @Test("energy integrates the held power over the real Δt; a missed tick stretches the interval")
+    func energyIntegration() throws {
+        let model = try GuestFixtures.model(d: 4)
+        let predictor = ConstantPredictor(inputSize: 16, watts: 10)
+        let estimator = try GuestEstimator(model: model, predictor: predictor, predictEvery: 3)
+        let trace = GuestFixtures.trace(samples: 60, gapAt: 30)
+        let source = TraceDataSource(trace: trace, name: "synthetic")
+        var firstPredictionIndex: Int?
+        var lastEnergy = 0.0
+        for t in 0..<source.count {
+            guard let e = estimator.process(source.sample(t), wallClockUnix: 0) else { continue }
+            if firstPredictionIndex == nil { firstPredictionIndex = t }
+            #expect(e.energyJoules >= lastEnergy)
+            lastEnergy = e.energyJoules
+        }
+        let first = try #require(firstPredictionIndex)
+        #expect(first == 4)  // sample 0 has no row; rows 1…4 fill d = 4
+        // 10 W over every interval ending at a sample from the first prediction on.
+        let seconds = Double(trace.monotonicNs[59] - trace.monotonicNs[first - 1]) / 1e9
+        #expect(abs(lastEnergy - 10 * seconds) < 1e-9)
+        #expect(seconds > 57 * 0.016)  // includes the 48 ms gap
+        // predict-every 3: 1 + floor((rows after the first) / 3) predictions.
+        #expect(predictor.calls == 1 + (59 - first) / 3)
+    }
+
+    @Test("model and guest must agree: unknown features and input size are refused at start")
+    func disagreement() throws {
+        var model = try GuestFixtures.model(d: 4)
+        model.features = ["user_percent", "system_percent", "iowait_percent", "gpu_temperature"]
+        let message = errorMessage { _ = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: 16, watts: 1)) }
+        #expect(message?.contains("not computed by any feature set") == true, "\(message ?? "accepted")")
+        let good = try GuestFixtures.model(d: 4)
+        let size = errorMessage { _ = try GuestEstimator(model: good, predictor: ConstantPredictor(inputSize: 15, watts: 1)) }
+        #expect(size?.contains("15 inputs") == true)
+    }
+
+    @Test("trust: in-range windows are trusted, an impossible value is flagged and counted")
+    func trust() throws {
+        let model = try GuestFixtures.model(d: 4)
+        let estimator = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: 16, watts: 5))
+        var stat = ProcStatSnapshot()
+        var t: UInt64 = 0
+        var last: GuestEstimate?
+        // 30 % user, 10 % system, ~e^9 context switches/s: inside the training quantiles.
+        for _ in 0..<10 {
+            stat.cpu.user += 3; stat.cpu.system += 1; stat.cpu.idle += 6
+            stat.contextSwitches += 130  // 130 / 0.016 s ≈ 8125/s → log1p ≈ 9.0
+            t += 16_000_000
+            last = estimator.process(RawSample(monotonicNs: t, stat: stat), wallClockUnix: 0) ?? last
+        }
+        let calm = try #require(last)
+        #expect(calm.trust == 1)
+        #expect(!calm.isOutOfDistribution)
+        // iowait 100 %: far above anything in training (max 60).
+        stat.cpu.iowait += 10
+        t += 16_000_000
+        let odd = try #require(estimator.process(RawSample(monotonicNs: t, stat: stat), wallClockUnix: 0))
+        #expect(odd.isOutOfDistribution)
+        #expect((odd.trust ?? 1) < 0.5)
+        #expect(odd.outOfDistributionCount == 1)
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplModel
+@testable import VraplGuest
+
+func python(_ script: String, _ arguments: [String] = []) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw VraplError("python3 failed: \(String(decoding: stderr, as: UTF8.self))") }
+    return String(decoding: stdout, as: UTF8.self)
+}
+
+/// Parses exposition text with prometheus_client's own parser and prints `name{labels} value` lines.
+let promParse = """
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = sys.stdin.read() if sys.argv[1] == '-' else (open(sys.argv[1]).read() if not sys.argv[1].startswith('http') else __import__('urllib.request').request.urlopen(sys.argv[1], timeout=5).read().decode())
+for fam in text_string_to_metric_families(text):
+    for s in fam.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        print(f"{fam.type} {s.name}{{{labels}}} {s.value!r}")
+"""
+
+@Suite("Guest exporters", .serialized)
+struct ExporterTests {
+    static func snapshot() -> GuestSnapshot {
+        let identity = ModelIdentity(name: "demo \"v4\"", hash: "0123456789ab", powerSource: .simulated(profile: "xeon-4210r"),
+                                     featureSet: "decode-rapl-4", architecture: "cnn1d")
+        let estimate = GuestEstimate(index: 99, monotonicNs: 1, wallClockUnix: 1.7e9, predictedWatts: 42.5, isNewPrediction: true,
+                                     energyJoules: 1234.25, busyPercent: 37.5, trust: 0.75, isOutOfDistribution: false,
+                                     outOfDistributionCount: 3, predictionCount: 98)
+        var s = GuestSnapshot(model: identity, estimate: estimate,
+                              calibration: CalibrationState(offsetWatts: 2, scale: 1.1, pairs: 7, active: true, calibratedWatts: 48.75,
+                                                            calibratedEnergyJoules: 1300, hostEnergyJoules: 1290))
+        s.samples = 100
+        return s
+    }
+
+    @Test("/metrics text parses with prometheus_client and carries the Kepler and vrapl series")
+    func prometheusParses() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("m.prom")
+        try PrometheusText.render(Self.snapshot()).write(to: file, atomically: true, encoding: .utf8)
+        let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))
+        #expect(lines.contains("gauge kepler_node_cpu_watts{zone=package} 42.5"))
+        #expect(lines.contains("counter kepler_node_cpu_joules_total{zone=package} 1234.25"))
+        #expect(lines.contains("gauge vrapl_trust_score{} 0.75"))
+        #expect(lines.contains("counter vrapl_out_of_distribution_windows_total{} 3"))
+        #expect(lines.contains("gauge vrapl_calibrated_watts{zone=package} 48.75"))
+        #expect(lines.contains("gauge vrapl_model_info{architecture=cnn1d,features=decode-rapl-4,hash=0123456789ab,name=demo \"v4\",power_source=sim,power_source_detail=sim:xeon-4210r} 1"))
+        #expect(lines.contains { $0.hasPrefix("gauge vrapl_build_info{component=vrapl-guest,version=") })
+    }
+
+    @Test("HTTP server serves /metrics on loopback; a second server on the same port fails naming it")
+    func server() throws {
+        let box = SnapshotBox(Self.snapshot())
+        let server = try MetricsServer(address: "127.0.0.1", port: 0) { PrometheusText.render(box.current) }
+        server.start()
+        defer { server.stop() }
+        let port = server.boundPort
+        let lines = try python(promParse, ["http://127.0.0.1:\(port)/metrics"])
+        #expect(lines.contains("counter kepler_node_cpu_joules_total{zone=package} 1234.25"))
+        let status = try python("import urllib.request,urllib.error,sys\ntry:\n urllib.request.urlopen(sys.argv[1])\nexcept urllib.error.HTTPError as e:\n print(e.code)", ["http://127.0.0.1:\(port)/nope"])
+        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "404")
+        let message = errorMessage { _ = try MetricsServer(address: "127.0.0.1", port: port) { "" } }
+        #expect(message == "cannot listen on 127.0.0.1:\(port): Address already in use")
+    }
+
+    @Test("listen address parsing defaults to loopback", arguments: [
+        (":9102", "127.0.0.1", UInt16(9102)), ("9102", "127.0.0.1", 9102), ("0.0.0.0:80", "0.0.0.0", 80), ("localhost:1", "127.0.0.1", 1),
+    ])
+    func listenParsing(_ text: String, _ host: String, _ port: UInt16) throws {
+        let (h, p) = try MetricsServer.parseListen(text)
+        #expect(h == host && p == port)
+    }
+
+    @Test("bad listen addresses are one-line errors", arguments: ["", ":0", ":70000", "example.com:80", "1.2.3:80"])
+    func badListen(_ text: String) {
+        let message = errorMessage { _ = try MetricsServer.parseListen(text) }
+        #expect(message?.hasPrefix("--listen \(text):") == true)
+    }
+
+    @Test("textfile: written atomically as DIR/vrapl.prom, parseable, no temporary left behind")
+    func textfile() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let exporter = try TextfileExporter(directory: dir.path + "/collector")
+        try exporter.export(Self.snapshot())
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/collector")
+        #expect(files == ["vrapl.prom"])
+        let lines = try python(promParse, [dir.path + "/collector/vrapl.prom"])
+        #expect(lines.contains("kepler_node_cpu_watts{zone=package} 42.5"))
+    }
+
+    @Test("unwritable output directories are refused at start, naming them")
+    func unwritable() throws {
+        let blocker = try GuestFixtures.temporaryDirectory().appendingPathComponent("file")
+        try Data("x".utf8).write(to: blocker)
+        let textfile = errorMessage { _ = try TextfileExporter(directory: blocker.path) }
+        #expect(textfile == "--textfile \(blocker.path): not a directory")
+        let nested = errorMessage { _ = try PowercapExporter(directory: blocker.path + "/sub") }
+        #expect(nested?.hasPrefix("--powercap-dir \(blocker.path)/sub: cannot create directory") == true, "\(nested ?? "")")
+        let jsonl = errorMessage { _ = try JSONLWriter(path: blocker.path + "/x.jsonl") }
+        #expect(jsonl?.hasPrefix("--jsonl \(blocker.path)/x.jsonl:") == true, "\(jsonl ?? "")")
+    }
+
+    @Test("powercap counter value wraps like the hardware counter", arguments: [
+        (0.0, UInt64(1000), UInt64(0)), (0.000999, 1000, 999), (0.001, 1000, 1000), (0.0010015, 1000, 0), (0.0025, 1000, 498),
+        (-1.0, 1000, 0), (5.0, 0, 5_000_000),
+    ])
+    func powercapWrap(_ joules: Double, _ range: UInt64, _ expected: UInt64) {
+        #expect(PowercapExporter.counterValue(joules: joules, maxEnergyRange: range) == expected)
+    }
+
+    @Test("powercap tree: name, range, and energy_uj increasing by the integrated energy")
+    func powercapTree() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let exporter = try PowercapExporter(directory: dir.path)
+        let zone = dir.path + "/intel-rapl:0"
+        #expect(try String(contentsOfFile: zone + "/name", encoding: .utf8) == "package-0\n")
+        #expect(try String(contentsOfFile: zone + "/max_energy_range_uj", encoding: .utf8) == "262143328850\n")
+        var s = Self.snapshot()
+        func counter() throws -> UInt64 {
+            UInt64(try String(contentsOfFile: zone + "/energy_uj", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        try exporter.export(s)
+        let first = try counter()
+        s.estimate?.energyJoules += 12.5
+        try exporter.export(s)
+        #expect(try counter() - first == 12_500_000)
+    }
+
+    @Test("JSONL: one object per line with the documented keys")
+    func jsonl() throws {
+        let s = Self.snapshot()
+        let line = JSONLWriter.line(s.estimate!, calibration: s.calibration)
+        let parsed = try python("import json,sys; o=json.loads(sys.argv[1]); print(sorted(o.keys())); print(o['power_watts'], o['ood'], o['trust'])", [line])
+        #expect(parsed.contains("['busy_cpu_percent', 'calibrated_energy_joules', 'calibrated_power_watts', 'energy_joules', 'index', 'ood', 'ood_count', 'power_watts', 'timestamp_unix', 'trust']"))
+        #expect(parsed.contains("42.5 False 0.75"))
+        #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1)
+    }
+}
+
+@Suite("Host-assisted calibration")
+struct CalibrationTests {
+    @Test("recovers offset and scale from the host's counter, robust to outlier intervals")
+    func recovers() {
+        var calibrator = HostCalibrator(window: 40, minimumPairs: 5)
+        var guestEnergy = 0.0, hostUj: UInt64 = 5_000_000, t: UInt64 = 0
+        calibrator.observe(hostCounter: Microjoules(hostUj), guestEnergyJoules: 0, monotonicNs: 0)
+        for i in 0..<30 {
+            let guestWatts = 10 + Double((i * 7) % 23)
+            var hostWatts = 4 + 1.5 * guestWatts
+            if i == 11 || i == 23 { hostWatts = 500 }  // a disturbed interval (migration, exporter hiccup)
+            t += 2_000_000_000
+            guestEnergy += guestWatts * 2
+            hostUj += UInt64(hostWatts * 2 * 1e6)
+            calibrator.observe(hostCounter: Microjoules(hostUj), guestEnergyJoules: guestEnergy, monotonicNs: t)
+        }
+        #expect(calibrator.isActive)
+        #expect(abs(calibrator.scale - 1.5) < 1e-6)
+        #expect(abs(calibrator.offset - 4) < 1e-6)
+        #expect(abs(calibrator.calibrate(20) - 34) < 1e-6)
+    }
+
+    @Test("identity until enough intervals; unchanged host counter is not an interval")
+    func warmup() {
+        var calibrator = HostCalibrator(minimumPairs: 3)
+        calibrator.observe(hostCounter: Microjoules(100), guestEnergyJoules: 0, monotonicNs: 0)
+        calibrator.observe(hostCounter: Microjoules(100), guestEnergyJoules: 5, monotonicNs: 1_000_000_000)
+        #expect(calibrator.pairCount == 0)
+        #expect(calibrator.calibrate(7) == 7)
+        calibrator.observe(hostCounter: Microjoules(10_000_100), guestEnergyJoules: 10, monotonicNs: 2_000_000_000)
+        #expect(calibrator.pairCount == 1)
+        #expect(calibrator.hostEnergyJoules == 10)
+    }
+}
