@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplTrace
 
 /// A delimited text table (CSV or TSV) with a header row. Cells are trimmed strings.
 public struct DelimitedTable: Sendable {
@@ -257,7 +258,13 @@ public enum OfflineInputs {
 
     /// Loads files and attributes every stable-window interval.
     public static func attribute(config: AttributionConfig, systemPath: String, usagePath: String, wallPath: String?) throws -> [IntervalAttribution] {
-        let host = trim(try hostRows(try DelimitedTable.load(systemPath)), config.trim)
+        let raw: [HostRow]
+        if systemPath.hasSuffix(".h5") || systemPath.hasSuffix(".hdf5") {
+            raw = try hostRows(trace: try TraceReader.read(systemPath), binSeconds: config.intervalS, source: systemPath)
+        } else {
+            raw = try hostRows(try DelimitedTable.load(systemPath))
+        }
+        let host = trim(raw, config.trim)
         guard !host.isEmpty else { throw VraplError("\(systemPath): no rows left after trimming \(config.trim.startS) s / \(config.trim.endS) s") }
         let cg = try cgroupRows(try DelimitedTable.load(usagePath))
         let wall = try wallPath.map { try wallRows(try DelimitedTable.load($0)) }

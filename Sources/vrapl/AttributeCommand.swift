@@ -3,6 +3,7 @@ import Foundation
 import VraplAttribution
 import VraplCore
 import VraplSources
+import VraplTrace
 
 /// `vrapl attribute`: split measured (or predicted, or simulated) energy across workloads by resource,
 /// live from cgroup v2 or offline from recordings; `validate` runs the paper's check; `synth` writes a
@@ -26,7 +27,7 @@ struct AttributeRun: ParsableCommand {
     @Flag(name: .long, help: "Read cgroups, CPU power and GPUs live.") var live = false
     @Option(name: .long, help: "Live: seconds to run.") var duration: Double = 10
     @Option(name: .long, help: "Live: seconds per interval (default: the config's interval_s).") var interval: Double?
-    @Option(name: .long, help: "Offline: host CSV (timestamp, rapl_package_w, gpuN_power_w, gpuN_util_pct[, phase]).") var system: String?
+    @Option(name: .long, help: "Offline: host CSV (timestamp, rapl_package_w, gpuN_power_w, gpuN_util_pct[, phase]) or a vrapl trace (.h5).") var system: String?
     @Option(name: .long, help: "Offline: cgroup CSV (timestamp, cgroup, cpu_percent, memory…, io…).") var usage: String?
     @Option(name: .long, help: "Offline: wall-power CSV (timestamp, power_w).") var wall: String?
     @Option(name: .long, help: "cgroup v2 root (default: the host's cgroup2 mount).") var cgroupfs: String?
@@ -45,7 +46,11 @@ struct AttributeRun: ParsableCommand {
         } else {
             guard let system, let usage else { throw ValidationError("give --live, or --system S --usage U") }
             let intervals = try OfflineInputs.attribute(config: cfg, systemPath: system, usagePath: usage, wallPath: wall)
-            report = AttributionReport(configName: cfg.name, sourceLabel: "offline:\(system)", intervals: intervals,
+            var label = "offline:\(system)"
+            if system.hasSuffix(".h5") || system.hasSuffix(".hdf5") {
+                label += " (power_source \((try? TraceReader.readMetadata(system))?.powerSource.description ?? "unknown"))"
+            }
+            report = AttributionReport(configName: cfg.name, sourceLabel: label, intervals: intervals,
                                        workloadCGroups: Dictionary(cfg.workloads.map { ($0.name, $0.cgroups) }, uniquingKeysWith: { a, _ in a }))
         }
         try report.write(to: out)
