@@ -240,3 +240,48 @@ struct ReportTests {
         #expect(written.allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
 }
+
+@Suite("NVML binding against a fake libnvidia-ml")
+struct NVMLBindingTests {
+    /// Compiles Tests/Fixtures/cgroupfs/nvidia/fake_nvml.c with the toolchain's C compiler.
+    static func buildFakeLibrary() throws -> (dir: String, library: String) {
+        let dir = try Fixtures.scratch("nvml")
+        let library = dir + "/libfake-nvml.so"
+        var failures: [String] = []
+        for compiler in ["clang", "cc"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = [compiler, "-shared", "-fPIC", "-O1", "-o", library, Fixtures.path("cgroupfs/nvidia/fake_nvml.c")]
+            let pipe = Pipe()
+            p.standardError = pipe
+            p.standardOutput = pipe
+            do { try p.run() } catch { failures.append("\(compiler): \(error)"); continue }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            if p.terminationStatus == 0 { return (dir, library) }
+            failures.append("\(compiler): \(text)")
+        }
+        throw VraplError("no C compiler could build the fake NVML library: \(failures.joined(separator: "; "))")
+    }
+
+    @Test func readsPowerEnergyUtilisationAndProcesses() throws {
+        let (dir, library) = try Self.buildFakeLibrary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let nvml = try NVMLGPUSource(library: library)
+        #expect(nvml.deviceCount == 2)
+        let first = try nvml.sample()
+        #expect(first.count == 2)
+        #expect(first[0].name == "Fake GPU 0" && first[1].name == "Fake GPU 1")
+        #expect(first[0].power == Watts(131.52) && first[1].power == Watts(11.2))
+        #expect(first[0].utilizationPct == 97 && first[1].utilizationPct == 0)
+        #expect(first[0].totalEnergyMillijoules == 1_131_520 && first[1].totalEnergyMillijoules == nil)
+        // Per-process samples averaged per pid (4242: 80 and 70).
+        #expect(first[0].processes == [GPUProcessSample(pid: 4242, smUtilPct: 75), GPUProcessSample(pid: 4343, smUtilPct: 15)])
+        #expect(first[1].processes.isEmpty)
+        // Second read: the fake has new samples again; the energy counter advanced.
+        let second = try nvml.sample()
+        #expect(second[0].processes == first[0].processes)
+        #expect(GPUSample.energy(from: first[0], to: second[0], seconds: 1) == Joules(131.52))
+        #expect(GPUSample.energy(from: first[1], to: second[1], seconds: 2) == Joules(22.4))
+    }
+}
