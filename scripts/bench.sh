@@ -3,3 +3,4 @@
 set -euo pipefail
 BIN=$(swift build -c release --show-bin-path)
 echo "== vrapl bench (release build at $BIN)"
+"$BIN/vrapl" bench trace --samples 1000000

@@ -116,8 +116,8 @@ class H5Object {
     private func setNumericAttribute<T: H5Scalar>(_ name: String, _ value: T) throws {
         let where_ = attributePath(name)
         try withScalarAttribute(name, type: T.nativeType) { attribute in
-            var v = value
-            try HDF5.check(H5Awrite(attribute, T.nativeType, &v), "writing the attribute", path: path, object: where_)
+            let status = withUnsafeBytes(of: value) { H5Awrite(attribute, T.nativeType, $0.baseAddress) }
+            try HDF5.check(status, "writing the attribute", path: path, object: where_)
         }
     }
 
@@ -179,7 +179,8 @@ class H5Object {
             throw TraceError(path: path, object: where_, message: "expected a numeric attribute")
         }
         var value: T = 0
-        try HDF5.check(H5Aread(attribute, T.nativeType, &value), "reading the attribute", path: path, object: where_)
+        let status = withUnsafeMutableBytes(of: &value) { H5Aread(attribute, T.nativeType, $0.baseAddress) }
+        try HDF5.check(status, "reading the attribute", path: path, object: where_)
         return value
     }
 }

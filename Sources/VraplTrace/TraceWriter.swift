@@ -53,6 +53,9 @@ public final class TraceWriter {
     private var lastSampleNs: UInt64? = nil
     private var pendingSegments: [TraceSegment] = []
     private var closed = false
+    /// The error of a failed flush: the file is valid up to the previous flush, and the writer refuses
+    /// further appends (its datasets may differ in length after a partial flush).
+    private var failure: Error? = nil
 
     private let monotonicBuffer: UnsafeMutablePointer<UInt64>
     private let wallBuffer: UnsafeMutablePointer<Int64>
@@ -111,6 +114,7 @@ public final class TraceWriter {
                        vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>,
                        simHiddenWatts: Float? = nil) throws {
         guard !closed else { throw TraceError(path: path, message: "append after close") }
+        if let failure { throw failure }
         guard vmstat.count == vmstatNames.count else {
             throw TraceError(path: path, object: "/vmstat", message: "append got \(vmstat.count) vmstat values for \(vmstatNames.count) counters")
         }
@@ -175,6 +179,16 @@ public final class TraceWriter {
     }
 
     private func flush(at now: UInt64?) throws {
+        if let failure { throw failure }
+        do {
+            try writeBuffered(at: now)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    private func writeBuffered(at now: UInt64?) throws {
         let n = buffered
         if n > 0 {
             let c = capacity
@@ -208,7 +222,12 @@ public final class TraceWriter {
     public func close() throws {
         guard !closed else { return }
         defer { closed = true }
-        try flush()
+        do {
+            try flush()
+        } catch {
+            try? schema.close()
+            throw error
+        }
         try schema.close()
     }
 

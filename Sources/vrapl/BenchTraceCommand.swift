@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VraplCore
 import VraplTrace
 
 /// `vrapl bench trace`: write and read a synthetic trace of N samples, reporting samples per second.
@@ -42,5 +43,40 @@ struct BenchTraceCommand: ParsableCommand {
         print(String(format: "  TraceWriter.write  %.3f s  %.2f M samples/s", bestWrite, Double(samples) / bestWrite / 1e6))
         print(String(format: "  TraceReader.read   %.3f s  %.2f M samples/s (read back %d)", bestRead, Double(samples) / bestRead / 1e6, readBack))
         print(String(format: "  DerivedSeries      %.3f s", bestDerive))
+        try benchStreaming()
+    }
+
+    /// The collector's path: `append` one sample at a time, a flush every 62 samples (1 s at 16 ms).
+    /// Reports the cost of an append without a flush and the distribution of flush times.
+    func benchStreaming() throws {
+        let rows = min(samples, 62 * 300)
+        var options = TraceWriter.Options()
+        options.flushIntervalNs = 62 * 16_000_000 - 1
+        let writer = try TraceWriter(path: out, metadata: SyntheticTrace.metadata(), vmstatNames: ["pgfault", "pgmajfault", "pswpin", "pswpout"],
+                                     raplZones: SyntheticTrace.zones, recordsSimHiddenWatts: true, options: options)
+        var stat = ProcStatSnapshot()
+        var vmstat = [UInt64](repeating: 0, count: 4)
+        var energy = [UInt64](repeating: 0, count: 4)
+        var flushTimes: [Double] = []
+        var appendTotal = 0.0
+        var appends = 0
+        flushTimes.reserveCapacity(rows / 62 + 1)
+        for i in 0..<rows {
+            let hidden = SyntheticTrace.sample(i, stat: &stat, vmstat: &vmstat, energy: &energy)
+            let before = writer.flushCount
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try writer.append(monotonicNs: UInt64(i) * 16_000_000, wallClockNs: Int64(i) * 16_000_000, stat: stat,
+                              vmstat: vmstat, energyUj: energy, simHiddenWatts: hidden)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if writer.flushCount != before { flushTimes.append(dt) } else { appendTotal += dt; appends += 1 }
+        }
+        try writer.close()
+        flushTimes.sort()
+        func pct(_ p: Double) -> Double {
+            flushTimes.isEmpty ? 0 : flushTimes[min(flushTimes.count - 1, Int((p * Double(flushTimes.count)).rounded(.up)) - 1)]
+        }
+        print(String(format: "  streaming append   %.0f ns per sample without a flush (%d samples)", appendTotal / Double(max(1, appends)) * 1e9, appends))
+        print(String(format: "  streaming flush    62 rows x %d datasets + H5Fflush: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%d flushes)",
+                     2 + 15 + 4 + SyntheticTrace.zones.count + 1, pct(0.5) * 1e3, pct(0.99) * 1e3, (flushTimes.last ?? 0) * 1e3, flushTimes.count))
     }
 }
