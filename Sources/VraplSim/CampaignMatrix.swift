@@ -1,0 +1,248 @@
+import Foundation
+import VraplCore
+import Yams
+
+/// A campaign matrix (configs/campaigns/*.yaml): which stress-ng stressors run, at which worker
+/// levels (fractions of the core count), combined how, for how long. `vrapl campaign` runs it on a
+/// real machine; `vrapl simulate` synthesises it. Shared here because the campaign module depends
+/// on the simulator, not the other way round.
+public struct CampaignMatrix: Sendable, Equatable {
+    /// How the stressors' levels are combined.
+    public enum Combine: String, Sendable, Codable {
+        /// One stressor at a time, at each of its levels.
+        case single
+        /// Every combination of every stressor's levels (0 included): the full DECODE-RAPL-style matrix.
+        case cartesian
+    }
+
+    /// Synthetic-mode extras, ignored by `vrapl campaign`.
+    public struct Synthetic: Sendable, Equatable {
+        /// Number of extra idle segments, each `idleDuration` long.
+        public var idleSegments: Int = 0
+        public var idleDuration: Double = 30
+        /// Short bursts after idle (the live pattern DECODE-RAPL's models over-react to).
+        public var burstCount: Int = 0
+        public var burstDuration: ClosedRange<Double> = 0.3...2.0
+        public var idleBeforeBurst: ClosedRange<Double> = 2...6
+        /// Randomise the order of combinations (by seed).
+        public var shuffle: Bool = true
+        public init() {}
+    }
+
+    public var name: String
+    public var description: String = ""
+    /// Stressor names in matrix order (stress-ng stressor names: cpu, syscall, io, pipe, vm, cache, …).
+    public var stressors: [String]
+    /// Worker levels per stressor as fractions of the core count (no zeros; 0 is implied for cartesian).
+    public var levels: [String: [Double]]
+    public var combine: Combine = .single
+    /// Include the all-idle combination.
+    public var includeIdle: Bool = true
+    public var repeats: Int = 1
+    /// Per-combination run time and the idle pause after it, seconds.
+    public var duration: Double
+    public var cooldown: Double
+    /// Extra stress-ng arguments per stressor (e.g. `io: ["--hdd-bytes", "64M"]`).
+    public var extraArguments: [String: [String]] = [:]
+    public var synthetic = Synthetic()
+
+    public init(name: String, stressors: [String], levels: [String: [Double]], duration: Double, cooldown: Double) {
+        self.name = name; self.stressors = stressors; self.levels = levels
+        self.duration = duration; self.cooldown = cooldown
+    }
+
+    /// Loads and validates a matrix file.
+    public static func load(path: String) throws -> CampaignMatrix {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw VraplError("cannot read campaign matrix \(path)")
+        }
+        do {
+            return try parse(yaml: text, defaultName: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent)
+        } catch let e as VraplError {
+            throw VraplError("\(path): \(e.message)")
+        }
+    }
+
+    /// Parses matrix YAML (see configs/campaigns/*.yaml for the keys).
+    public static func parse(yaml text: String, defaultName: String = "matrix") throws -> CampaignMatrix {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw VraplError("invalid YAML: \(error)") }
+        guard let map = root as? [String: Any] else { throw VraplError("a campaign matrix must be a YAML mapping") }
+        let known: Set<String> = ["name", "description", "stressors", "levels", "levels_per_stressor", "combine", "idle",
+                                  "repeats", "duration", "cooldown", "stress_ng_options", "synthetic"]
+        if let unknown = map.keys.first(where: { !known.contains($0) }) {
+            throw VraplError("unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        guard let stressors = map["stressors"] as? [String], !stressors.isEmpty else {
+            throw VraplError("'stressors' must be a non-empty list of stress-ng stressor names")
+        }
+        if Set(stressors).count != stressors.count { throw VraplError("'stressors' lists a stressor twice") }
+        let defaultLevels = try doubles(map["levels"], key: "levels") ?? [1.0]
+        var levels: [String: [Double]] = [:]
+        let perStressor = map["levels_per_stressor"] as? [String: Any] ?? [:]
+        if let bad = perStressor.keys.first(where: { !stressors.contains($0) }) {
+            throw VraplError("levels_per_stressor names '\(bad)', which is not in 'stressors'")
+        }
+        for s in stressors {
+            let l = try doubles(perStressor[s], key: "levels_per_stressor.\(s)") ?? defaultLevels
+            if l.isEmpty || l.contains(where: { $0 <= 0 || $0 > 8 }) {
+                throw VraplError("levels for \(s) must be fractions of the core count in (0, 8]: \(l)")
+            }
+            levels[s] = l
+        }
+        let duration = try durationValue(map["duration"], key: "duration") ?? 60
+        let cooldown = try durationValue(map["cooldown"], key: "cooldown") ?? 0
+        if duration <= 0 { throw VraplError("'duration' must be positive") }
+        var m = CampaignMatrix(name: map["name"] as? String ?? defaultName, stressors: stressors, levels: levels,
+                               duration: duration, cooldown: cooldown)
+        m.description = map["description"] as? String ?? ""
+        if let c = map["combine"] {
+            guard let cs = c as? String, let combine = Combine(rawValue: cs) else {
+                throw VraplError("'combine' must be 'single' or 'cartesian'")
+            }
+            m.combine = combine
+        }
+        if let idle = map["idle"] {
+            guard let b = idle as? Bool else { throw VraplError("'idle' must be true or false") }
+            m.includeIdle = b
+        }
+        if let r = map["repeats"] {
+            guard let ri = r as? Int, ri >= 1 else { throw VraplError("'repeats' must be a positive integer") }
+            m.repeats = ri
+        }
+        if let opts = map["stress_ng_options"] {
+            guard let o = opts as? [String: Any] else { throw VraplError("'stress_ng_options' must map stressor → list of arguments") }
+            for (k, v) in o {
+                guard let list = v as? [Any] else { throw VraplError("stress_ng_options.\(k) must be a list") }
+                m.extraArguments[k] = list.map { "\($0)" }
+            }
+        }
+        if let syn = map["synthetic"] {
+            guard let s = syn as? [String: Any] else { throw VraplError("'synthetic' must be a mapping") }
+            if let v = s["idle_segments"] as? Int { m.synthetic.idleSegments = max(0, v) }
+            if let v = try durationValue(s["idle_duration"], key: "synthetic.idle_duration") { m.synthetic.idleDuration = v }
+            if let v = s["bursts"] as? Int { m.synthetic.burstCount = max(0, v) }
+            if let r = try durationRange(s["burst_duration"], key: "synthetic.burst_duration") { m.synthetic.burstDuration = r }
+            if let r = try durationRange(s["idle_before_burst"], key: "synthetic.idle_before_burst") { m.synthetic.idleBeforeBurst = r }
+            if let v = s["shuffle"] as? Bool { m.synthetic.shuffle = v }
+        }
+        return m
+    }
+
+    /// The combinations to run, in matrix order, for a machine with `coreCount` logical CPUs.
+    /// Workers = max(1, round(level × coreCount)). Repeats follow one another.
+    public func combinations(coreCount: Int) -> [Combination] {
+        var sets: [[Combination.Stressor]] = []
+        func workers(_ level: Double) -> Int { max(1, Int((level * Double(coreCount)).rounded())) }
+        switch combine {
+        case .single:
+            if includeIdle { sets.append([]) }
+            for s in stressors {
+                for l in levels[s] ?? [] { sets.append([.init(name: s, level: l, workers: workers(l))]) }
+            }
+        case .cartesian:
+            var acc: [[Combination.Stressor]] = [[]]
+            for s in stressors {
+                var next: [[Combination.Stressor]] = []
+                for prefix in acc {
+                    next.append(prefix)
+                    for l in levels[s] ?? [] { next.append(prefix + [.init(name: s, level: l, workers: workers(l))]) }
+                }
+                acc = next
+            }
+            sets = acc.filter { !$0.isEmpty || includeIdle }
+            // The all-zero combination first, as in `single`.
+            sets.sort { ($0.isEmpty ? 0 : 1) < ($1.isEmpty ? 0 : 1) }
+        }
+        var out: [Combination] = []
+        for set in sets {
+            for r in 1...repeats {
+                out.append(Combination(stressors: set, repeatIndex: r, repeats: repeats, duration: duration, cooldown: cooldown))
+            }
+        }
+        return out
+    }
+
+    /// Total wall time of a campaign: Σ (duration + cooldown).
+    public func totalSeconds(coreCount: Int) -> Double {
+        combinations(coreCount: coreCount).reduce(0) { $0 + $1.duration + $1.cooldown }
+    }
+
+    private static func doubles(_ v: Any?, key: String) throws -> [Double]? {
+        guard let v else { return nil }
+        guard let list = v as? [Any] else { throw VraplError("'\(key)' must be a list of numbers") }
+        return try list.map { item in
+            if let d = item as? Double { return d }
+            if let i = item as? Int { return Double(i) }
+            throw VraplError("'\(key)' must be a list of numbers, found '\(item)'")
+        }
+    }
+
+    private static func durationValue(_ v: Any?, key: String) throws -> Double? {
+        guard let v else { return nil }
+        if let d = v as? Double { return d }
+        if let i = v as? Int { return Double(i) }
+        if let s = v as? String { return try DurationText.parse(s, what: key) }
+        throw VraplError("'\(key)' must be a duration such as 45s")
+    }
+
+    private static func durationRange(_ v: Any?, key: String) throws -> ClosedRange<Double>? {
+        guard let v else { return nil }
+        guard let list = v as? [Any], list.count == 2,
+              let a = try durationValue(list[0], key: key), let b = try durationValue(list[1], key: key), a <= b else {
+            throw VraplError("'\(key)' must be [min, max] durations")
+        }
+        return a...b
+    }
+}
+
+/// One cell of the matrix: a set of stressors (empty = idle) and their worker counts.
+public struct Combination: Sendable, Equatable {
+    public struct Stressor: Sendable, Equatable {
+        public var name: String
+        /// Level as a fraction of the core count.
+        public var level: Double
+        public var workers: Int
+        public init(name: String, level: Double, workers: Int) { self.name = name; self.level = level; self.workers = workers }
+    }
+    public var stressors: [Stressor]
+    public var repeatIndex: Int
+    public var repeats: Int
+    public var duration: Double
+    public var cooldown: Double
+
+    public init(stressors: [Stressor], repeatIndex: Int = 1, repeats: Int = 1, duration: Double, cooldown: Double) {
+        self.stressors = stressors; self.repeatIndex = repeatIndex; self.repeats = repeats
+        self.duration = duration; self.cooldown = cooldown
+    }
+
+    public var isIdle: Bool { stressors.isEmpty }
+
+    /// `idle`, `cpu-2`, `cpu-2+vm-1`, with `-r2` for the second repeat.
+    public var name: String {
+        let base = isIdle ? "idle" : stressors.map { "\($0.name)-\($0.workers)" }.joined(separator: "+")
+        return repeats > 1 ? "\(base)-r\(repeatIndex)" : base
+    }
+
+    /// The workload family used by splits: `idle`, or the stressor with the most workers (first in
+    /// matrix order on a tie).
+    public var family: String {
+        guard var best = stressors.first else { return "idle" }
+        for s in stressors.dropFirst() where s.workers > best.workers { best = s }
+        return best.name
+    }
+
+    /// Segment parameters: family, stressor (`cpu+vm`), workers (`2+1`), levels, repeat.
+    public var parameters: [String: String] {
+        var p: [String: String] = ["family": family, "repeat": String(repeatIndex)]
+        if isIdle {
+            p["stressor"] = "idle"; p["workers"] = "0"; p["kind"] = "idle"
+        } else {
+            p["stressor"] = stressors.map(\.name).joined(separator: "+")
+            p["workers"] = stressors.map { String($0.workers) }.joined(separator: "+")
+            p["level"] = stressors.map { String(format: "%g", $0.level) }.joined(separator: "+")
+            p["kind"] = "steady"
+        }
+        return p
+    }
+}

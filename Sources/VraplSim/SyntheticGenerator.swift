@@ -1,0 +1,289 @@
+import Foundation
+import VraplCore
+import VraplTrace
+
+/// Synthetic mode: turns a schedule into a whole trace (`TraceData`) without running any load.
+///
+/// Per sample i (interval Δt_i ending at sample i), see docs/simulator.md for the full equations:
+/// 1. latent activity per /proc/stat field from the segment's stressors (start-up ramp, visible
+///    noise), housekeeping, and (in idle) background wake-ups;
+/// 2. guest-visible counters: jiffies quantised at USER_HZ with random tick phase, event counters;
+/// 3. B_i = visible busy jiffies / (Δt_i · USER_HZ) (busy logical CPUs, guest-visible);
+/// 4. D_i = k_seg · B_i · T(B_i), lagged first-order; P_i = P_idle + o_seg + lag(D)_i + ε_i;
+/// 5. energy_uj integrates P_i·Δt_i in whole µJ and wraps at max_energy_range_uj;
+/// 6. sim_hidden_w_i = measured_i − (P_idle + lag(k̄_seg · B·T(B))_i), measured_i the watts
+///    a reader derives from the recorded energy_uj and timestamps.
+public struct SyntheticGenerator {
+    public let profile: SimProfile
+    public let seed: UInt64
+    /// USER_HZ of the simulated /proc/stat.
+    public let userHz: Double = 100
+    /// Relative per-sample noise of the latent (visible) activity.
+    public var visibleNoise: Double = 0.05
+    /// Random tick phase of the jiffy counters, in jiffies (0 = plain floor of the accumulator).
+    public var tickDither: Double = 1.5
+
+    public init(profile: SimProfile, seed: UInt64) {
+        self.profile = profile
+        self.seed = seed
+    }
+
+    /// The hidden draws of one segment and its power coefficients.
+    public struct SegmentDraw: Sendable, Equatable {
+        /// Hidden idle-floor offset o_seg, W.
+        public var idleOffset: Double
+        /// Hidden intensity m.
+        public var intensity: Double
+        /// k_seg: actual W per busy CPU at T = 1 (hidden mix and intensity applied).
+        public var coefficient: Double
+        /// k̄_seg: its expectation over the hidden draws given the segment (what visible history determines).
+        public var expectedCoefficient: Double
+    }
+
+    /// Busy-weighted expected coefficient k̄ of a set of stressors (background mix when idle).
+    public func expectedCoefficient(_ stressors: [Combination.Stressor]) -> Double {
+        var num = 0.0, den = 0.0
+        for s in stressors {
+            guard let sp = profile.stressors[s.name] else { continue }
+            let beta = Double(s.workers) * sp.busyPerWorker
+            num += beta * profile.wattsPerBusyThread(sp.mix); den += beta
+        }
+        return den > 0 ? num / den : profile.wattsPerBusyThread(profile.backgroundMix)
+    }
+
+    /// Draws the hidden state of segment `index`. `previousOffset` is kept for bursts.
+    public func draw(segment: ScheduledSegment, index: Int, previousOffset: Double?) -> SegmentDraw {
+        var rng = SimRandom(seed: seed, stream: 0xD3A7_0000 &+ UInt64(index))
+        var offset = profile.idleJitterWatts * rng.uniform(-1, 1)
+        if segment.kind == .burst, let prev = previousOffset { offset = prev }
+        let kbar = expectedCoefficient(segment.stressors)
+        if segment.stressors.isEmpty {
+            return SegmentDraw(idleOffset: offset, intensity: 1, coefficient: kbar, expectedCoefficient: kbar)
+        }
+        let m = 1 + profile.intensityJitter * rng.uniform(-1, 1)
+        var num = 0.0, den = 0.0
+        for s in segment.stressors {
+            guard let sp = profile.stressors[s.name] else { continue }
+            let beta = Double(s.workers) * sp.busyPerWorker
+            var w = 0.0
+            for c in InstructionClass.allCases {  // fixed order: deterministic draws
+                let share = sp.mix[c] ?? 0
+                let delta = profile.mixJitter * rng.uniform(-1, 1)
+                w += share * (1 + delta) * (profile.classWatts[c] ?? 0)
+            }
+            num += beta * w; den += beta
+        }
+        let k = den > 0 ? m * num / den : kbar
+        return SegmentDraw(idleOffset: offset, intensity: m, coefficient: k, expectedCoefficient: kbar)
+    }
+
+    /// Generates the whole trace for `schedule`. `startTimeNs` is the wall-clock start.
+    public func generate(schedule: SimSchedule, startTimeNs: Int64 = 1_767_225_600_000_000_000,
+                         labels: [String: String] = [:], progress: ((Int) -> Void)? = nil) throws -> TraceData {
+        let p = profile
+        for seg in schedule.segments {
+            for s in seg.stressors where p.stressors[s.name] == nil {
+                throw VraplError("profile \(p.name) has no stressor '\(s.name)' (it has: \(p.stressors.keys.sorted().joined(separator: ", ")))")
+            }
+        }
+        var meta = TraceMetadata()
+        meta.hostName = "vrapl-sim"
+        meta.cpuModel = p.cpuModel
+        meta.kernel = "simulated"
+        meta.coreCount = p.threads
+        meta.sampleIntervalNs = UInt64((schedule.sampleInterval * 1e9).rounded())
+        meta.powerSource = .simulated(profile: p.name)
+        meta.startTimeNs = startTimeNs
+        meta.userHz = Int(userHz)
+        meta.labels = labels
+        meta.labels["sim_seed"] = String(seed)
+        meta.labels["sim_profile"] = p.name
+        meta.labels["sim_hidden_w"] = "measured package W minus E[W | guest-visible counters and segment]; simulator only, never a feature"
+
+        let n = schedule.totalSamples
+        var mono = [UInt64](); mono.reserveCapacity(n)
+        var wall = [Int64](); wall.reserveCapacity(n)
+        var cpu = [[UInt64]](repeating: [], count: 10)
+        for i in 0..<10 { cpu[i].reserveCapacity(n) }
+        var ctxtCol = [UInt64](), intrCol = [UInt64](), procCol = [UInt64](), runCol = [UInt64](), blkCol = [UInt64]()
+        ctxtCol.reserveCapacity(n); intrCol.reserveCapacity(n); procCol.reserveCapacity(n); runCol.reserveCapacity(n); blkCol.reserveCapacity(n)
+        var pgf = [UInt64](), pgmaj = [UInt64](), pswpin = [UInt64](), pswpout = [UInt64]()
+        pgf.reserveCapacity(n); pgmaj.reserveCapacity(n); pswpin.reserveCapacity(n); pswpout.reserveCapacity(n)
+        var energy = [UInt64](); energy.reserveCapacity(n)
+        var hidden = [Float](); hidden.reserveCapacity(n)
+
+        var rng = SimRandom(seed: seed, stream: 1)
+        let dtNom = schedule.sampleInterval
+        let intervalNs = Double(meta.sampleIntervalNs)
+        let threads = Double(p.threads)
+        let alpha = p.thermalTau > 0 ? 1 - exp(-dtNom / p.thermalTau) : 1.0
+        let maxRange = p.maxEnergyRangeUj
+
+        // Counter state: plausible values after some uptime.
+        var accUser = 1.0e6 + rng.uniform(0, 1e5), accSystem = 4.0e5 + rng.uniform(0, 1e5)
+        var accIowait = 2.0e4 + rng.uniform(0, 1e4), accSoftirq = 1.0e4 + rng.uniform(0, 1e4)
+        var accTotal = 5.0e7 + rng.uniform(0, 1e6)
+        var vUser = UInt64(accUser), vSystem = UInt64(accSystem), vIowait = UInt64(accIowait), vSoftirq = UInt64(accSoftirq)
+        let vNice = UInt64(1000 + rng.int(below: 1000)), vIrq: UInt64 = 0
+        var vIdle = UInt64(accTotal) - vUser - vSystem - vIowait - vSoftirq - vNice
+        var accCtxt = 1.0e9 + rng.uniform(0, 1e8), accIntr = 5.0e8 + rng.uniform(0, 1e8)
+        var accForks = 1.0e5 + rng.uniform(0, 1e4)
+        var accPgf = 2.0e8 + rng.uniform(0, 1e7), accPgmaj = 2.0e4 + rng.uniform(0, 1e3)
+        let swapIn = UInt64(rng.int(below: 100)), swapOut = UInt64(rng.int(below: 100))
+
+        var eInt = UInt64(rng.uniform(0, Double(maxRange)))
+        var eFrac = 0.0
+        var prevEnergy = eInt
+        var monoNs = 1_000_000_000_000 + UInt64(rng.int(below: 1_000_000_000))
+        let mono0 = monoNs
+
+        // Lag state of actual (y) and expected (ybar) dynamic power, starting at housekeeping steady state.
+        let kBg = p.wattsPerBusyThread(p.backgroundMix)
+        let hkBusy = p.housekeepingUser + p.housekeepingSystem
+        var y = kBg * hkBusy * p.turbo(busyThreads: hkBusy)
+        var ybar = y
+
+        var previousOffset: Double? = nil
+        var sampleIndex = 0
+        var bgRemaining = 0
+        var bgThreads = 0.0
+
+        for (segIndex, seg) in schedule.segments.enumerated() {
+            let d = draw(segment: seg, index: segIndex, previousOffset: previousOffset)
+            previousOffset = d.idleOffset
+            // Latent per-field activity at full ramp (logical CPUs) and event rates (per s).
+            var sUser = 0.0, sSystem = 0.0, sIowait = 0.0, sSoftirq = 0.0
+            var rCtxt = 0.0, rIntr = 0.0, rForks = 0.0, rPgf = 0.0, rPgmaj = 0.0, blocked = 0.0
+            var startup = 0.0, workers = 0
+            for s in seg.stressors {
+                guard let sp = p.stressors[s.name] else { continue }
+                let w = Double(s.workers)
+                sUser += w * sp.user; sSystem += w * sp.system; sIowait += w * sp.iowait; sSoftirq += w * sp.softirq
+                rCtxt += w * sp.contextSwitchesHz; rIntr += w * sp.interruptsHz; rForks += w * sp.forksHz
+                rPgf += w * sp.pageFaultsHz; rPgmaj += w * sp.majorFaultsHz; blocked += w * sp.blockedPerWorker
+                startup = max(startup, sp.startup); workers += s.workers
+            }
+            // Over-subscription: the stressors share what housekeeping leaves.
+            let demand = sUser + sSystem + sIowait + sSoftirq
+            let room = threads - hkBusy
+            if demand > room, demand > 0 {
+                let f = room / demand
+                sUser *= f; sSystem *= f; sIowait *= f; sSoftirq *= f
+            }
+            let isIdleKind = seg.kind == .idle || seg.kind == .cooldown
+            let k = d.coefficient, kbar = d.expectedCoefficient
+            let floorW = p.idleWatts + d.idleOffset
+            if !seg.stressors.isEmpty {
+                // stress-ng parent + workers fork at the start; a burst of context switches with it.
+                accForks += Double(workers + 1)
+                accCtxt += 40 * Double(workers)
+            }
+            if !isIdleKind { bgRemaining = 0 }
+
+            for j in 0..<seg.samples {
+                // Timestamps: deadline k·Δt plus a small positive wake-up latency.
+                let latencyNs = UInt64(20_000 + rng.int(below: 100_000))
+                let newMono = mono0 + UInt64(Double(sampleIndex) * intervalNs) + latencyNs
+                let dt = sampleIndex == 0 ? dtNom : Double(newMono - monoNs) * 1e-9
+                monoNs = newMono
+
+                let ramp = startup > 0 ? min(1, Double(j + 1) * dtNom / startup) : 1
+                var u = p.housekeepingUser + sUser * ramp
+                var sy = p.housekeepingSystem + sSystem * ramp
+                let io = sIowait * ramp
+                let sirq = sSoftirq * ramp
+                var extraCtxt = 0.0
+                if isIdleKind {
+                    if bgRemaining == 0, rng.bernoulli(p.backgroundRateHz * dtNom) {
+                        bgRemaining = p.backgroundSamples.lowerBound + rng.int(below: p.backgroundSamples.count)
+                        bgThreads = rng.uniform(p.backgroundThreads.lowerBound, p.backgroundThreads.upperBound)
+                    }
+                    if bgRemaining > 0 {
+                        u += 0.6 * bgThreads; sy += 0.4 * bgThreads; extraCtxt = 800 * bgThreads
+                        bgRemaining -= 1
+                        if bgRemaining == 0 { accForks += 1 }
+                    }
+                }
+                let jf = dt * userHz
+                let nz = visibleNoise
+                accUser += u * jf * max(0, 1 + nz * rng.normal())
+                accSystem += sy * jf * max(0, 1 + nz * rng.normal())
+                accIowait += io * jf * max(0, 1 + nz * rng.normal())
+                accSoftirq += sirq * jf * max(0, 1 + nz * rng.normal())
+                accTotal += threads * jf
+                let td = tickDither
+                let nUser = max(vUser, UInt64(accUser + td * rng.uniform()))
+                let nSystem = max(vSystem, UInt64(accSystem + td * rng.uniform()))
+                let nIowait = max(vIowait, UInt64(accIowait + td * rng.uniform()))
+                let nSoftirq = max(vSoftirq, UInt64(accSoftirq + td * rng.uniform()))
+                let busyJiffies = Double((nUser - vUser) + (nSystem - vSystem) + (nSoftirq - vSoftirq))
+                vUser = nUser; vSystem = nSystem; vIowait = nIowait; vSoftirq = nSoftirq
+                let accounted = vUser + vSystem + vIowait + vSoftirq + vNice + vIrq
+                let totalTicks = UInt64(accTotal)
+                if totalTicks > accounted { vIdle = max(vIdle, totalTicks - accounted) }
+
+                accCtxt += (p.housekeepingContextSwitchesHz + rCtxt * ramp + extraCtxt) * dt * max(0, 1 + nz * rng.normal())
+                accIntr += (p.housekeepingInterruptsHz + rIntr * ramp) * dt * max(0, 1 + nz * rng.normal())
+                accForks += (p.housekeepingForksHz + rForks * ramp) * dt
+                accPgf += (p.housekeepingPageFaultsHz + rPgf * ramp) * dt * max(0, 1 + nz * rng.normal())
+                accPgmaj += rPgmaj * ramp * dt
+                let running = max(1, (u + sy + sirq + 0.3 * nz * rng.normal() * (u + sy)).rounded())
+                let blk = max(0, (blocked * ramp + 0.3 * rng.normal() * blocked.squareRoot()).rounded())
+
+                // Power from the guest-visible busy CPUs.
+                let b = busyJiffies / jf
+                let x = b * p.turbo(busyThreads: b)
+                y += alpha * (k * x - y)
+                ybar += alpha * (kbar * x - ybar)
+                let power = floorW + y + p.meterNoiseWatts * rng.normal()
+                eFrac += max(0, power) * dt * 1e6
+                let whole = eFrac.rounded(.down)
+                eFrac -= whole
+                eInt += UInt64(whole)
+                while eInt > maxRange { eInt -= maxRange + 1 }
+                let expected = p.idleWatts + ybar
+                if sampleIndex == 0 {
+                    hidden.append(0)
+                } else {
+                    let measured = Double(energyDelta(previous: Microjoules(prevEnergy), current: Microjoules(eInt),
+                                                      maxRange: Microjoules(maxRange)).value) * 1e-6 / dt
+                    hidden.append(Float(measured - expected))
+                }
+                prevEnergy = eInt
+
+                mono.append(monoNs)
+                wall.append(startTimeNs + Int64(monoNs - mono0))
+                cpu[0].append(vUser); cpu[1].append(vNice); cpu[2].append(vSystem); cpu[3].append(vIdle)
+                cpu[4].append(vIowait); cpu[5].append(vIrq); cpu[6].append(vSoftirq)
+                cpu[7].append(0); cpu[8].append(0); cpu[9].append(0)
+                ctxtCol.append(UInt64(accCtxt)); intrCol.append(UInt64(accIntr)); procCol.append(UInt64(accForks))
+                runCol.append(UInt64(running)); blkCol.append(UInt64(blk))
+                pgf.append(UInt64(accPgf)); pgmaj.append(UInt64(accPgmaj)); pswpin.append(swapIn); pswpout.append(swapOut)
+                energy.append(eInt)
+                sampleIndex += 1
+            }
+            progress?(sampleIndex)
+        }
+
+        var trace = TraceData(metadata: meta)
+        trace.monotonicNs = mono
+        trace.wallClockNs = wall
+        trace.cpuFields = cpu
+        trace.contextSwitches = ctxtCol
+        trace.interrupts = intrCol
+        trace.processesCreated = procCol
+        trace.procsRunning = runCol
+        trace.procsBlocked = blkCol
+        trace.vmstat = [NamedCounterSeries(name: "pgfault", values: pgf), NamedCounterSeries(name: "pgmajfault", values: pgmaj),
+                        NamedCounterSeries(name: "pswpin", values: pswpin), NamedCounterSeries(name: "pswpout", values: pswpout)]
+        trace.rapl = [RaplDomainSeries(key: "intel-rapl:0", name: "package-0", maxEnergyRangeUj: maxRange, energyUj: energy)]
+        trace.simHiddenWatts = hidden
+        var first = 0
+        for seg in schedule.segments {
+            trace.segments.append(TraceSegment(name: seg.name, firstSample: first, lastSample: first + seg.samples - 1,
+                                               parameters: seg.parameters))
+            first += seg.samples
+        }
+        return trace
+    }
+}
