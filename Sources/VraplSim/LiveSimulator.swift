@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VraplCore
+
+/// What the campaign is running now, as written to the campaign state file (JSON):
+/// `{"name": "cpu-2", "family": "cpu", "stressors": [{"name": "cpu", "workers": 2}]}`;
+/// an empty `stressors` list means idle or cooldown.
+public struct CampaignCurrent: Codable, Sendable, Equatable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var name: String
+        public var workers: Int
+        public init(name: String, workers: Int) { self.name = name; self.workers = workers }
+    }
+    public var name: String
+    public var family: String
+    public var stressors: [Entry]
+    public init(name: String, family: String, stressors: [Entry]) { self.name = name; self.family = family; self.stressors = stressors }
+
+    /// Default path shared by `vrapl campaign` and `vrapl simulate --live`.
+    public static let defaultPath = "/tmp/vrapl-campaign/current.json"
+
+    public static func read(path: String) -> CampaignCurrent? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return try? JSONDecoder().decode(CampaignCurrent.self, from: data)
+    }
+
+    public func write(path: String) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let data = try enc.encode(self)
+        try PowercapTree.atomicWrite(path, String(decoding: data, as: UTF8.self) + "\n")
+    }
+}
+
+/// The live power model: the synthetic model's equations driven by measured busy CPUs.
+/// Pure state machine (no I/O), so tests can drive it.
+public struct LivePowerModel {
+    public let profile: SimProfile
+    /// Busy CPUs of this machine are multiplied by this before entering the model (profile threads /
+    /// this machine's CPUs, so a fully loaded small VM looks like the fully loaded profiled machine).
+    public var busyScale: Double
+    private var rng: SimRandom
+    private var y: Double = 0
+    private var draw: SyntheticGenerator.SegmentDraw
+    private var generator: SyntheticGenerator
+    private var drawIndex = 0
+    public private(set) var current: CampaignCurrent?
+    private var eFrac = 0.0
+    public private(set) var energyUj: UInt64
+
+    public init(profile: SimProfile, busyScale: Double, seed: UInt64, initialEnergyUj: UInt64 = 0) {
+        self.profile = profile
+        self.busyScale = busyScale
+        rng = SimRandom(seed: seed, stream: 0x11FE)
+        generator = SyntheticGenerator(profile: profile, seed: seed)
+        draw = generator.draw(segment: LivePowerModel.segment(for: nil, threads: profile.threads), index: 0, previousOffset: nil)
+        energyUj = initialEnergyUj % (profile.maxEnergyRangeUj &+ 1 == 0 ? UInt64.max : profile.maxEnergyRangeUj + 1)
+    }
+
+    /// The schedule segment that a campaign label stands for. Unknown or absent labels: idle mix
+    /// (housekeeping/background), i.e. a generic workload.
+    static func segment(for current: CampaignCurrent?, threads: Int) -> ScheduledSegment {
+        let stressors = (current?.stressors ?? []).map { Combination.Stressor(name: $0.name, level: 0, workers: $0.workers) }
+        return ScheduledSegment(name: current?.name ?? "live", kind: stressors.isEmpty ? .idle : .steady,
+                                stressors: stressors, samples: 1, parameters: [:])
+    }
+
+    /// Switches to a new campaign label: new hidden draws (mix, intensity, idle offset).
+    public mutating func setCurrent(_ c: CampaignCurrent?) {
+        guard c != current else { return }
+        current = c
+        drawIndex += 1
+        var seg = LivePowerModel.segment(for: c, threads: profile.threads)
+        seg.stressors = seg.stressors.filter { profile.stressors[$0.name] != nil }
+        draw = generator.draw(segment: seg, index: drawIndex, previousOffset: nil)
+    }
+
+    /// One interval of `dt` seconds with `busyThreads` busy CPUs measured on this machine; returns
+    /// the package watts of the interval and advances the energy counter.
+    public mutating func step(busyThreads measured: Double, dt: Double) -> Double {
+        let b = measured * busyScale
+        let alpha = profile.thermalTau > 0 ? 1 - exp(-dt / profile.thermalTau) : 1
+        y += alpha * (draw.coefficient * b * profile.turbo(busyThreads: b) - y)
+        let watts = max(0, profile.idleWatts + draw.idleOffset + y + profile.meterNoiseWatts * rng.normal())
+        eFrac += watts * dt * 1e6
+        let whole = eFrac.rounded(.down)
+        eFrac -= whole
+        energyUj &+= UInt64(whole)
+        let range = profile.maxEnergyRangeUj
+        if range > 0 { while energyUj > range { energyUj -= range + 1 } }
+        return watts
+    }
+}
+
+/// `vrapl simulate --live`: reads /proc/stat every interval and keeps a powercap tree up to date.
+public final class LiveSimulator {
+    public let procfs: String
+    public let interval: Double
+    public let stateFile: String
+    private var model: LivePowerModel
+    private let tree: PowercapTree
+
+    public init(profile: SimProfile, powercapDir: String, procfs: String = "/proc", interval: Double = 0.016,
+                stateFile: String = CampaignCurrent.defaultPath, seed: UInt64 = 1, busyScale: Double? = nil) throws {
+        self.procfs = procfs
+        self.interval = interval
+        self.stateFile = stateFile
+        let cores = try LiveSimulator.readStat(procfs: procfs).cpus
+        let scale = busyScale ?? Double(profile.threads) / Double(max(1, cores))
+        var start = SimRandom(seed: seed, stream: 0xE0)
+        let e0 = UInt64(start.uniform(0, Double(profile.maxEnergyRangeUj)))
+        model = LivePowerModel(profile: profile, busyScale: scale, seed: seed, initialEnergyUj: e0)
+        tree = try PowercapTree(root: powercapDir, maxEnergyRangeUj: profile.maxEnergyRangeUj, initialEnergyUj: model.energyUj)
+    }
+
+    /// Busy jiffies (user + nice + system + irq + softirq) of the aggregate cpu line and the number of
+    /// per-CPU lines.
+    public static func readStat(procfs: String) throws -> (busy: UInt64, cpus: Int) {
+        let path = procfs + "/stat"
+        guard let data = FileManager.default.contents(atPath: path) else { throw VraplError("cannot read \(path)") }
+        return try parseStat(String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    static func parseStat(_ text: String, path: String) throws -> (busy: UInt64, cpus: Int) {
+        var busy: UInt64? = nil
+        var cpus = 0
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("cpu ") {
+                let f = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+                guard f.count >= 4 else { throw VraplError("\(path): malformed cpu line '\(line)'") }
+                let get = { (i: Int) -> UInt64 in i < f.count ? f[i] : 0 }
+                busy = get(0) + get(1) + get(2) + get(5) + get(6)
+            } else if line.hasPrefix("cpu") {
+                cpus += 1
+            }
+        }
+        guard let b = busy else { throw VraplError("\(path): no aggregate cpu line") }
+        return (b, max(1, cpus))
+    }
+
+    private static func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Runs until `duration` seconds have passed (forever when nil). `report` gets (elapsed s, watts,
+    /// current label) about once a second.
+    public func run(duration: Double?, report: ((Double, Double, String) -> Void)? = nil) throws {
+        let userHz = 100.0
+        let intervalNs = UInt64(interval * 1e9)
+        let t0 = LiveSimulator.nowNs()
+        var prevBusy = try LiveSimulator.readStat(procfs: procfs).busy
+        var prevT = t0
+        var k: UInt64 = 0
+        var lastStateCheck: UInt64 = 0
+        var lastReport: UInt64 = t0
+        var wattsSum = 0.0, wattsN = 0.0
+        while true {
+            k += 1
+            let deadline = t0 + k * intervalNs
+            var now = LiveSimulator.nowNs()
+            if deadline > now {
+                var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+                now = LiveSimulator.nowNs()
+            }
+            if now - lastStateCheck >= 200_000_000 {
+                model.setCurrent(CampaignCurrent.read(path: stateFile))
+                lastStateCheck = now
+            }
+            let busy = try LiveSimulator.readStat(procfs: procfs).busy
+            let dt = Double(now - prevT) / 1e9
+            let b = dt > 0 ? Double(busy &- prevBusy) / (dt * userHz) : 0
+            prevBusy = busy; prevT = now
+            let w = model.step(busyThreads: b, dt: dt)
+            try tree.write(energyUj: model.energyUj)
+            wattsSum += w; wattsN += 1
+            if now - lastReport >= 1_000_000_000 {
+                report?(Double(now - t0) / 1e9, wattsSum / max(1, wattsN), model.current?.name ?? "(no campaign label)")
+                wattsSum = 0; wattsN = 0; lastReport = now
+            }
+            if let d = duration, Double(now - t0) / 1e9 >= d { break }
+        }
+    }
+}
