@@ -11,6 +11,10 @@ public struct ScheduledSegment: Sendable, Equatable {
     public var samples: Int
     /// Segment parameters written to the trace (family, stressor, workers, kind, …).
     public var parameters: [String: String]
+
+    public init(name: String, kind: Kind, stressors: [Combination.Stressor], samples: Int, parameters: [String: String]) {
+        self.name = name; self.kind = kind; self.stressors = stressors; self.samples = samples; self.parameters = parameters
+    }
 }
 
 /// The synthetic timeline for a matrix: combinations (shuffled by seed), their cooldowns, extra idle
@@ -18,6 +22,10 @@ public struct ScheduledSegment: Sendable, Equatable {
 public struct SimSchedule: Sendable {
     public var segments: [ScheduledSegment]
     public var sampleInterval: Double
+
+    public init(segments: [ScheduledSegment], sampleInterval: Double) {
+        self.segments = segments; self.sampleInterval = sampleInterval
+    }
 
     public var totalSamples: Int { segments.reduce(0) { $0 + $1.samples } }
 

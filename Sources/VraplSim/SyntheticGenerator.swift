@@ -103,8 +103,9 @@ public struct SyntheticGenerator {
         let n = schedule.totalSamples
         var mono = [UInt64](); mono.reserveCapacity(n)
         var wall = [Int64](); wall.reserveCapacity(n)
-        var cpu = [[UInt64]](repeating: [], count: 10)
-        for i in 0..<10 { cpu[i].reserveCapacity(n) }
+        var cUser = [UInt64](), cNice = [UInt64](), cSystem = [UInt64](), cIdle = [UInt64](), cIowait = [UInt64](), cSoftirq = [UInt64]()
+        cUser.reserveCapacity(n); cNice.reserveCapacity(n); cSystem.reserveCapacity(n); cIdle.reserveCapacity(n)
+        cIowait.reserveCapacity(n); cSoftirq.reserveCapacity(n)
         var ctxtCol = [UInt64](), intrCol = [UInt64](), procCol = [UInt64](), runCol = [UInt64](), blkCol = [UInt64]()
         ctxtCol.reserveCapacity(n); intrCol.reserveCapacity(n); procCol.reserveCapacity(n); runCol.reserveCapacity(n); blkCol.reserveCapacity(n)
         var pgf = [UInt64](), pgmaj = [UInt64](), pswpin = [UInt64](), pswpout = [UInt64]()
@@ -253,9 +254,8 @@ public struct SyntheticGenerator {
 
                 mono.append(monoNs)
                 wall.append(startTimeNs + Int64(monoNs - mono0))
-                cpu[0].append(vUser); cpu[1].append(vNice); cpu[2].append(vSystem); cpu[3].append(vIdle)
-                cpu[4].append(vIowait); cpu[5].append(vIrq); cpu[6].append(vSoftirq)
-                cpu[7].append(0); cpu[8].append(0); cpu[9].append(0)
+                cUser.append(vUser); cNice.append(vNice); cSystem.append(vSystem); cIdle.append(vIdle)
+                cIowait.append(vIowait); cSoftirq.append(vSoftirq)
                 ctxtCol.append(UInt64(accCtxt)); intrCol.append(UInt64(accIntr)); procCol.append(UInt64(accForks))
                 runCol.append(UInt64(running)); blkCol.append(UInt64(blk))
                 pgf.append(UInt64(accPgf)); pgmaj.append(UInt64(accPgmaj)); pswpin.append(swapIn); pswpout.append(swapOut)
@@ -268,7 +268,8 @@ public struct SyntheticGenerator {
         var trace = TraceData(metadata: meta)
         trace.monotonicNs = mono
         trace.wallClockNs = wall
-        trace.cpuFields = cpu
+        let zeros = [UInt64](repeating: 0, count: n)
+        trace.cpuFields = [cUser, cNice, cSystem, cIdle, cIowait, [UInt64](repeating: vIrq, count: n), cSoftirq, zeros, zeros, zeros]
         trace.contextSwitches = ctxtCol
         trace.interrupts = intrCol
         trace.processesCreated = procCol

@@ -11,5 +11,7 @@ enum VraplSubcommands {
         AttributeCommand.self,
         TrainCommand.self,
         PredictCommand.self,
+        SimulateCommand.self,
+        CampaignCommand.self,
     ]
 }

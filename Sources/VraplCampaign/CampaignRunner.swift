@@ -1,0 +1,260 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VraplCore
+import VraplSim
+import VraplTrace
+
+/// Runs a campaign matrix on this machine: for each combination, `vrapl-collect` records while
+/// stress-ng runs, and the trace gets labelled segments (lead-in idle, the stressor, the cooldown
+/// tail). Progress lives in `campaign.json`, so `--resume` skips finished combinations.
+public final class CampaignRunner {
+    public struct Options {
+        public var outDir: String
+        public var coreCount: Int = ProcessInfo.processInfo.activeProcessorCount
+        /// stress-ng executable (name looked up in PATH, or a path).
+        public var stressNG: String = "stress-ng"
+        /// vrapl-collect executable.
+        public var collector: String = CampaignRunner.defaultCollectorPath()
+        public var interval: String = "16ms"
+        /// Idle recorded before stress-ng starts, seconds.
+        public var leadIn: Double = 1
+        public var resume = false
+        /// Extra arguments for every collector run (e.g. `--power-source sim`).
+        public var collectorArguments: [String] = []
+        /// The current-stressor label file (read by `vrapl simulate --live`).
+        public var stateFile: String = CampaignCurrent.defaultPath
+        /// `--sim-live`: run `vrapl simulate --live` for the whole campaign and point the collector at it.
+        public var simLive = false
+        public var simProfile = "xeon-silver-4210r"
+        /// The `vrapl` executable used for `--sim-live`.
+        public var vrapl: String = CampaignRunner.selfPath()
+        public var skipVersionCheck = false
+        public init(outDir: String) { self.outDir = outDir }
+    }
+
+    public let matrix: CampaignMatrix
+    public let matrixFile: String
+    public var options: Options
+    /// Waiting, injectable so tests run instantly.
+    public var sleep: (Double) -> Void = { s in if s > 0 { usleep(useconds_t(min(s, 4000) * 1e6)) } }
+    /// Log lines (progress), injectable.
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(matrix: CampaignMatrix, matrixFile: String, options: Options) {
+        self.matrix = matrix; self.matrixFile = matrixFile; self.options = options
+    }
+
+    /// The running executable's path (for `--sim-live` and to find vrapl-collect beside it).
+    public static func selfPath() -> String {
+        if let p = Bundle.main.executablePath { return p }
+        return URL(fileURLWithPath: CommandLine.arguments.first ?? "vrapl").resolvingSymlinksInPath().path
+    }
+
+    /// `vrapl-collect` in the directory of the running `vrapl` binary.
+    public static func defaultCollectorPath() -> String {
+        URL(fileURLWithPath: selfPath()).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("vrapl-collect").path
+    }
+
+    public var combinations: [Combination] { matrix.combinations(coreCount: options.coreCount) }
+
+    /// The dry-run text: every combination, its stress-ng command, and the total time.
+    public func dryRun() -> String {
+        let combos = combinations
+        var lines = ["campaign \(matrix.name): \(combos.count) combinations on \(options.coreCount) CPUs (\(matrix.combine.rawValue)), \(DurationText.render(matrix.duration)) each + \(DurationText.render(options.leadIn)) lead-in + \(DurationText.render(matrix.cooldown)) cooldown"]
+        let width = String(combos.count).count
+        for (i, c) in combos.enumerated() {
+            let cmd = StressNG.arguments(for: c, extra: matrix.extraArguments).map { "stress-ng " + $0.joined(separator: " ") } ?? "(idle: no stress-ng)"
+            let idx = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
+            lines.append("  \(idx). \(c.name)  family=\(c.family)  \(cmd)")
+        }
+        let total = combos.reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
+        let samples = Int(total / ((DurationText.seconds(options.interval) ?? 0.016)))
+        lines.append("total: \(DurationText.render(total)) (\(Int(total.rounded())) s), about \(samples) samples at \(options.interval)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Checks stress-ng for the stressors the matrix uses; throws one message listing every problem.
+    public func checkStressNG() throws {
+        let used = Array(Set(combinations.flatMap { $0.stressors.map(\.name) })).sorted()
+        guard !used.isEmpty else { return }
+        let probe = StressNG.probe(executable: options.stressNG)
+        let problems = StressNG.problems(installed: probe.version, stressors: used, available: probe.stressors, executable: options.stressNG)
+        if !problems.isEmpty { throw VraplError(problems.joined(separator: "\n")) }
+    }
+
+    /// Trace file name of a combination.
+    public static func traceName(_ c: Combination, index: Int) -> String { String(format: "%04d-", index + 1) + c.name + ".h5" }
+
+    /// Runs (or resumes) the campaign. Returns the manifest at the end.
+    @discardableResult
+    public func run() throws -> CampaignManifest {
+        let fm = FileManager.default
+        let dir = options.outDir
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw VraplError("cannot create \(dir): \(error.localizedDescription)")
+        }
+        let combos = combinations
+        var manifest: CampaignManifest
+        if let existing = try CampaignManifest.load(dir: dir) {
+            guard options.resume else {
+                throw VraplError("\(dir) already holds a campaign (\(existing.doneCount)/\(existing.entries.count) done): use --resume to continue it, or another --out")
+            }
+            guard existing.entries.map(\.name) == combos.map(\.name) else {
+                throw VraplError("\(dir)/campaign.json was made from a different matrix or core count (\(existing.matrix), \(existing.coreCount) CPUs): cannot resume it with this one")
+            }
+            manifest = existing
+            log("resuming \(matrix.name): \(manifest.doneCount)/\(combos.count) combinations already done")
+        } else {
+            manifest = CampaignManifest(matrix: matrix.name, matrixFile: matrixFile, coreCount: options.coreCount,
+                                        powerSource: options.simLive ? "sim:\(options.simProfile)" : "rapl",
+                                        entries: combos.enumerated().map { i, c in
+                                            .init(name: c.name, family: c.family, parameters: c.parameters, status: .pending,
+                                                  trace: CampaignRunner.traceName(c, index: i))
+                                        })
+            try manifest.save(dir: dir)
+        }
+        if !options.skipVersionCheck { try checkStressNG() }
+        guard fm.isExecutableFile(atPath: options.collector) else {
+            throw VraplError("vrapl-collect not found at \(options.collector): build it (swift build -c release) or pass --collector PATH")
+        }
+
+        var live: Process? = nil
+        var collectorArgs = options.collectorArguments
+        if options.simLive {
+            let sysfs = dir + "/sim-sysfs"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: options.vrapl)
+            p.arguments = ["simulate", "--live", "--powercap-dir", sysfs, "--profile", options.simProfile,
+                           "--interval", options.interval, "--state-file", options.stateFile]
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch { throw VraplError("cannot start \(options.vrapl) simulate --live: \(error.localizedDescription)") }
+            live = p
+            let energy = sysfs + "/class/powercap/intel-rapl:0/energy_uj"
+            var waited = 0.0
+            while !fm.fileExists(atPath: energy) && waited < 10 { usleep(50_000); waited += 0.05 }
+            guard fm.fileExists(atPath: energy) else {
+                p.terminate()
+                throw VraplError("vrapl simulate --live did not create \(energy) within 10 s")
+            }
+            collectorArgs += ["--sysfs", sysfs]
+            log("sim-live: vrapl simulate --live → \(sysfs) (pid \(p.processIdentifier))")
+        }
+        defer {
+            if let p = live, p.isRunning { p.terminate(); p.waitUntilExit() }
+            try? CampaignCurrent(name: "idle", family: "idle", stressors: []).write(path: options.stateFile)
+        }
+
+        for (i, c) in combos.enumerated() where manifest.entries[i].status != .done {
+            log("[\(i + 1)/\(combos.count)] \(c.name): \(DurationText.render(c.duration)) + \(DurationText.render(c.cooldown)) cooldown")
+            manifest.entries[i].status = .running
+            manifest.entries[i].message = nil
+            try manifest.save(dir: dir)
+            do {
+                let (start, end) = try runOne(c, index: i, traceFile: dir + "/" + manifest.entries[i].trace, collectorArgs: collectorArgs)
+                manifest.entries[i].stressStartNs = start
+                manifest.entries[i].stressEndNs = end
+                manifest.entries[i].status = .done
+                try manifest.save(dir: dir)
+            } catch {
+                manifest.entries[i].status = .failed
+                manifest.entries[i].message = "\(error)"
+                try? manifest.save(dir: dir)
+                throw VraplError("combination \(c.name) failed: \(error). Fix the cause and rerun with --resume (finished combinations are kept).")
+            }
+        }
+        log("campaign \(matrix.name) done: \(combos.count) combinations, traces and campaign.json in \(dir)")
+        return manifest
+    }
+
+    static func wallNs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// One combination: collector for lead-in + duration + cooldown, stress-ng in the middle.
+    func runOne(_ c: Combination, index: Int, traceFile: String, collectorArgs: [String]) throws -> (Int64, Int64) {
+        try? FileManager.default.removeItem(atPath: traceFile)  // a partial trace from an interrupted run
+        let idle = CampaignCurrent(name: "idle", family: "idle", stressors: [])
+        let current = CampaignCurrent(name: c.name, family: c.family, stressors: c.stressors.map { .init(name: $0.name, workers: $0.workers) })
+        try idle.write(path: options.stateFile)
+        let total = options.leadIn + c.duration + max(c.cooldown, 0.5)
+        var args = ["--out", traceFile, "--interval", options.interval, "--duration", String(format: "%.3fs", total),
+                    "--label", "campaign=\(matrix.name)", "--label", "combination=\(c.name)"]
+        for (k, v) in c.parameters.sorted(by: { $0.key < $1.key }) { args += ["--label", "\(k)=\(v)"] }
+        args += collectorArgs
+        let collector = Process()
+        collector.executableURL = URL(fileURLWithPath: options.collector)
+        collector.arguments = args
+        do { try collector.run() } catch { throw VraplError("cannot start \(options.collector): \(error.localizedDescription)") }
+        sleep(options.leadIn)
+        try current.write(path: options.stateFile)
+        let start = CampaignRunner.wallNs()
+        if let sargs = StressNG.arguments(for: c, extra: matrix.extraArguments) {
+            let stress = Process()
+            if options.stressNG.contains("/") {
+                stress.executableURL = URL(fileURLWithPath: options.stressNG); stress.arguments = sargs
+            } else {
+                stress.executableURL = URL(fileURLWithPath: "/usr/bin/env"); stress.arguments = [options.stressNG] + sargs
+            }
+            stress.standardOutput = FileHandle.nullDevice
+            do { try stress.run() } catch {
+                collector.terminate()
+                throw VraplError("cannot start stress-ng: \(error.localizedDescription)")
+            }
+            stress.waitUntilExit()
+            if stress.terminationStatus != 0 {
+                collector.terminate(); collector.waitUntilExit()
+                throw VraplError("stress-ng \(sargs.joined(separator: " ")) exited with status \(stress.terminationStatus)")
+            }
+        } else {
+            sleep(c.duration)
+        }
+        let end = CampaignRunner.wallNs()
+        try idle.write(path: options.stateFile)
+        collector.waitUntilExit()
+        guard collector.terminationStatus == 0 else {
+            throw VraplError("vrapl-collect exited with status \(collector.terminationStatus) (\(options.collector) \(args.joined(separator: " ")))")
+        }
+        try labelSegments(traceFile: traceFile, combination: c, stressStartNs: start, stressEndNs: end)
+        return (start, end)
+    }
+
+    /// Adds the lead-in, stressor and cooldown segments to the collector's trace (by wall clock),
+    /// rewriting the file through a temporary copy.
+    public func labelSegments(traceFile: String, combination c: Combination, stressStartNs: Int64, stressEndNs: Int64) throws {
+        guard FileManager.default.fileExists(atPath: traceFile) else { throw VraplError("collector wrote no trace at \(traceFile)") }
+        var trace = try TraceReader.read(traceFile)
+        trace.segments = CampaignRunner.segments(wallClockNs: trace.wallClockNs, combination: c,
+                                                 stressStartNs: stressStartNs, stressEndNs: stressEndNs)
+        let tmp = traceFile + ".tmp.h5"
+        try TraceWriter.write(trace, to: tmp)
+        guard rename(tmp, traceFile) == 0 else { throw VraplError("cannot rename \(tmp) to \(traceFile)") }
+    }
+
+    /// Segments for one combination's trace: samples before stress-ng started (`<name>-lead-in`, idle),
+    /// while it ran (`<name>`, the combination's parameters), after (`<name>-cooldown`, idle).
+    public static func segments(wallClockNs w: [Int64], combination c: Combination, stressStartNs: Int64, stressEndNs: Int64) -> [TraceSegment] {
+        guard !w.isEmpty else { return [] }
+        let first = w.firstIndex { $0 >= stressStartNs } ?? w.count
+        let afterEnd = w.firstIndex { $0 > stressEndNs } ?? w.count
+        var out: [TraceSegment] = []
+        let idleParams = ["family": "idle", "stressor": "idle", "workers": "0"]
+        if first > 0 {
+            var p = idleParams; p["kind"] = "lead-in"
+            out.append(TraceSegment(name: "\(c.name)-lead-in", firstSample: 0, lastSample: first - 1, parameters: p))
+        }
+        if afterEnd > first {
+            out.append(TraceSegment(name: c.name, firstSample: first, lastSample: afterEnd - 1, parameters: c.parameters))
+        }
+        if afterEnd < w.count {
+            var p = idleParams; p["kind"] = "cooldown"
+            out.append(TraceSegment(name: "\(c.name)-cooldown", firstSample: afterEnd, lastSample: w.count - 1, parameters: p))
+        }
+        return out
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplTrace
+@testable import VraplCampaign
+@testable import VraplSim
+
+@Suite("Campaign matrix, dry run, stress-ng check, resume")
+struct CampaignTests {
+    @Test("shipped matrices parse; combination counts")
+    func shippedMatrices() throws {
+        let quick = try CampaignMatrix.load(path: SimFixtures.campaign("quick"))
+        #expect(quick.combinations(coreCount: 2).count == 7)
+        #expect(quick.combinations(coreCount: 2).map(\.name).prefix(2) == ["idle", "cpu-2"])
+        let full = try CampaignMatrix.load(path: SimFixtures.campaign("stress-matrix"))
+        // 5 × 5 × 3^4 (levels plus zero), the all-zero cell being idle.
+        #expect(full.combinations(coreCount: 20).count == 2025)
+        #expect(full.combinations(coreCount: 20).first?.isIdle == true)
+        let demo = try CampaignMatrix.load(path: SimFixtures.campaign("demo"))
+        #expect(demo.combinations(coreCount: 20).count == (1 + 6 * 4) * 3)
+        #expect(demo.synthetic.burstCount == 60)
+    }
+
+    @Test("matrix parsing: levels to workers, families, names, repeats")
+    func parsing() throws {
+        let m = try CampaignMatrix.parse(yaml: """
+        name: t
+        stressors: [cpu, vm]
+        levels: [0.5, 1.0]
+        levels_per_stressor: {vm: [0.25]}
+        combine: cartesian
+        idle: false
+        repeats: 2
+        duration: 1m
+        cooldown: 500ms
+        """)
+        #expect(m.duration == 60 && m.cooldown == 0.5)
+        let c = m.combinations(coreCount: 8)
+        // (1 + 2) × (1 + 1) − 1 (no idle) = 5 cells, × 2 repeats.
+        #expect(c.count == 10)
+        #expect(c.map(\.name).contains("cpu-4+vm-2-r2"))
+        let mixed = c.first { $0.name == "cpu-4+vm-2-r1" }
+        #expect(mixed?.family == "cpu")
+        #expect(mixed?.parameters["workers"] == "4+2")
+        #expect(mixed?.parameters["stressor"] == "cpu+vm")
+        #expect(c.first { $0.name == "vm-2-r1" }?.family == "vm")
+    }
+
+    @Test("bad matrices name the problem",
+          arguments: [
+            ("stressors: []", "stressors"),
+            ("stressors: [cpu]\nlevels: [0]", "levels"),
+            ("stressors: [cpu]\ncombine: all", "combine"),
+            ("stressors: [cpu]\nduration: soon", "duration"),
+            ("stressors: [cpu]\nlevels_per_stressor: {vm: [1]}", "vm"),
+            ("stressors: [cpu]\nfoo: 1", "foo"),
+          ])
+    func badMatrices(text: String, fragment: String) {
+        do {
+            _ = try CampaignMatrix.parse(yaml: text)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error)".contains(fragment), "\(error)")
+        }
+    }
+
+    @Test("dry run lists every combination with its stress-ng command and the total time")
+    func dryRun() throws {
+        let m = try CampaignMatrix.load(path: SimFixtures.campaign("quick"))
+        var o = CampaignRunner.Options(outDir: "/nonexistent")
+        o.coreCount = 2
+        let text = CampaignRunner(matrix: m, matrixFile: "quick.yaml", options: o).dryRun()
+        #expect(text.contains("stress-ng --cpu 2 --timeout 8s"))
+        #expect(text.contains("stress-ng --vm 2 --vm-bytes 64M --timeout 8s"))
+        #expect(text.contains("idle  family=idle  (idle: no stress-ng)"))
+        // 7 × (1 s lead-in + 8 s + 3 s) = 84 s
+        #expect(text.contains("total: 1m24s (84 s)"))
+    }
+
+    @Test("stress-ng versions parse and compare; old or missing stress-ng gets a clear message")
+    func versionCheck() {
+        let v = StressNGVersion(parsing: "stress-ng, version 0.15.06 (gcc 12.2.0, x86_64 Linux 6.1.0) 💻🔥")
+        #expect(v?.parts == [0, 15, 6])
+        #expect(v?.description == "0.15.06")
+        #expect(StressNGVersion(parsing: "0.13.12")! < StressNGVersion(parsing: "0.15.06")!)
+        #expect(StressNGVersion(parsing: "nonsense") == nil)
+        let old = StressNG.problems(installed: StressNGVersion([0, 14, 0]), stressors: ["cpu", "syscall"])
+        #expect(old == ["stress-ng 0.14.00 is too old for --syscall: needs stress-ng ≥ 0.15.06"])
+        let fine = StressNG.problems(installed: StressNGVersion([0, 15, 6]), stressors: ["cpu", "syscall", "vm"])
+        #expect(fine.isEmpty)
+        let missing = StressNG.problems(installed: nil, stressors: ["cpu", "syscall"])
+        #expect(missing.count == 1 && missing[0].contains("stress-ng not found") && missing[0].contains("--syscall (needs stress-ng ≥ 0.15.06)"))
+        let noStressor = StressNG.problems(installed: StressNGVersion([0, 17, 0]), stressors: ["cache"], available: ["cpu", "vm"])
+        #expect(noStressor.count == 1 && noStressor[0].contains("no 'cache' stressor"))
+    }
+
+    @Test("the installed stress-ng (if any) is probed through its --version output")
+    func probeFake() throws {
+        let dir = try tempDir()
+        let fake = dir + "/stress-ng"
+        try script(fake, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.13.01 (gcc 9)'; else echo 'cpu vm pipe'; fi\n")
+        let p = StressNG.probe(executable: fake)
+        #expect(p.version == StressNGVersion([0, 13, 1]))
+        #expect(p.stressors == ["cpu", "vm", "pipe"])
+        #expect(StressNG.probe(executable: dir + "/absent").version == nil)
+    }
+
+    @Test("segments of a combination's trace follow the stress-ng wall-clock times")
+    func segmentsByWallClock() {
+        let w: [Int64] = (0..<10).map { 1000 + Int64($0) * 100 }  // 1000 … 1900
+        let c = Combination(stressors: [.init(name: "cpu", level: 1, workers: 2)], duration: 1, cooldown: 1)
+        let s = CampaignRunner.segments(wallClockNs: w, combination: c, stressStartNs: 1250, stressEndNs: 1600)
+        #expect(s.map(\.name) == ["cpu-2-lead-in", "cpu-2", "cpu-2-cooldown"])
+        #expect(s[0].firstSample == 0 && s[0].lastSample == 2)
+        #expect(s[1].firstSample == 3 && s[1].lastSample == 6 && s[1].parameters["family"] == "cpu")
+        #expect(s[2].firstSample == 7 && s[2].lastSample == 9 && s[2].parameters["family"] == "idle")
+    }
+
+    @Test("resume: an interrupted campaign continues without redoing finished combinations")
+    func resume() throws {
+        let dir = try tempDir()
+        // A small real trace for the fake collector to "record".
+        let profile = try SimFixtures.profile()
+        let template = dir + "/template.h5"
+        let trace = try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: SimFixtures.schedule([(.idle, [], 50)]))
+        try TraceWriter.write(trace, to: template)
+        let log = dir + "/calls.log"
+        // Fake collector: logs the combination, fails while $dir/fail-<name> exists, else copies the template.
+        let collector = dir + "/vrapl-collect"
+        try script(collector, """
+        #!/bin/sh
+        out=""; combo=""
+        while [ $# -gt 0 ]; do
+          case "$1" in
+            --out) out="$2"; shift ;;
+            --label) case "$2" in combination=*) combo="${2#combination=}" ;; esac; shift ;;
+          esac
+          shift
+        done
+        echo "$combo" >> \(log)
+        if [ -e "\(dir)/fail-$combo" ]; then exit 3; fi
+        cp \(template) "$out"
+        """)
+        let stress = dir + "/stress-ng"
+        try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; fi\nexit 0\n")
+        let m = try CampaignMatrix.parse(yaml: "name: r\nstressors: [cpu, vm]\nlevels: [1.0]\nduration: 1s\ncooldown: 0s\n")
+        var o = CampaignRunner.Options(outDir: dir + "/out")
+        o.coreCount = 2; o.collector = collector; o.stressNG = stress; o.leadIn = 0
+        o.stateFile = dir + "/current.json"
+        // First run: vm-2 fails (as if interrupted there).
+        FileManager.default.createFile(atPath: dir + "/fail-vm-2", contents: Data())
+        var runner = CampaignRunner(matrix: m, matrixFile: "r.yaml", options: o)
+        runner.sleep = { _ in }
+        runner.log = { _ in }
+        #expect(throws: (any Error).self) { try runner.run() }
+        var manifest = try CampaignManifest.load(dir: dir + "/out")
+        #expect(manifest?.entries.map(\.status) == [.done, .done, .failed])
+        // Without --resume the directory is refused.
+        #expect(throws: (any Error).self) { try runner.run() }
+        // Resume after fixing the cause: only vm-2 runs again.
+        try FileManager.default.removeItem(atPath: dir + "/fail-vm-2")
+        o.resume = true
+        runner = CampaignRunner(matrix: m, matrixFile: "r.yaml", options: o)
+        runner.sleep = { _ in }
+        runner.log = { _ in }
+        try runner.run()
+        manifest = try CampaignManifest.load(dir: dir + "/out")
+        #expect(manifest?.entries.map(\.status) == [.done, .done, .done])
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(calls == ["idle", "cpu-2", "vm-2", "vm-2"])
+        // The trace carries the combination's segment(s).
+        let t = try TraceReader.read(dir + "/out/0002-cpu-2.h5")
+        #expect(!t.segments.isEmpty)
+        #expect(t.segments.allSatisfy { $0.parameters["family"] == "cpu" || $0.parameters["family"] == "idle" })
+        // A different matrix cannot resume this directory.
+        let other = try CampaignMatrix.parse(yaml: "name: r\nstressors: [pipe]\nlevels: [1.0]\nduration: 1s\n")
+        let r2 = CampaignRunner(matrix: other, matrixFile: "x.yaml", options: o)
+        #expect(throws: (any Error).self) { try r2.run() }
+    }
+}
+
+func tempDir() throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-sim-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+func script(_ path: String, _ text: String) throws {
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+}
