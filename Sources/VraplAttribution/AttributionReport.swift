@@ -47,10 +47,24 @@ public struct AttributionReport: Sendable {
         public var workloadDuration: [String: Double] = [:]
     }
 
+    /// Totals of intervals no longer held (a long live run keeps a bounded history), added to
+    /// `totals()` for all phases and for `priorPhase`.
+    public var prior: Totals?
+    public var priorPhase: String = "live"
+
     /// Sums over the intervals of one phase (nil: all).
     public func totals(phase: String? = nil) -> Totals {
-        var t = Totals()
-        for i in intervals where phase == nil || i.phase == phase {
+        var t = (phase == nil || phase == priorPhase) ? (prior ?? Totals()) : Totals()
+        for i in intervals where phase == nil || i.phase == phase { t.add(i) }
+        return t
+    }
+}
+
+extension AttributionReport.Totals {
+    /// Adds one interval.
+    public mutating func add(_ i: IntervalAttribution) {
+        var t = self
+        do {
             let dt = i.duration.value
             t.duration += dt
             t.system += i.system.total.value
@@ -75,8 +89,11 @@ public struct AttributionReport: Sendable {
                 t.workloadDuration[w.name, default: 0] += dt
             }
         }
-        return t
+        self = t
     }
+}
+
+extension AttributionReport {
 
     static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 

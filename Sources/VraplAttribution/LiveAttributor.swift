@@ -13,7 +13,11 @@ public final class LiveAttributor {
     private let memoryTotalBytes: Double?
     private let procfs: String
     private var previous: (time: Double, energy: Joules, usage: UsageSnapshot, gpus: [GPUSample])?
+    /// The most recent intervals (at most `historyLimit`); older ones are folded into `droppedTotals`,
+    /// so a daemon's memory stays bounded while its counters keep counting.
     public private(set) var intervals: [IntervalAttribution] = []
+    public private(set) var droppedTotals = AttributionReport.Totals()
+    public var historyLimit = 3600
 
     /// - Parameters: `clock` returns monotonic seconds; `memoryTotalBytes` nil reads `<procfs>/meminfo`
     ///   unless the config sets `memory.total_gb`.
@@ -86,6 +90,20 @@ public final class LiveAttributor {
         result.notes.append(contentsOf: notes)
         previous = (t, energy, usage, gpus)
         intervals.append(result)
+        if intervals.count > max(historyLimit, 1) {
+            let excess = intervals.count - max(historyLimit, 1)
+            for old in intervals.prefix(excess) { droppedTotals.add(old) }
+            intervals.removeFirst(excess)
+        }
         return result
+    }
+
+    /// A report over everything since `prime()`: held intervals plus the totals of dropped ones.
+    public func report(configName: String) -> AttributionReport {
+        var groups: [String: [String]] = [:]
+        for spec in sampler.currentWorkloads() { groups[spec.name] = spec.cgroups }
+        var r = AttributionReport(configName: configName, sourceLabel: cpu.sourceLabel, intervals: intervals, workloadCGroups: groups)
+        r.prior = droppedTotals
+        return r
     }
 }

@@ -35,6 +35,7 @@ struct AttributeRun: ParsableCommand {
     @Option(name: .long, help: "sysfs root for RAPL (powercap).") var sysfs = "/sys"
     @Option(name: .long, help: "Live CPU power: auto (RAPL if readable, else simulated), rapl, or sim.") var cpuSource = "auto"
     @Flag(name: .long, help: "Live: do not look for GPUs.") var noGpu = false
+    @Option(name: .long, help: "Live: intervals kept for the per-interval files (totals and metrics cover the whole run).") var history = 3600
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
@@ -95,6 +96,8 @@ struct AttributeRun: ParsableCommand {
         let live = LiveAttributor(config: cfg, cgroups: CGroupReader(root: root), cpu: cpu, gpu: gpu, procfs: procfs)
         let step = interval ?? cfg.intervalS
         guard step > 0, duration > 0 else { throw ValidationError("--interval and --duration must be > 0") }
+        live.historyLimit = history
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try live.prime()
         let start = LiveAttributor.monotonicSeconds()
         var k = 1
@@ -106,13 +109,10 @@ struct AttributeRun: ParsableCommand {
             let parts = r.workloads.map { "\($0.name)=\(String(format: "%.2f", $0.energy.total.value))J" }.joined(separator: " ")
             print(String(format: "t=%.1fs E_sys=%.2fJ baseline=%.2fJ ", Double(k) * step, r.system.total.value, r.baseline.total.value)
                   + parts + String(format: " unattributed=%.2fJ residual=%.2e%%", r.unattributed.total.value, 100 * r.residualFraction))
-            let partial = AttributionReport(configName: cfg.name, sourceLabel: cpu.sourceLabel, intervals: live.intervals)
-            try? Data(partial.prometheus().utf8).write(to: URL(fileURLWithPath: out + "/metrics.prom"), options: .atomic)
+            try? Data(live.report(configName: cfg.name).prometheus().utf8).write(to: URL(fileURLWithPath: out + "/metrics.prom"), options: .atomic)
             k += 1
         }
-        var groups: [String: [String]] = [:]
-        for spec in live.sampler.currentWorkloads() { groups[spec.name] = spec.cgroups }
-        return AttributionReport(configName: cfg.name, sourceLabel: cpu.sourceLabel, intervals: live.intervals, workloadCGroups: groups)
+        return live.report(configName: cfg.name)
     }
 
     func printSummary(_ report: AttributionReport) {

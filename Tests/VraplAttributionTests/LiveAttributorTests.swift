@@ -46,3 +46,30 @@ struct LiveAttributorTests {
         #expect(report.systemPowerTSV().contains("gpu1_W"))
     }
 }
+
+@Suite("live history")
+struct LiveHistoryTests {
+    @Test func boundedHistoryKeepsTotalsExact() throws {
+        let cg = try Fixtures.scratch("hist")
+        defer { try? FileManager.default.removeItem(atPath: cg) }
+        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
+        var config = AttributionConfig()
+        config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"])]
+        var now = 0.0
+        let live = LiveAttributor(config: config, cgroups: CGroupReader(root: cg), cpu: ScriptedCPUPowerSource { _ in 10 },
+                                  memoryTotalBytes: 0, clock: { now })
+        live.historyLimit = 3
+        try live.prime()
+        for k in 1...10 {
+            now = Double(k)
+            try "usage_usec \(1_000_000 + k * 1000)\n".write(toFile: cg + "/yolo.slice/cpu.stat", atomically: false, encoding: .utf8)
+            try live.step()
+        }
+        #expect(live.intervals.count == 3)
+        let report = live.report(configName: "h")
+        let t = report.totals()
+        #expect(abs(t.system - 100) < 1e-9 && abs(t.duration - 10) < 1e-9)
+        #expect(abs((t.workloads["yolo"]?.cpu.value ?? 0) - 100) < 1e-9)
+        #expect(report.prometheus().contains("vrapl_workload_joules_total{workload=\"yolo\",component=\"cpu\"} 100.000000"))
+    }
+}
