@@ -36,10 +36,14 @@ struct AttributeRun: ParsableCommand {
     @Option(name: .long, help: "Live CPU power: auto (RAPL if readable, else simulated), rapl, or sim.") var cpuSource = "auto"
     @Flag(name: .long, help: "Live: do not look for GPUs.") var noGpu = false
     @Option(name: .long, help: "Live: intervals kept for the per-interval files (totals and metrics cover the whole run).") var history = 3600
+    @Option(name: .long, help: "Offline: seconds dropped at the start of each phase (default: config trim.start_s, 15).") var trimStart: Double?
+    @Option(name: .long, help: "Offline: seconds dropped at the end of each phase (default: config trim.end_s, 5).") var trimEnd: Double?
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
-        let cfg = try AttributionConfig.load(path: config)
+        var cfg = try AttributionConfig.load(path: config)
+        if let trimStart { cfg.trim.startS = trimStart }
+        if let trimEnd { cfg.trim.endS = trimEnd }
         let report: AttributionReport
         if live {
             guard system == nil, usage == nil else { throw ValidationError("--live cannot be combined with --system/--usage") }
@@ -140,10 +144,14 @@ struct AttributeValidate: ParsableCommand {
     @Option(name: .long, help: "Baseline (idle) phase name.") var baseline = "baseline"
     @Option(name: .long, help: "CONCURRENT:workload=SOLO,workload=SOLO (repeatable).") var `case`: [String] = []
     @Option(name: .long, help: "Fail when any error exceeds this percentage.") var maxErrorPct: Double = 5
+    @Option(name: .long, help: "Seconds dropped at the start of each phase (default: config, 15).") var trimStart: Double?
+    @Option(name: .long, help: "Seconds dropped at the end of each phase (default: config, 5).") var trimEnd: Double?
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
-        let cfg = try AttributionConfig.load(path: config)
+        var cfg = try AttributionConfig.load(path: config)
+        if let trimStart { cfg.trim.startS = trimStart }
+        if let trimEnd { cfg.trim.endS = trimEnd }
         let cases = try self.case.map(Validation.Case.init(parsing:))
         guard !cases.isEmpty else { throw ValidationError("give at least one --case") }
         let result = try Validation.run(config: cfg, dataDirectory: data, baselinePhase: baseline, cases: cases)

@@ -135,6 +135,11 @@ struct PaperReproductionTests {
         }
         let ratio = (totals["solo_resnet18"] ?? 0) / (totals["solo_nodejs"] ?? 1)
         #expect(abs(ratio - 6.2) < 0.25, "ResNet : Node.js = \(ratio)")
+        // Without the stable-window trimming the warm-up and wind-down distort the figures.
+        var untrimmed = cfg
+        untrimmed.trim = TrimSpec(startS: 0, endS: 0)
+        let raw = Validation.meanPower(try Validation.attributePhase(config: untrimmed, dataDirectory: dir, phase: "solo_resnet18"), workload: "ai")
+        #expect(abs(raw.total.value - 128) > 0.05 * 128, "untrimmed \(raw.total.value)")
     }
 
     /// The paper's validation: concurrent attribution vs solo minus baseline stays under 5 %; an
