@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "VraplCoreTests", dependencies: ["VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources"], swiftSettings: v5),
         .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplSources"], swiftSettings: v5),
-        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect"], swiftSettings: v5),
+        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset"], swiftSettings: v5),
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN"], swiftSettings: v5),

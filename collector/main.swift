@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import VraplCollect
 import VraplCore
 
 /// `vrapl-collect`: the 16 ms bare-metal sampling loop (RAPL + guest-visible OS signals → HDF5).
@@ -6,10 +8,78 @@ struct CollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vrapl-collect",
         abstract: "Record RAPL energy counters and guest-visible OS signals into an HDF5 trace.",
+        discussion: """
+        Sample k is taken at t0 + k·interval on the monotonic clock. SIGINT or SIGTERM end the \
+        recording cleanly (final flush); the file is flushed every --flush-interval, so a crash loses \
+        at most that much. Without --duration it records until stopped. See docs/collector.md.
+        """,
         version: VraplVersion.string
     )
+
+    @Option(name: .long, help: "The HDF5 trace to write (created or truncated).")
+    var out: String
+
+    @Option(name: .long, help: "Sample interval: 16ms, 10ms, 1s, … (at least 1ms).")
+    var interval: String = "16ms"
+
+    @Option(name: .long, help: "Stop after this long (60s, 2m, …); default: until SIGINT/SIGTERM.")
+    var duration: String?
+
+    @Option(name: .long, parsing: .singleValue, help: "A free-form label key=value stored in the trace (repeatable).")
+    var label: [String] = []
+
+    @Option(name: .customLong("power-source"), help: "rapl (powercap under --sysfs) or sim (a documented model driven by the real /proc/stat, labelled sim:basic).")
+    var powerSource: String = "rapl"
+
+    @Option(name: .long, help: "Root of procfs (stat, vmstat, cpuinfo).")
+    var procfs: String = "/proc"
+
+    @Option(name: .long, help: "Root of sysfs (class/powercap).")
+    var sysfs: String = "/sys"
+
+    @Option(name: .customLong("flush-interval"), help: "Longest time recorded samples stay only in memory.")
+    var flushInterval: String = "1s"
+
+    @Option(name: .customLong("vmstat"), parsing: .singleValue, help: "An extra /proc/vmstat counter to record besides pgfault, pgmajfault, pswpin, pswpout (repeatable).")
+    var vmstatCounters: [String] = []
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Live status line on stderr (default: when stderr is a terminal).")
+    var status: Bool?
+
+    func makeConfiguration() throws -> CollectorConfiguration {
+        var c = CollectorConfiguration(outputPath: out)
+        c.intervalNs = try DurationText.nanoseconds(interval)
+        c.durationNs = try duration.map { try DurationText.nanoseconds($0) }
+        c.flushIntervalNs = try DurationText.nanoseconds(flushInterval)
+        guard let power = CollectorConfiguration.Power(rawValue: powerSource) else {
+            throw ValidationError("--power-source must be rapl or sim, not '\(powerSource)'")
+        }
+        c.power = power
+        c.procfs = procfs
+        c.sysfs = sysfs
+        c.vmstatCounters = VmstatDefaults.counters + vmstatCounters
+        c.statusLine = status
+        for item in label {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw ValidationError("--label must be key=value, not '\(item)'")
+            }
+            c.labels[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return c
+    }
+
     func run() throws {
-        print(CollectCommand.helpMessage())
+        let configuration: CollectorConfiguration
+        do { configuration = try makeConfiguration() } catch let e as VraplError { throw ValidationError(e.message) }
+        StopSignal.install()
+        do {
+            let collector = try Collector(configuration: configuration)
+            let summary = try collector.record()
+            print(summary)
+        } catch {
+            FileHandle.standardError.write(Data("vrapl-collect: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }
 

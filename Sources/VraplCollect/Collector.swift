@@ -52,6 +52,8 @@ public struct CollectorSummary: Sendable, CustomStringConvertible {
     /// From the loop's histogram (percentiles to ±5 µs); nil for fewer than two samples.
     public var intervals: IntervalStatistics?
     public var elapsedNs: UInt64
+    /// CLOCK_MONOTONIC time at which tick 0 was due: tick k was due at `startNs + k·interval`.
+    public var startNs: UInt64
     public var powerSource: PowerSource
     /// SIGINT or SIGTERM when a signal ended the run, else 0.
     public var stoppedBySignal: Int32
@@ -182,7 +184,7 @@ public final class Collector {
         try sink.close()
         status.finish()
         return CollectorSummary(outputPath: configuration.outputPath, samples: samples, missedDeadlines: missed,
-                                intervals: histogram.statistics, elapsedNs: lastNs - t0,
+                                intervals: histogram.statistics, elapsedNs: lastNs - t0, startNs: t0,
                                 powerSource: energy.powerSource, stoppedBySignal: StopSignal.received)
     }
 }

@@ -21,7 +21,7 @@ public enum StopSignal {
         var action = sigaction()
         #if canImport(Glibc)
         action.__sigaction_handler.sa_handler = { signal in stopWord.pointee = sig_atomic_t(signal) }
-        action.sa_flags = Int32(SA_RESETHAND)
+        action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
         #else
         action.__sigaction_u.__sa_handler = { signal in stopWord.pointee = sig_atomic_t(signal) }
         action.sa_flags = SA_RESETHAND
