@@ -13,7 +13,7 @@ nonisolated(unsafe) private let stopWord: UnsafeMutablePointer<sig_atomic_t> = {
     return p
 }()
 
-/// SIGINT/SIGTERM handling for the collector: `install()` sets handlers (without SA_RESTART, so the
+/// SIGINT/SIGTERM handling for the collector: `install()` unblocks both and sets handlers (without SA_RESTART, so the
 /// sleeping `clock_nanosleep` returns at once, and with SA_RESETHAND, so a second Ctrl-C kills).
 public enum StopSignal {
     public static func install() {
@@ -29,6 +29,12 @@ public enum StopSignal {
         sigemptyset(&action.sa_mask)
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A parent may have exec'd us with these blocked (the mask is inherited): unblock them.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// The signal that asked to stop, or 0.

@@ -67,12 +67,16 @@ final class MemorySink: SampleSink {
         #expect(summary.samples == sink.monotonic.count)
         #expect(summary.samples + summary.missedDeadlines == 30)
         #expect(summary.samples >= 25)  // a loaded 2-core debug build may skip a few ticks, never add any
-        // Every sample sits in its own tick's slot: no drift, no two samples per tick.
         let t0 = summary.startNs
         #expect(sink.monotonic[0] >= t0)
-        let ticks = sink.monotonic.map { Int(($0 - t0) / 10_000_000) }
-        #expect(ticks == ticks.sorted() && Set(ticks).count == ticks.count)
-        #expect((ticks.last ?? 0) <= 29)
+        // Sample j is tick j when nothing was skipped: it is never early, and late only by wake-up latency
+        // (no drift: deadlines are absolute). Preemption may delay one sample, so the median is checked.
+        #expect(zip(sink.monotonic, sink.monotonic.dropFirst()).allSatisfy { $0 < $1 })
+        if summary.missedDeadlines == 0 {
+            let lateness = sink.monotonic.enumerated().map { Int64($1) - Int64(t0 + UInt64($0) * 10_000_000) }
+            #expect(lateness.allSatisfy { $0 >= 0 })
+            #expect(lateness.sorted()[lateness.count / 2] < 3_000_000, "\(lateness)")
+        }
         #expect(sink.energy.allSatisfy { $0.count == 8 && $0[0] == 123_456_789_012 && $0[4] == 262_143_328_850 - 3_000_000 })
         #expect(sink.vmstat.allSatisfy { $0.count == 4 })
     }

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplTrace
+@testable import VraplCollect
+
+/// Runs the built `vrapl-collect` as a child process: signals, crash safety.
+@Suite struct CollectorProcessTests {
+    /// The `vrapl-collect` binary next to the test bundle (`.build/<triple>/debug`), or under `.build/debug`.
+    static func collectorBinary() throws -> URL {
+        var candidates = [Bundle.main.bundleURL.appendingPathComponent("vrapl-collect"),
+                          Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("vrapl-collect")]
+        if let exe = Bundle.main.executableURL {
+            candidates.append(exe.deletingLastPathComponent().appendingPathComponent("vrapl-collect"))
+        }
+        let root = CollectFixtures.testsDir.deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug/vrapl-collect"))
+        candidates.append(root.appendingPathComponent(".build/release/vrapl-collect"))
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw VraplError("vrapl-collect not built (looked in \(candidates.map(\.path))): run `swift build --build-tests` first")
+        }
+        return found
+    }
+
+    struct Child {
+        let process: Process
+        let stdout: Pipe
+        let stderr: Pipe
+        let output: String
+    }
+
+    /// Starts the collector on the sim source against this machine's /proc and waits for its file.
+    static func start(out: String, flushInterval: String) throws -> (Process, Pipe, Pipe) {
+        let p = Process()
+        p.executableURL = try collectorBinary()
+        p.arguments = ["--out", out, "--interval", "16ms", "--power-source", "sim", "--flush-interval", flushInterval,
+                       "--no-status", "--label", "test=process"]
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o
+        p.standardError = e
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: out) {
+            guard p.isRunning, Date() < deadline else {
+                let err = String(decoding: e.fileHandleForReading.availableData, as: UTF8.self)
+                throw VraplError("vrapl-collect did not create \(out): \(err)")
+            }
+            usleep(5_000)
+        }
+        return (p, o, e)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func signalFlushesAndCloses(signal: Int32) throws {
+        let dir = try CollectFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("signal.h5").path
+        // A 60 s flush interval: only the final flush on the signal can put the samples in the file.
+        let (p, o, e) = try Self.start(out: out, flushInterval: "60s")
+        usleep(800_000)
+        kill(p.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning, Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            Issue.record("vrapl-collect ignored signal \(signal) for 10 s")
+            kill(p.processIdentifier, SIGKILL)
+        }
+        p.waitUntilExit()
+        let stdout = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0, "\(stderr)")
+        #expect(stdout.contains(signal == SIGTERM ? "stopped by SIGTERM" : "stopped by SIGINT"), "\(stdout)")
+        #expect(stdout.contains("interval p50"))
+        #expect(stdout.contains(out))
+        let printed = stdout.split(separator: "\n").first { $0.hasPrefix("samples ") }
+            .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) }
+        let trace = try TraceReader.read(out)
+        #expect(trace.sampleCount == printed)
+        #expect(trace.sampleCount >= 20)
+        #expect(trace.metadata.labels["test"] == "process")
+        #expect(trace.metadata.powerSource.description == "sim:basic")
+    }
+
+    @Test func sigkillLeavesEverythingUpToTheLastFlush() throws {
+        let dir = try CollectFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("killed.h5").path
+        let flushNs: UInt64 = 500_000_000, intervalNs: UInt64 = 16_000_000
+        let (p, _, _) = try Self.start(out: out, flushInterval: "500ms")
+        usleep(2_000_000)
+        let killNs = SampleClock.monotonicNs()
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal)
+
+        let trace = try TraceReader.read(out)
+        let first = try #require(trace.monotonicNs.first), last = try #require(trace.monotonicNs.last)
+        // Lost at most one flush interval (plus the tick that triggers the flush and scheduling slack).
+        #expect(last + flushNs + 2 * intervalNs + 100_000_000 >= killNs, "lost \(Double(killNs - last) / 1e6) ms")
+        // And the samples before it are all there: (recorded span − flush interval) / interval, minus a few skips.
+        let expected = Double(killNs - first - flushNs) / Double(intervalNs)
+        #expect(Double(trace.sampleCount) >= 0.9 * expected, "\(trace.sampleCount) samples, expected about \(expected)")
+        #expect(trace.sampleCount == trace.rapl[0].energyUj.count && trace.sampleCount == trace.contextSwitches.count)
+
+        // h5py opens the crashed file as it is.
+        let script = "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); print(len(f['timestamp_monotonic_ns']), f.attrs['power_source'])"
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-c", script, out]
+        let pipe = Pipe()
+        py.standardOutput = pipe
+        py.standardError = pipe
+        try py.run()
+        py.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(py.terminationStatus == 0, "\(text)")
+        #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == "\(trace.sampleCount) sim:basic")
+    }
+}
