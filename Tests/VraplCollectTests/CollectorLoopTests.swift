@@ -108,10 +108,11 @@ final class MemorySink: SampleSink {
         #expect(IntervalStatistics.missedDeadlines(monotonicNs: sink.monotonic, startNs: summary.startNs, intervalNs: 10_000_000)
                 + (39 - lastTick) == summary.missedDeadlines)
         #expect(summary.samples + summary.missedDeadlines == 40)
-        // The first sample after the stall is at most one tick after the stall ended (no burst of catch-up samples).
-        let gap = sink.monotonic[6] - sink.monotonic[5]
-        #expect(gap >= 55_000_000 && gap < 75_000_000)
-        #expect(sink.monotonic[7] - sink.monotonic[6] > 2_000_000)
+        // No burst of catch-up samples after the stall: the skipped ticks are not taken back to back.
+        let t5 = sink.monotonic[5]
+        #expect(sink.monotonic[6] - t5 >= 55_000_000)
+        let soonAfter = sink.monotonic.filter { $0 > t5 && $0 <= t5 + 85_000_000 }.count
+        #expect(soonAfter <= 4, "\(soonAfter) samples within 30 ms of the stall's end")
     }
 
     @Test func stopRequestEndsTheLoopAndCloses() throws {
