@@ -41,7 +41,22 @@ public struct AdamW: Sendable {
         let decay = Float(1 - Double(learningRate) * Double(weightDecay))
         let b1 = beta1, b2 = beta2, eps = epsilon
         let mp = m.pointer, vp = v.pointer
-        for i in 0..<count {
+        var i = 0
+        let one = SIMD16<Float>(repeating: 1)
+        let b1v = SIMD16<Float>(repeating: b1), b2v = SIMD16<Float>(repeating: b2), epsv = SIMD16<Float>(repeating: eps)
+        let decayv = SIMD16<Float>(repeating: decay), stepv = SIMD16<Float>(repeating: stepSize)
+        let c2v = SIMD16<Float>(repeating: correction2Root)
+        while i + 16 <= count {
+            let g = load16(gradients, i)
+            let mOld = load16(mp, i)
+            let mi = mOld + (one - b1v) * (g - mOld)
+            let vi = b2v * load16(vp, i) + (one - b2v) * g * g
+            store16(mi, mp, i); store16(vi, vp, i)
+            store16(load16(parameters, i) * decayv - stepv * mi / (vi.squareRoot() / c2v + epsv), parameters, i)
+            i += 16
+        }
+        while i < count {
+            defer { i += 1 }
             let g = gradients[i]
             var p = parameters[i] * decay
             let mi = mp[i] + (1 - b1) * (g - mp[i])

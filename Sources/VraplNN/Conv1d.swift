@@ -77,8 +77,13 @@ public func conv1dForward(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePo
                           batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int) {
     let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
     let columns = batch * outLength
-    im2col(col: col, input: input, layout: layout, batch: batch, channels: inChannels, length: length,
-           kernelSize: kernelSize, padding: padding)
+    if layout.sampleStride == length && layout.channelStride == batch * length {
+        im2colChannelMajor(col: col, input: input, batch: batch, channels: inChannels, length: length,
+                           kernelSize: kernelSize, padding: padding)
+    } else {
+        im2col(col: col, input: input, layout: layout, batch: batch, channels: inChannels, length: length,
+               kernelSize: kernelSize, padding: padding)
+    }
     for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
     BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: inChannels * kernelSize,
                a: weight, lda: inChannels * kernelSize, b: col, ldb: columns, beta: 1, c: out, ldc: columns)
@@ -98,15 +103,18 @@ public func conv1dBackward(dInput: UnsafeMutablePointer<Float>?, dCol: UnsafeMut
                a: dOut, lda: columns, b: col, ldb: columns, beta: 1, c: dWeight, ldc: rows)
     for o in 0..<outChannels {
         let d = dOut + o * columns
-        var sum: Float = 0
-        for n in 0..<columns { sum += d[n] }
-        dBias[o] += sum
+        dBias[o] += Kernels.sum(d, columns)
     }
     guard let dInput else { return }
     BLAS.sgemm(transposeA: true, transposeB: false, m: rows, n: columns, k: outChannels,
                a: weight, lda: rows, b: dOut, ldb: columns, beta: 0, c: dCol, ldc: columns)
-    col2imAdd(dInput: dInput, dCol: dCol, layout: layout, batch: batch, channels: inChannels, length: length,
-              kernelSize: kernelSize, padding: padding)
+    if layout.sampleStride == length && layout.channelStride == batch * length {
+        col2imAddChannelMajor(dInput: dInput, dCol: dCol, batch: batch, channels: inChannels, length: length,
+                              kernelSize: kernelSize, padding: padding)
+    } else {
+        col2imAdd(dInput: dInput, dCol: dCol, layout: layout, batch: batch, channels: inChannels, length: length,
+                  kernelSize: kernelSize, padding: padding)
+    }
 }
 
 /// Naive reference Conv1d forward in PyTorch's layout: input [batch, in, L] → out [batch, out, outL].

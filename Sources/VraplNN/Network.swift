@@ -49,6 +49,8 @@ public final class Network: @unchecked Sendable {
     var shardStats: FloatBuffer
     let lossGradient: FloatBuffer
     var record = ForwardRecord()
+    /// Seconds per compute phase, accumulated while non-nil (set it to `[:]` to start; one thread only).
+    public var profile: [String: Double]?
 
     /// Builds the network with PyTorch's default initialisation (kaiming-uniform a = √5 weights, that is
     /// U(±1/√fan_in), and U(±1/√fan_in) biases; BatchNorm weight 1, bias 0, running mean 0, variance 1),
@@ -70,6 +72,7 @@ public final class Network: @unchecked Sendable {
         lossGradient = FloatBuffer(count: self.maxBatch)
         for _ in 1..<self.threads { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
         initialize(seed: seed)
+        BLAS.prepare()
         BLAS.setThreads(1)
     }
 

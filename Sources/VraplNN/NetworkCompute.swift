@@ -1,4 +1,14 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CPU time of the calling thread in seconds (profiling that is not fooled by a busy machine).
+func threadCPUTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
 
 /// Per-call state a training forward leaves for `backward`.
 struct ForwardRecord {
@@ -25,16 +35,16 @@ extension Network {
             for i in stages.indices {
                 parallel(ranges.count) { s in
                     let r = ranges[s]
-                    if i == 0 { self.copyInput(ws, inputs, r) } else { self.finishStage(i - 1, ws, r, training: true) }
-                    self.convStage(i, ws, r)
-                    if let _ = stages[i].batchNorm { self.shardStatistics(i, ws, r, shard: s) }
+                    if i == 0 { self.copyInput(ws, inputs, r) } else { self.timed("bn+relu fwd \(i - 1)") { self.finishStage(i - 1, ws, r, training: true) } }
+                    self.timed("conv fwd \(i)") { self.convStage(i, ws, r) }
+                    if let _ = stages[i].batchNorm { self.timed("bn stats \(i)") { self.shardStatistics(i, ws, r, shard: s) } }
                 }
                 if stages[i].batchNorm != nil { combineStatistics(i, ws, ranges) }
             }
             parallel(ranges.count) { s in
                 let r = ranges[s]
-                if stages.isEmpty { self.copyInput(ws, inputs, r) } else { self.finishStage(stages.count - 1, ws, r, training: true) }
-                self.denseForward(ws, r, training: true)
+                if stages.isEmpty { self.copyInput(ws, inputs, r) } else { self.timed("bn+relu fwd last") { self.finishStage(stages.count - 1, ws, r, training: true) } }
+                self.timed("pool+dense fwd") { self.denseForward(ws, r, training: true) }
             }
         } else {
             parallel(ranges.count) { s in self.evalShard(ws, inputs, ranges[s]) }
@@ -64,20 +74,23 @@ extension Network {
         for s in 1..<max(1, ranges.count) { shardGradients[s - 1].zero() }
         parallel(ranges.count) { s in
             let r = ranges[s]
-            self.denseBackward(ws, r, grads: self.gradientBase(s))
-            if !stages.isEmpty { self.poolBackward(ws, r); self.stageBackwardReduce(stages.count - 1, ws, r, shard: s) }
+            self.timed("dense bwd") { self.denseBackward(ws, r, grads: self.gradientBase(s)) }
+            if !stages.isEmpty {
+                self.timed("pool bwd") { self.poolBackward(ws, r) }
+                self.timed("relu+bn reduce bwd last") { self.stageBackwardReduce(stages.count - 1, ws, r, shard: s) }
+            }
         }
         var i = stages.count - 1
         while i >= 0 {
             if stages[i].batchNorm != nil { reduceBackwardSums(i, ranges.count) }
             parallel(ranges.count) { s in
                 let r = ranges[s]
-                self.stageBackward(i, ws, r, grads: self.gradientBase(s))
-                if i > 0 { self.stageBackwardReduce(i - 1, ws, r, shard: s) }
+                self.timed("bn+conv bwd \(i)") { self.stageBackward(i, ws, r, grads: self.gradientBase(s)) }
+                if i > 0 { self.timed("relu+bn reduce bwd \(i - 1)") { self.stageBackwardReduce(i - 1, ws, r, shard: s) } }
             }
             i -= 1
         }
-        reduceShardGradients(shards: ranges.count)
+        timed("reduce grads") { reduceShardGradients(shards: ranges.count) }
     }
 
     /// One optimisation step on a batch: zero gradients, training forward, loss, backward, AdamW.
@@ -91,7 +104,7 @@ extension Network {
         let total = lossForwardBackward(kind: loss, dPrediction: dOut, prediction: predictions.baseAddress ?? UnsafePointer(dOut),
                                         target: targets, count: count, totalCount: count)
         backward(outputGradient: dOut)
-        optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: parameterCount)
+        timed("adamw") { optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: parameterCount) }
         return total / Double(count)
     }
 
@@ -146,6 +159,17 @@ extension Network {
     public var latentDim: Int { plan.latentDim }
     /// Forward FLOPs per sample (a multiply-add counts 2); a training step is about 3× this.
     public var forwardFlopsPerSample: Double { plan.forwardFlopsPerSample }
+
+    // MARK: Profiling
+
+    /// Runs `body`, adding its wall time to `profile[name]` when `profile` is non-nil (single-threaded use).
+    @inline(__always)
+    func timed(_ name: @autoclosure () -> String, _ body: () -> Void) {
+        guard profile != nil else { body(); return }
+        let start = threadCPUTime()
+        body()
+        profile?[name(), default: 0] += threadCPUTime() - start
+    }
 
     // MARK: Sharding
 
@@ -244,17 +268,16 @@ extension Network {
         let count = r.count * st.outLength
         if let bn = st.batchNorm {
             if training {
-                batchNormForward(out: act, xhat: ws.xhat[i].pointer + r.lowerBound * per, input: pre,
-                                 mean: ws.mean[i].pointer, variance: ws.variance[i].pointer,
-                                 gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
-                                 channels: st.outChannels, count: count)
+                batchNormReLUForward(out: act, xhat: ws.xhat[i].pointer + r.lowerBound * per, input: pre,
+                                     mean: ws.mean[i].pointer, variance: ws.variance[i].pointer,
+                                     gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
+                                     channels: st.outChannels, count: count)
             } else {
-                batchNormForward(out: act, xhat: nil, input: pre,
-                                 mean: buffers.pointer + bn.runningMean, variance: buffers.pointer + bn.runningVariance,
-                                 gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
-                                 channels: st.outChannels, count: count)
+                batchNormReLUForward(out: act, xhat: nil, input: pre,
+                                     mean: buffers.pointer + bn.runningMean, variance: buffers.pointer + bn.runningVariance,
+                                     gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
+                                     channels: st.outChannels, count: count)
             }
-            reluForward(out: act, input: act, count: r.count * per)
         } else {
             reluForward(out: act, input: pre, count: r.count * per)
         }
@@ -274,9 +297,13 @@ extension Network {
     func denseForward(_ ws: Workspace, _ r: Range<Int>, training: Bool) {
         if !plan.convStages.isEmpty {
             let st = plan.convStages[plan.convStages.count - 1]
-            maxPoolForward(out: ws.pool.pointer + r.lowerBound * plan.flatSize,
-                           input: ws.act[plan.convStages.count - 1].pointer + r.lowerBound * st.outChannels * st.outLength,
-                           batch: r.count, channels: st.outChannels, length: st.outLength, pool: plan.pool)
+            let out = ws.pool.pointer + r.lowerBound * plan.flatSize
+            let input = ws.act[plan.convStages.count - 1].pointer + r.lowerBound * st.outChannels * st.outLength
+            if plan.pool == 2 {
+                maxPool2Forward(out: out, input: input, batch: r.count, channels: st.outChannels, length: st.outLength)
+            } else {
+                maxPoolForward(out: out, input: input, batch: r.count, channels: st.outChannels, length: st.outLength, pool: plan.pool)
+            }
         }
         for (j, layer) in plan.dense.enumerated() {
             let out = ws.out[j].pointer + r.lowerBound * layer.outFeatures
@@ -285,7 +312,7 @@ extension Network {
                           outFeatures: layer.outFeatures)
             guard layer.activation else { continue }
             let n = r.count * layer.outFeatures
-            reluForward(out: out, input: out, count: n)
+            reluInPlace(out, count: n)
             if training && plan.dropout > 0 {
                 let mask = ws.mask[j].pointer + r.lowerBound * layer.outFeatures
                 dropoutMask(mask: mask, rows: r.count, columns: layer.outFeatures, firstRow: r.lowerBound,
@@ -318,8 +345,8 @@ extension Network {
                            inFeatures: layer.inFeatures, outFeatures: layer.outFeatures)
             if j > 0, let dIn = dInput, plan.dense[j - 1].activation {
                 let n = r.count * layer.inFeatures
-                if plan.dropout > 0 { applyMask(out: dIn, input: dIn, mask: ws.mask[j - 1].pointer + r.lowerBound * layer.inFeatures, count: n) }
-                reluBackward(dInput: dIn, dOut: dIn, out: ws.out[j - 1].pointer + r.lowerBound * layer.inFeatures, count: n)
+                maskReLUBackwardInPlace(dIn, mask: plan.dropout > 0 ? UnsafePointer(ws.mask[j - 1].pointer + r.lowerBound * layer.inFeatures) : nil,
+                                        out: ws.out[j - 1].pointer + r.lowerBound * layer.inFeatures, count: n)
             }
             j -= 1
         }
@@ -329,9 +356,15 @@ extension Network {
         let last = plan.convStages.count - 1
         let st = plan.convStages[last]
         let per = st.outChannels * st.outLength
-        maxPoolBackward(dInput: ws.dAct[last].pointer + r.lowerBound * per, dOut: ws.dPool.pointer + r.lowerBound * plan.flatSize,
-                        input: ws.act[last].pointer + r.lowerBound * per, batch: r.count, channels: st.outChannels,
-                        length: st.outLength, pool: plan.pool)
+        if plan.pool == 2 {   // also applies the ReLU gate (see stageBackwardReduce)
+            maxPool2ReLUBackward(dInput: ws.dAct[last].pointer + r.lowerBound * per, dOut: ws.dPool.pointer + r.lowerBound * plan.flatSize,
+                                 input: ws.act[last].pointer + r.lowerBound * per, batch: r.count, channels: st.outChannels,
+                                 length: st.outLength)
+        } else {
+            maxPoolBackward(dInput: ws.dAct[last].pointer + r.lowerBound * per, dOut: ws.dPool.pointer + r.lowerBound * plan.flatSize,
+                            input: ws.act[last].pointer + r.lowerBound * per, batch: r.count, channels: st.outChannels,
+                            length: st.outLength, pool: plan.pool)
+        }
     }
 
     /// ReLU backward of stage i's output, then BatchNorm's shard sums (Σ dy, Σ dy·xhat) into scratch.
@@ -339,13 +372,19 @@ extension Network {
         let st = plan.convStages[i]
         let per = st.outChannels * st.outLength
         let dAct = ws.dAct[i].pointer + r.lowerBound * per
-        reluBackward(dInput: dAct, dOut: dAct, out: ws.act[i].pointer + r.lowerBound * per, count: r.count * per)
-        guard st.batchNorm != nil else { return }
+        let act = ws.act[i].pointer + r.lowerBound * per
+        // The last stage's ReLU gate was applied by the fused max-pool(2) backward.
+        let gateDone = i == plan.convStages.count - 1 && plan.pool == 2
+        guard st.batchNorm != nil else {
+            if !gateDone { reluBackward(dInput: dAct, dOut: dAct, out: act, count: r.count * per) }
+            return
+        }
         let sumD = statsPointer(shard: shard, stage: i, slot: 2), sumDH = statsPointer(shard: shard, stage: i, slot: 3)
         sumD.update(repeating: 0, count: st.outChannels)
         sumDH.update(repeating: 0, count: st.outChannels)
-        batchNormBackwardReduce(dGamma: sumDH, dBeta: sumD, dOut: dAct, xhat: ws.xhat[i].pointer + r.lowerBound * per,
-                                channels: st.outChannels, count: r.count * st.outLength)
+        reluBatchNormBackwardReduce(dAct: dAct, act: act, xhat: ws.xhat[i].pointer + r.lowerBound * per, sumD: sumD,
+                                    sumDXhat: sumDH, channels: st.outChannels, count: r.count * st.outLength,
+                                    applyReLU: !gateDone)
     }
 
     /// Sums the shards' BatchNorm sums of stage i into shard 0's slots and adds them to the gradients.
@@ -368,26 +407,38 @@ extension Network {
         let st = plan.convStages[i]
         let per = st.outChannels * st.outLength
         let dPre = ws.dAct[i].pointer + r.lowerBound * per
-        if let bn = st.batchNorm {
-            batchNormBackwardInput(dInput: dPre, dOut: dPre, xhat: ws.xhat[i].pointer + r.lowerBound * per,
+        if let bn = st.batchNorm { timed("  bn input \(i)") {
+            batchNormBackwardInputFast(dInput: dPre, dOut: dPre, xhat: ws.xhat[i].pointer + r.lowerBound * per,
                                    variance: ws.variance[i].pointer, gamma: parameters.pointer + bn.gamma,
                                    sumDOut: statsPointer(shard: 0, stage: i, slot: 2),
                                    sumDOutXhat: statsPointer(shard: 0, stage: i, slot: 3),
                                    totalCount: record.count * st.outLength, channels: st.outChannels,
                                    count: r.count * st.outLength)
-        }
+        } }
         let colSize = st.inChannels * st.kernelSize * st.outLength
         var dInput: UnsafeMutablePointer<Float>? = nil
         if i > 0 {
             let prevPer = plan.convStages[i - 1].outChannels * plan.convStages[i - 1].outLength
             dInput = ws.dAct[i - 1].pointer + r.lowerBound * prevPer
-            dInput?.update(repeating: 0, count: r.count * prevPer)
+            timed("  zero \(i)") { dInput?.update(repeating: 0, count: r.count * prevPer) }
         }
-        conv1dBackward(dInput: dInput, dCol: ws.dCol[i].pointer + r.lowerBound * colSize,
-                       dWeight: grads + st.weight, dBias: grads + st.bias, dOut: dPre,
-                       col: ws.col[i].pointer + r.lowerBound * colSize, weight: parameters.pointer + st.weight,
-                       layout: .channelMajor(batch: r.count, length: st.inLength),
-                       batch: r.count, inChannels: st.inChannels, outChannels: st.outChannels,
-                       length: st.inLength, kernelSize: st.kernelSize, padding: st.padding)
+        let columns = r.count * st.outLength, rows = st.inChannels * st.kernelSize
+        let col = ws.col[i].pointer + r.lowerBound * colSize, dCol = ws.dCol[i].pointer + r.lowerBound * colSize
+        timed("  conv dW \(i)") {
+            BLAS.sgemm(transposeA: false, transposeB: true, m: st.outChannels, n: rows, k: columns,
+                       a: dPre, lda: columns, b: col, ldb: columns, beta: 1, c: grads + st.weight, ldc: rows)
+        }
+        timed("  conv dBias \(i)") {
+            for o in 0..<st.outChannels { grads[st.bias + o] += Kernels.sum(dPre + o * columns, columns) }
+        }
+        guard let dInput else { return }
+        timed("  conv dCol \(i)") {
+            BLAS.sgemm(transposeA: true, transposeB: false, m: rows, n: columns, k: st.outChannels,
+                       a: parameters.pointer + st.weight, lda: rows, b: dPre, ldb: columns, beta: 0, c: dCol, ldc: columns)
+        }
+        timed("  col2im \(i)") {
+            col2imAddChannelMajor(dInput: dInput, dCol: dCol, batch: r.count, channels: st.inChannels, length: st.inLength,
+                                  kernelSize: st.kernelSize, padding: st.padding)
+        }
     }
 }

@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Benchmarks (use release builds).",
         subcommands: [
             BenchTraceCommand.self,
+            BenchTrainCommand.self,
         ]
     )
 }
