@@ -7,7 +7,7 @@ import Foundation
 /// - `r2` = 1 − Σe² / Σ(measured − mean measured)²; nil when n < 2 or measured is constant;
 /// - `mape` = 100 · mean |e| / |measured| over the rows with |measured| ≥ `mapeEpsilon` only
 ///   (`mapeCount` says how many; rows near 0 W would make it explode). nil when no row qualifies.
-public struct RegressionMetrics: Codable, Sendable, Equatable {
+public struct ErrorMetrics: Codable, Sendable, Equatable {
     /// Rows with |measured| below this (W) are skipped by MAPE.
     public static let defaultMapeEpsilon = 1.0
 
@@ -26,7 +26,7 @@ public struct RegressionMetrics: Codable, Sendable, Equatable {
     }
 
     /// Metrics over paired arrays (the shorter length wins). Empty input gives count 0 and NaN errors.
-    public init(predicted: [Double], measured: [Double], mapeEpsilon: Double = RegressionMetrics.defaultMapeEpsilon) {
+    public init(predicted: [Double], measured: [Double], mapeEpsilon: Double = ErrorMetrics.defaultMapeEpsilon) {
         let n = min(predicted.count, measured.count)
         count = n
         guard n > 0 else {
@@ -53,12 +53,12 @@ public struct RegressionMetrics: Codable, Sendable, Equatable {
 
     /// Metrics per group label (`groups[i]` labels row i), keys sorted.
     public static func grouped(predicted: [Double], measured: [Double], groups: [String],
-                               mapeEpsilon: Double = defaultMapeEpsilon) -> [(group: String, metrics: RegressionMetrics)] {
+                               mapeEpsilon: Double = defaultMapeEpsilon) -> [(group: String, metrics: ErrorMetrics)] {
         var rows: [String: [Int]] = [:]
         for i in 0..<min(predicted.count, measured.count, groups.count) { rows[groups[i], default: []].append(i) }
         return rows.keys.sorted().map { key in
             let idx = rows[key] ?? []
-            return (key, RegressionMetrics(predicted: idx.map { predicted[$0] }, measured: idx.map { measured[$0] },
+            return (key, ErrorMetrics(predicted: idx.map { predicted[$0] }, measured: idx.map { measured[$0] },
                                            mapeEpsilon: mapeEpsilon))
         }
     }
@@ -69,7 +69,7 @@ public struct RegressionMetrics: Codable, Sendable, Equatable {
 public struct IdleBias: Codable, Sendable, Equatable {
     /// Busy-CPU threshold, percent: rows with busy < threshold count as idle.
     public var thresholdPercent: Double
-    public var metrics: RegressionMetrics
+    public var metrics: ErrorMetrics
 
     enum CodingKeys: String, CodingKey {
         case thresholdPercent = "threshold_percent"
@@ -79,7 +79,7 @@ public struct IdleBias: Codable, Sendable, Equatable {
     public init(predicted: [Double], measured: [Double], busyPercent: [Double], thresholdPercent: Double = 5) {
         self.thresholdPercent = thresholdPercent
         let idx = (0..<min(predicted.count, measured.count, busyPercent.count)).filter { busyPercent[$0] < thresholdPercent }
-        metrics = RegressionMetrics(predicted: idx.map { predicted[$0] }, measured: idx.map { measured[$0] })
+        metrics = ErrorMetrics(predicted: idx.map { predicted[$0] }, measured: idx.map { measured[$0] })
     }
 }
 
@@ -88,7 +88,7 @@ public struct IdleBias: Codable, Sendable, Equatable {
 public struct BusyBin: Codable, Sendable, Equatable {
     public var lowerPercent: Double
     public var upperPercent: Double
-    public var metrics: RegressionMetrics
+    public var metrics: ErrorMetrics
 
     enum CodingKeys: String, CodingKey {
         case lowerPercent = "lower_percent"
@@ -113,7 +113,7 @@ public struct BusyBin: Codable, Sendable, Equatable {
         }
         return (0...last).map { k in
             BusyBin(lowerPercent: edges[k], upperPercent: edges[k + 1],
-                    metrics: RegressionMetrics(predicted: members[k].map { predicted[$0] }, measured: members[k].map { measured[$0] }))
+                    metrics: ErrorMetrics(predicted: members[k].map { predicted[$0] }, measured: members[k].map { measured[$0] }))
         }
     }
 }

@@ -13,5 +13,6 @@ enum VraplSubcommands {
         PredictCommand.self,
         SimulateCommand.self,
         CampaignCommand.self,
+        EvaluateCommand.self,
     ]
 }

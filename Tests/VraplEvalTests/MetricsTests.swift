@@ -6,7 +6,7 @@ import Testing
 struct MetricsTests {
     @Test func handWorked() {
         // e = [-1, 0, -2]; mean measured 3, SS_tot = 1 + 1 + 4 = 6, SS_res = 5.
-        let m = RegressionMetrics(predicted: [1, 2, 3], measured: [2, 2, 5])
+        let m = ErrorMetrics(predicted: [1, 2, 3], measured: [2, 2, 5])
         #expect(m.count == 3)
         #expect(close(m.mae, 1))
         #expect(close(m.rmse, (5.0 / 3).squareRoot()))
@@ -14,14 +14,14 @@ struct MetricsTests {
         #expect(close(m.r2, 1.0 / 6))
         #expect(close(m.mape, 30))           // (0.5 + 0 + 0.4) / 3 · 100
         #expect(m.mapeCount == 3)
-        let skip = RegressionMetrics(predicted: [1, 0.5], measured: [2, 0.5])  // 0.5 W < ε: skipped by MAPE
+        let skip = ErrorMetrics(predicted: [1, 0.5], measured: [2, 0.5])  // 0.5 W < ε: skipped by MAPE
         #expect(skip.mapeCount == 1 && close(skip.mape, 50))
-        let flat = RegressionMetrics(predicted: [1, 2], measured: [3, 3])
+        let flat = ErrorMetrics(predicted: [1, 2], measured: [3, 3])
         #expect(flat.r2 == nil)
-        #expect(RegressionMetrics(predicted: [], measured: []).count == 0)
+        #expect(ErrorMetrics(predicted: [], measured: []).count == 0)
     }
 
-    private func check(_ m: RegressionMetrics, _ ref: [String: Any]) throws {
+    private func check(_ m: ErrorMetrics, _ ref: [String: Any]) throws {
         #expect(m.count == Int(try EvalFixture.double(ref["count"], "count")))
         guard m.count > 0 else { return }
         #expect(close(m.mae, try EvalFixture.double(ref["mae"], "mae")))
@@ -38,11 +38,11 @@ struct MetricsTests {
         let p = try EvalFixture.doubles(input["predicted"], "p"), y = try EvalFixture.doubles(input["measured"], "y")
         let busy = try EvalFixture.doubles(input["busy_percent"], "busy")
         let fam = try EvalFixture.strings(input["families"], "families")
-        let overall = RegressionMetrics(predicted: p, measured: y)
+        let overall = ErrorMetrics(predicted: p, measured: y)
         #expect(overall.mapeCount == p.count - 4)
         try check(overall, try EvalFixture.dict(fx["metrics_overall"], "overall"))
         let byFamily = try EvalFixture.dict(fx["metrics_by_family"], "by_family")
-        let grouped = RegressionMetrics.grouped(predicted: p, measured: y, groups: fam)
+        let grouped = ErrorMetrics.grouped(predicted: p, measured: y, groups: fam)
         #expect(grouped.map(\.group) == byFamily.keys.sorted())
         for g in grouped { try check(g.metrics, try EvalFixture.dict(byFamily[g.group], g.group)) }
         let idle = IdleBias(predicted: p, measured: y, busyPercent: busy)
@@ -69,7 +69,7 @@ struct BaselineTests {
         for kind in BaselineKind.allCases {
             let r = try EvalFixture.dict(ref[kind.rawValue], kind.rawValue)
             let b = Baseline.fit(kind, u: u, y: y, families: f, testU: ut, testY: yt, testFamilies: ft)
-            let rmse = RegressionMetrics(predicted: b.predict(u: ut, families: ft), measured: yt).rmse
+            let rmse = ErrorMetrics(predicted: b.predict(u: ut, families: ft), measured: yt).rmse
             #expect(close(rmse, try EvalFixture.double(r["test_rmse"], "rmse"), 1e-7), "\(kind)")
             if kind == .familyOracle {
                 let fp = try EvalFixture.dict(r["family_parameters"], "fp")

@@ -1,0 +1,110 @@
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplTrace
+
+/// The windows of one or more recordings prepared for evaluation: the dataset pipeline's
+/// `WindowDataset` (same features, windows and package-power target as training) plus what only
+/// evaluation needs: busy CPU per window, the simulator's `sim_hidden_w` where present, and the
+/// power source of every trace.
+public struct EvalData: Sendable {
+    public let dataset: WindowDataset
+    /// `sim_hidden_w` per global sample (NaN where a trace has none); nil when no trace has it.
+    public let hiddenWatts: [Float]?
+    /// Busy CPU per window, percent (see `busyPercent(dataset:)`).
+    public let busyPercent: [Double]
+    /// Paths (or names) of the inputs, in order.
+    public let sources: [String]
+
+    public init(dataset: WindowDataset, hiddenWatts: [Float]? = nil, sources: [String] = []) {
+        self.dataset = dataset
+        self.hiddenWatts = hiddenWatts
+        self.busyPercent = EvalData.busyPercent(dataset: dataset)
+        self.sources = sources.isEmpty ? dataset.traces.map(\.name) : sources
+    }
+
+    /// Loads trace files (`.h5`) into windows of `featureSet` with `options`, keeping `sim_hidden_w`.
+    public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
+                            log: (String) -> Void = { _ in }) throws -> EvalData {
+        var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
+        var hidden: [Float] = []
+        var anyHidden = false
+        for path in paths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let before = builder.windowCount
+            if path.hasSuffix(".csv") {
+                guard featureSet == .decodeRapl4 else {
+                    throw VraplError("\(path): CSV input carries only the decode-rapl-4 features, not '\(featureSet.name)'")
+                }
+                let csv = try DecodeRaplCSV(url: URL(fileURLWithPath: path))
+                guard let watts = csv.packageWatts else { throw VraplError("\(path): no package_power_watts column to score against") }
+                try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
+                hidden += [Float](repeating: .nan, count: csv.series.count)
+            } else {
+                let trace = try TraceReader.read(path)
+                try builder.add(trace: trace, featureSet: featureSet, name: name)
+                if let h = trace.simHiddenWatts, h.count == trace.sampleCount {
+                    hidden += h; anyHidden = true
+                } else {
+                    hidden += [Float](repeating: .nan, count: trace.sampleCount)
+                }
+            }
+            log("  \(name): \(builder.windowCount - before) windows")
+        }
+        let dataset = builder.build()
+        return EvalData(dataset: dataset, hiddenWatts: anyHidden ? hidden : nil, sources: paths)
+    }
+
+    /// Names of the feature columns that count as busy CPU time.
+    public static let busyFeatureNames: Set<String> = ["user_percent", "nice_percent", "system_percent", "irq_percent",
+                                                       "softirq_percent", "steal_percent"]
+
+    /// Busy CPU of each window, percent: the mean over the window's d samples of the sum of its busy
+    /// percentage features (decode-rapl-4: user% + system%; extended: user, nice, system, irq, softirq,
+    /// steal). NaN when the feature set has none of them.
+    public static func busyPercent(dataset ds: WindowDataset) -> [Double] {
+        let cols = ds.featureNames.enumerated().filter { busyFeatureNames.contains($0.element) }.map(\.offset)
+        guard !cols.isEmpty else { return [Double](repeating: .nan, count: ds.windowCount) }
+        let d = ds.embedding.d, tau = ds.embedding.tau, n = ds.sampleCount
+        var out = [Double](repeating: 0, count: ds.windowCount)
+        ds.features.withUnsafeBufferPointer { f in
+            for w in 0..<ds.windowCount {
+                let end = Int(ds.windowEnds[w])
+                var s = 0.0
+                for c in cols { for k in 0..<d { s += Double(f[c * n + end - k * tau]) } }
+                out[w] = min(100, max(0, s / Double(d)))
+            }
+        }
+        return out
+    }
+
+    // MARK: Per-window facts
+
+    public var windowCount: Int { dataset.windowCount }
+    public func target(_ w: Int) -> Double { Double(dataset.targets[Int(dataset.windowEnds[w])]) }
+    public func segment(_ w: Int) -> DatasetSegment { dataset.segments[Int(dataset.windowSegments[w])] }
+    public func family(_ w: Int) -> String { segment(w).family }
+    /// Segment label, prefixed by the trace name when there are several traces.
+    public func segmentLabel(_ w: Int) -> String {
+        let s = segment(w)
+        return dataset.traces.count > 1 ? "\(dataset.traces[s.trace].name)/\(s.name)" : s.name
+    }
+    /// Trace index and trace-local sample position of a window's target.
+    public func location(_ w: Int) -> (trace: Int, position: Int) { dataset.location(ofWindow: w) }
+    /// `sim_hidden_w` at a window's target sample, or nil.
+    public func hidden(_ w: Int) -> Double? {
+        guard let h = hiddenWatts else { return nil }
+        let v = h[Int(dataset.windowEnds[w])]
+        return v.isFinite ? Double(v) : nil
+    }
+
+    /// Power source label of the data: `sim` if any trace is simulated (printed everywhere), else `rapl`.
+    public var powerSourceLabel: String {
+        dataset.traces.contains { $0.powerSource.isSimulated } ? "sim" : "rapl"
+    }
+    public var powerSources: [String] { dataset.powerSources.map(\.description) }
+
+    /// Sample interval of the first trace in seconds (for burst timing), from the embedding metadata
+    /// default of 16 ms when unknown.
+    public var sampleIntervalSeconds: Double = 0.016
+}

@@ -1,0 +1,305 @@
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplTrace
+
+/// What `vrapl evaluate` does, as a library call: load the model and data, score the model under the
+/// requested splits and on live traces, fit and score the baselines on the same splits, estimate the
+/// feature ceiling, calibrate, and (with `retrain`) measure the generalisation gap and feature
+/// ablation by short retrains. `ReportWriter` turns the result into report.md, metrics.json and SVGs.
+public struct EvaluationConfig: Sendable {
+    public var modelPath: String
+    public var dataPaths: [String]
+    public var livePaths: [String] = []
+    public var splits: [SplitKind] = [.segment]
+    public var seed: UInt64 = 42
+    public var threads: Int = 1
+    /// First samples of each segment that are never a window's target (as in training).
+    public var skipSamples: Int = 100
+    public var ceiling = FeatureCeiling.Options()
+    /// Short retrains for the generalisation gap and the feature ablation; nil skips both.
+    public var retrain: RetrainOptions? = nil
+    public var ablation = true
+
+    public init(modelPath: String, dataPaths: [String]) {
+        self.modelPath = modelPath; self.dataPaths = dataPaths
+    }
+}
+
+/// Model facts for the report.
+public struct ModelSummary: Codable, Sendable {
+    public var name: String
+    public var path: String
+    public var sha256: String?
+    public var architecture: String
+    public var features: [String]
+    public var d: Int
+    public var tau: Int
+    public var powerSource: String
+    /// The split the model was trained with (from its `metrics` metadata), when it says.
+    public var trainedSplit: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, path, sha256, architecture, features, d, tau
+        case powerSource = "power_source"
+        case trainedSplit = "trained_split"
+    }
+}
+
+public struct DataSummary: Codable, Sendable {
+    public var sources: [String]
+    public var powerSources: [String]
+    public var windows: Int
+    public var segments: Int
+    public var families: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case sources
+        case powerSources = "power_sources"
+        case windows, segments, families
+    }
+}
+
+/// The given model and the baselines on one split's test windows.
+public struct SplitResult: Codable, Sendable {
+    public var split: String
+    public var heldOut: [String]
+    public var trainWindows: Int
+    public var testWindows: Int
+    public var model: ScoredSet
+    public var baselines: [BaselineScore]
+    /// Feature ceiling for this test set's family mix (√ of the family-share-weighted T_F), W.
+    public var ceilingRMSE: Double?
+    /// ceiling² / model MSE: the share of the model's squared error that no predictor of these
+    /// features could remove.
+    public var ceilingShareOfModelMSE: Double?
+    /// True when the model's own training split is not this one (its training windows may be in this test set).
+    public var mayIncludeTrainingWindows: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case split
+        case heldOut = "held_out"
+        case trainWindows = "train_windows"
+        case testWindows = "test_windows"
+        case model, baselines
+        case ceilingRMSE = "ceiling_rmse"
+        case ceilingShareOfModelMSE = "ceiling_share_of_model_mse"
+        case mayIncludeTrainingWindows = "may_include_training_windows"
+    }
+}
+
+public struct CeilingSummary: Codable, Sendable {
+    public var result: FeatureCeiling.Result
+    /// Simulator only: RMSE of `sim_hidden_w` over the same windows, overall and per family.
+    public var hiddenRMSE: Double?
+    public var hiddenRMSEByFamily: [String: Double]?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case result
+        case hiddenRMSE = "hidden_rmse"
+        case hiddenRMSEByFamily = "hidden_rmse_by_family"
+        case seconds
+    }
+}
+
+public struct EvaluationReport: Codable, Sendable {
+    public var format = "vrapl-evaluation"
+    /// `sim` when any input or the model's training data is simulated, else `rapl`.
+    public var powerSource: String
+    public var model: ModelSummary
+    public var data: DataSummary
+    public var splits: [SplitResult]
+    public var live: [ScoredSet]
+    public var ceiling: CeilingSummary
+    public var calibration: [CalibrationResult]
+    public var gap: [GapRow]?
+    public var ablation: [AblationRow]?
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case format
+        case powerSource = "power_source"
+        case model, data, splits, live, ceiling, calibration, gap, ablation, notes
+    }
+}
+
+/// Series kept for the plots (not in metrics.json).
+public struct EvaluationSeries: Sendable {
+    public struct TimeSeries: Sendable {
+        public var title: String
+        public var seconds: [Double]
+        public var measured: [Double]
+        public var predicted: [Double]
+    }
+    public var primarySplit: String = ""
+    public var testMeasured: [Double] = []
+    public var testPredicted: [Double] = []
+    public var timeSeries: [TimeSeries] = []
+    public var trainingHistory: (epochs: [Double], trainLoss: [Double], validationLoss: [Double], validationMAE: [Double])? = nil
+}
+
+public enum Evaluator {
+    /// Runs the evaluation. `log` gets progress lines.
+    public static func run(_ config: EvaluationConfig, log: @escaping (String) -> Void = { _ in }) throws -> (EvaluationReport, EvaluationSeries) {
+        let model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
+        let predictor = try ModelPredictor(model: model, threads: config.threads)
+        let featureSet = try predictor.featureSet()
+        let options = WindowOptions(embedding: predictor.embedding, skipSamples: config.skipSamples)
+        log("loading \(config.dataPaths.count) trace(s) (features \(featureSet.name), d \(options.embedding.d), tau \(options.embedding.tau))")
+        var data = try EvalData.load(paths: config.dataPaths, featureSet: featureSet, options: options, log: log)
+        data.sampleIntervalSeconds = model.embedding.sampleIntervalMs / 1000
+        guard data.windowCount > 0 else { throw VraplError("no windows in \(config.dataPaths.joined(separator: " "))") }
+        var notes: [String] = []
+        var series = EvaluationSeries()
+
+        let trainedSplit = Self.trainedSplit(model.metrics)
+        let summary = ModelSummary(name: model.displayName, path: config.modelPath, sha256: model.sha256,
+                                   architecture: model.architecture.kind.rawValue, features: model.features,
+                                   d: model.embedding.d, tau: model.embedding.tau,
+                                   powerSource: model.powerSource.description, trainedSplit: trainedSplit)
+        var families: [String: Int] = [:]
+        for w in 0..<data.windowCount { families[data.family(w), default: 0] += 1 }
+        let dataSummary = DataSummary(sources: config.dataPaths, powerSources: data.powerSources, windows: data.windowCount,
+                                      segments: data.dataset.segments.count, families: families)
+
+        // Feature ceiling over all windows.
+        log("feature ceiling over \(data.windowCount) windows")
+        let t0 = Date()
+        let ceiling = data.featureCeiling(options: config.ceiling)
+        let hidden = data.hiddenRMSE()
+        let ceilingSummary = CeilingSummary(result: ceiling, hiddenRMSE: hidden?.overall, hiddenRMSEByFamily: hidden?.byFamily,
+                                            seconds: Date().timeIntervalSince(t0))
+
+        // The given model under each split.
+        var splitResults: [SplitResult] = []
+        for kind in config.splits {
+            let split: DatasetSplit
+            do { split = try DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: kind, seed: config.seed)) } catch {
+                notes.append("split \(kind.rawValue) skipped: \(error)")
+                continue
+            }
+            log("split \(kind.rawValue): scoring \(split.test.count) test windows")
+            let pred = try predictor.predict(dataset: data.dataset, windows: split.test)
+            let scored = data.score(name: "\(model.displayName) / \(kind.rawValue)", windows: split.test, predicted: pred)
+            let baselines = data.baselines(train: split.train, test: split.test)
+            let ceilingTest = Self.ceilingFor(windows: split.test, data: data, ceiling: ceiling)
+            let share = ceilingTest.flatMap { c in scored.overall.rmse > 0 ? (c * c) / (scored.overall.rmse * scored.overall.rmse) : nil }
+            splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
+                                            testWindows: split.test.count, model: scored, baselines: baselines,
+                                            ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
+                                            mayIncludeTrainingWindows: trainedSplit != kind.rawValue))
+            if series.testMeasured.isEmpty {
+                series.primarySplit = kind.rawValue
+                series.testMeasured = data.targets(split.test)
+                series.testPredicted = pred
+                series.timeSeries += try Self.segmentSeries(data: data, predictor: predictor, test: split.test, count: 4)
+            }
+        }
+
+        // Live traces: each scored whole, in time order; calibration fitted on its first half.
+        var live: [ScoredSet] = []
+        var calibration: [CalibrationResult] = []
+        for path in config.livePaths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            var ld = try EvalData.load(paths: [path], featureSet: featureSet, options: options)
+            ld.sampleIntervalSeconds = data.sampleIntervalSeconds
+            guard ld.windowCount > 0 else { notes.append("live trace \(name): no windows"); continue }
+            let ws = ld.timeOrdered((0..<Int32(ld.windowCount)).map { $0 })
+            let pred = try predictor.predict(dataset: ld.dataset, windows: ws)
+            live.append(ld.score(name: "live: \(name)", windows: ws, predicted: pred))
+            let y = ld.targets(ws), b = ld.busy(ws)
+            for m in CalibrationResult.Method.allCases {
+                calibration.append(.run(m, data: "live: \(name)", predicted: pred, measured: y, busyPercent: b))
+            }
+            let t = ws.map { Double(ld.location(Int($0)).position) * ld.sampleIntervalSeconds }
+            series.timeSeries.append(.init(title: "live: \(name)", seconds: t, measured: y, predicted: pred))
+        }
+        if config.livePaths.isEmpty, let first = splitResults.first, first.split != SplitKind.shuffle.rawValue {
+            // No live traces: calibrate on the primary split's test windows in time order instead.
+            if let split = try? DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: SplitKind(rawValue: first.split) ?? .segment, seed: config.seed)) {
+                let ws = data.timeOrdered(split.test)
+                let pred = try predictor.predict(dataset: data.dataset, windows: ws)
+                for m in CalibrationResult.Method.allCases {
+                    calibration.append(.run(m, data: "test windows of the \(first.split) split (time order)", predicted: pred,
+                                            measured: data.targets(ws), busyPercent: data.busy(ws)))
+                }
+            }
+        }
+
+        // Short retrains: generalisation gap and feature ablation.
+        var gap: [GapRow]? = nil
+        var ablation: [AblationRow]? = nil
+        if let retrain = config.retrain {
+            gap = try Retraining.generalisationGap(model: model, data: data, livePaths: config.livePaths, options: retrain,
+                                                   ceiling: ceiling, seed: config.seed, threads: config.threads, log: log)
+            if config.ablation {
+                ablation = try Retraining.ablation(model: model, dataPaths: config.dataPaths, skipSamples: config.skipSamples,
+                                                   options: retrain, seed: config.seed, threads: config.threads, log: log)
+            }
+        } else {
+            notes.append("generalisation gap and feature ablation skipped (no retraining requested)")
+        }
+
+        series.trainingHistory = Self.history(forModel: config.modelPath)
+        let sim = data.powerSourceLabel == "sim" || model.powerSource.isSimulated
+        if sim { notes.insert("SIMULATED POWER: every figure here describes `vrapl simulate`'s power model, not a real CPU.", at: 0) }
+        if trainedSplit == nil { notes.append("the model does not say which split it was trained with; test windows of any split may include its training windows") }
+        let report = EvaluationReport(powerSource: sim ? "sim" : "rapl", model: summary, data: dataSummary, splits: splitResults,
+                                      live: live, ceiling: ceilingSummary, calibration: calibration, gap: gap,
+                                      ablation: ablation, notes: notes)
+        return (report, series)
+    }
+
+    /// √(Σ_F n_F · T_F / n) over the families of `windows`, from the per-family ceiling.
+    static func ceilingFor(windows: [Int32], data: EvalData, ceiling: FeatureCeiling.Result) -> Double? {
+        var n = 0.0, s = 0.0
+        for w in windows {
+            guard let e = ceiling.byFamily[data.family(Int(w))], e.rmse.isFinite else { continue }
+            s += e.rmse * e.rmse; n += 1
+        }
+        return n > 0 ? (s / n).squareRoot() : nil
+    }
+
+    /// The split named in a model's `metrics` metadata (`{"split": "shuffle", ...}`), if any.
+    static func trainedSplit(_ metricsJSON: String) -> String? {
+        guard let data = metricsJSON.data(using: .utf8),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if let s = obj["split"] as? String { return s.split(separator: " ").first.map(String.init) }
+        if let s = obj["split"] as? [String: Any], let k = s["kind"] as? String { return k }
+        return nil
+    }
+
+    /// Up to `count` test segments (longest first, distinct families first), all of their windows predicted.
+    static func segmentSeries(data: EvalData, predictor: ModelPredictor, test: [Int32], count: Int) throws -> [EvaluationSeries.TimeSeries] {
+        var bySegment: [Int32: [Int32]] = [:]
+        for w in test { bySegment[data.dataset.windowSegments[Int(w)], default: []].append(w) }
+        let ranked = bySegment.keys.sorted { (bySegment[$0]?.count ?? 0) > (bySegment[$1]?.count ?? 0) }
+        var chosen: [Int32] = [], seenFamilies = Set<String>()
+        for s in ranked where chosen.count < count && seenFamilies.insert(data.dataset.segments[Int(s)].family).inserted { chosen.append(s) }
+        for s in ranked where chosen.count < count && !chosen.contains(s) { chosen.append(s) }
+        var all: [Int32: [Int32]] = [:]
+        for w in 0..<data.windowCount { let s = data.dataset.windowSegments[w]; if chosen.contains(s) { all[s, default: []].append(Int32(w)) } }
+        return try chosen.map { s in
+            let ws = data.timeOrdered(all[s] ?? [])
+            let pred = try predictor.predict(dataset: data.dataset, windows: ws)
+            let seg = data.dataset.segments[Int(s)]
+            let t0 = Double(data.location(Int(ws.first ?? 0)).position)
+            return .init(title: "\(seg.name) (\(seg.family))", seconds: ws.map { (Double(data.location(Int($0)).position) - t0) * data.sampleIntervalSeconds },
+                         measured: data.targets(ws), predicted: pred)
+        }
+    }
+
+    /// Training curve from `NAME.history.json` beside the model (written by `vrapl train`).
+    static func history(forModel path: String) -> (epochs: [Double], trainLoss: [Double], validationLoss: [Double], validationMAE: [Double])? {
+        let url = URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("history.json")
+        guard let data = try? Data(contentsOf: url),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let epochs = obj["epochs"] as? [[String: Any]], !epochs.isEmpty else { return nil }
+        func num(_ v: Any?) -> Double { (v as? NSNumber)?.doubleValue ?? .nan }
+        return (epochs.map { num($0["epoch"]) + 1 }, epochs.map { num($0["train_loss"]) },
+                epochs.map { num(($0["validation"] as? [String: Any])?["loss"]) },
+                epochs.map { num(($0["validation"] as? [String: Any])?["mae"]) })
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+
+/// Runs a model file over windows of a `WindowDataset` in eval mode (BatchNorm running statistics,
+/// no dropout), with the model's own min–max normalisation.
+public final class ModelPredictor {
+    public let model: ModelFile
+    let network: Network
+    let scaler: MinMaxScaler
+    let batch: Int
+
+    public init(model: ModelFile, threads: Int = 1, batch: Int = 256) throws {
+        self.model = model
+        self.batch = batch
+        network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
+        let source = model.path ?? model.displayName
+        for t in network.tensors {
+            guard let tensor = model.tensors[t.name] else {
+                throw VraplError("\(source): model has no tensor '\(t.name)' that the network needs")
+            }
+            switch tensor.values {
+            case .float32(let v):
+                guard v.count == t.count else {
+                    throw VraplError("\(source): tensor '\(t.name)' has \(v.count) values, the network expects shape \(t.shape)")
+                }
+                try network.setValues(of: t.name, to: v)
+            case .int64(let v):
+                guard case .batchesTracked(let index) = t.storage, let first = v.first else {
+                    throw VraplError("\(source): tensor '\(t.name)' is int64 but the network stores it as float32")
+                }
+                network.batchesTracked[index] = first
+            }
+        }
+        let n = model.normalization
+        guard n.featureMin.count == model.inputSize, n.featureRange.count == model.inputSize else {
+            throw VraplError("\(source): normalization has \(n.featureMin.count) entries, the model takes \(model.inputSize) inputs")
+        }
+        scaler = MinMaxScaler(featureMin: n.featureMin.map { Float($0) }, featureRange: n.featureRange.map { Float($0) })
+    }
+
+    /// The feature set and window options the model expects.
+    public func featureSet() throws -> FeatureSet { try FeatureSet(featureNames: model.features) }
+    public var embedding: DelayEmbedding { DelayEmbedding(d: model.embedding.d, tau: model.embedding.tau) }
+
+    /// Checks that `dataset` has this model's features and embedding.
+    public func check(_ dataset: WindowDataset) throws {
+        guard dataset.featureNames == model.features else {
+            throw VraplError("data features \(dataset.featureNames) differ from the model's \(model.features)")
+        }
+        guard dataset.embedding == embedding else {
+            throw VraplError("data windows (d \(dataset.embedding.d), tau \(dataset.embedding.tau)) differ from the model's (d \(embedding.d), tau \(embedding.tau))")
+        }
+    }
+
+    /// Predictions (W) for the given windows, in order.
+    public func predict(dataset: WindowDataset, windows: [Int32]) throws -> [Double] {
+        try check(dataset)
+        let size = dataset.inputSize
+        var out = [Double](repeating: 0, count: windows.count)
+        var inputs = [Float](repeating: 0, count: batch * size)
+        var preds = [Float](repeating: 0, count: batch)
+        var start = 0
+        while start < windows.count {
+            let n = min(batch, windows.count - start)
+            windows[start..<(start + n)].withUnsafeBufferPointer { w in
+                inputs.withUnsafeMutableBufferPointer { x in
+                    preds.withUnsafeMutableBufferPointer { p in
+                        guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
+                        dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
+                        network.predict(inputs: xb, count: n, into: pb)
+                    }
+                }
+            }
+            for r in 0..<n { out[start + r] = Double(preds[r]) }
+            start += n
+        }
+        return out
+    }
+}

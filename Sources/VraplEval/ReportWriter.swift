@@ -1,0 +1,234 @@
+import Foundation
+import VraplCore
+
+/// Writes an evaluation as `DIR/report.md`, `DIR/metrics.json` and SVG plots (VraplCore.SVGPlot).
+public enum ReportWriter {
+    static func f(_ v: Double?, _ digits: Int = 2) -> String {
+        guard let v, v.isFinite else { return "–" }
+        return String(format: "%.\(digits)f", v)
+    }
+    static func pct(_ v: Double?) -> String { v.map { f($0 * 100, 0) + " %" } ?? "–" }
+
+    /// The summary table printed by `vrapl evaluate` and at the top of the report.
+    public static func summaryTable(_ r: EvaluationReport) -> String {
+        var rows: [[String]] = [["set", "windows", "MAE W", "RMSE W", "R²", "MAPE %", "bias W", "idle bias W", "ceiling W"]]
+        for s in r.splits {
+            rows.append(["\(s.split) (model)", "\(s.testWindows)", f(s.model.overall.mae), f(s.model.overall.rmse), f(s.model.overall.r2, 3),
+                         f(s.model.overall.mape, 1), f(s.model.overall.meanBias), f(s.model.idleBias.metrics.count > 0 ? s.model.idleBias.metrics.meanBias : nil),
+                         f(s.ceilingRMSE)])
+            if let lin = s.baselines.first(where: { $0.baseline.kind == .linear }) {
+                rows.append(["\(s.split) (linear baseline)", "\(s.testWindows)", f(lin.test.mae), f(lin.test.rmse), f(lin.test.r2, 3),
+                             f(lin.test.mape, 1), f(lin.test.meanBias), f(lin.idleBias.count > 0 ? lin.idleBias.meanBias : nil), ""])
+            }
+        }
+        for g in r.gap ?? [] {
+            rows.append(["gap: \(g.split) (retrained)", "\(g.testWindows)", f(g.model.mae), f(g.model.rmse), f(g.model.r2, 3),
+                         f(g.model.mape, 1), f(g.model.meanBias), f(g.idleBias), f(g.ceilingRMSE)])
+        }
+        for l in r.live {
+            rows.append([l.name, "\(l.windows)", f(l.overall.mae), f(l.overall.rmse), f(l.overall.r2, 3), f(l.overall.mape, 1),
+                         f(l.overall.meanBias), f(l.idleBias.metrics.count > 0 ? l.idleBias.metrics.meanBias : nil), ""])
+        }
+        rows.append(["feature ceiling (all windows)", "\(r.data.windows)", "", f(r.ceiling.result.overall.rmse), "", "", "", "", f(r.ceiling.result.overall.rmse)])
+        if let h = r.ceiling.hiddenRMSE { rows.append(["sim_hidden_w (true ceiling)", "\(r.data.windows)", "", f(h), "", "", "", "", f(h)]) }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                                              : String(repeating: " ", count: widths[c] - v.count) + v }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n[power source: \(r.powerSource)]\n"
+    }
+
+    static func mdTable(_ header: [String], _ rows: [[String]], align: String? = nil) -> String {
+        var s = "| " + header.joined(separator: " | ") + " |\n"
+        s += "| " + header.indices.map { $0 == 0 ? "---" : (align ?? "---:") }.joined(separator: " | ") + " |\n"
+        for r in rows { s += "| " + r.joined(separator: " | ") + " |\n" }
+        return s
+    }
+
+    public static func write(_ r: EvaluationReport, series: EvaluationSeries, to dir: String, commandLine: String) throws {
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw VraplError("cannot create output directory \(dir): \(error.localizedDescription)")
+        }
+        // metrics.json
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { try enc.encode(r).write(to: URL(fileURLWithPath: dir + "/metrics.json"), options: .atomic) } catch {
+            throw VraplError("cannot write \(dir)/metrics.json: \(error.localizedDescription)")
+        }
+        let tag = r.powerSource == "sim" ? " [sim]" : ""
+        var plots: [(file: String, caption: String)] = []
+        func save(_ plot: SVGPlot, _ file: String, _ caption: String) throws {
+            var p = plot
+            p.subtitle = "model \(r.model.name) · power source: \(r.powerSource)"
+            try p.write(to: dir + "/" + file)
+            plots.append((file, caption))
+        }
+
+        // Plots.
+        for (i, ts) in series.timeSeries.enumerated() {
+            try save(.line(title: "Predicted vs measured: \(ts.title)\(tag)", xLabel: "time in segment (s)", yLabel: "package power (W)",
+                           series: [.init(name: "measured", x: ts.seconds, y: ts.measured, color: "#333333"),
+                                    .init(name: "predicted", x: ts.seconds, y: ts.predicted, color: "#d62728")]),
+                     "timeseries-\(i + 1).svg", "Predicted against measured over time: \(ts.title)")
+        }
+        if !series.testMeasured.isEmpty {
+            try save(.scatter(title: "Predicted vs measured, \(series.primarySplit) test windows\(tag)", xLabel: "measured (W)",
+                              yLabel: "predicted (W)", x: series.testMeasured, y: series.testPredicted),
+                     "scatter.svg", "Scatter of the \(series.primarySplit) split's test windows with the identity line")
+            let residuals = zip(series.testPredicted, series.testMeasured).map { $0 - $1 }
+            try save(.histogram(title: "Residuals (predicted − measured), \(series.primarySplit) test\(tag)", xLabel: "W", values: residuals, bins: 50),
+                     "residuals.svg", "Residual histogram")
+        }
+        if let s = r.splits.first {
+            let cats = s.model.busyBins.map { "\(Int($0.lowerPercent))–\(Int($0.upperPercent))" }
+            try save(.bars(title: "Error by busy CPU, \(s.split) test\(tag)", xLabel: "busy CPU (%)", yLabel: "W", categories: cats,
+                           series: [("MAE", s.model.busyBins.map { $0.metrics.count > 0 ? $0.metrics.mae : .nan }),
+                                    ("mean bias", s.model.busyBins.map { $0.metrics.count > 0 ? $0.metrics.meanBias : .nan })]),
+                     "busy-bins.svg", "Model error by busy-CPU bin")
+        }
+        if !r.splits.isEmpty {
+            var cats = ["model"] + BaselineKind.allCases.map(\.rawValue)
+            cats.append("ceiling")
+            let seriesRows: [(name: String, values: [Double])] = r.splits.map { s in
+                (s.split, [s.model.overall.rmse] + BaselineKind.allCases.map { k in s.baselines.first { $0.baseline.kind == k }?.test.rmse ?? .nan } + [s.ceilingRMSE ?? .nan])
+            }
+            try save(.bars(title: "Test RMSE: model, baselines and feature ceiling\(tag)", xLabel: "predictor", yLabel: "RMSE (W)",
+                           categories: cats, series: seriesRows), "baselines.svg", "Model against the baselines and the ceiling, per split")
+        }
+        if let gap = r.gap, !gap.isEmpty {
+            try save(.bars(title: "Generalisation gap (retrained per split)\(tag)", xLabel: "split", yLabel: "test RMSE (W)",
+                           categories: gap.map(\.split),
+                           series: [("model", gap.map(\.model.rmse)), ("linear baseline", gap.map(\.linearBaseline.rmse)),
+                                    ("ceiling", gap.map { $0.ceilingRMSE ?? .nan })]),
+                     "gap.svg", "The same model family trained and scored under each split")
+        }
+        if let h = series.trainingHistory {
+            var p = SVGPlot.line(title: "Training curve of \(r.model.name)\(tag)", xLabel: "epoch", yLabel: "loss / MAE (W)",
+                                 series: [.init(name: "train loss", x: h.epochs, y: h.trainLoss),
+                                          .init(name: "validation loss", x: h.epochs, y: h.validationLoss),
+                                          .init(name: "validation MAE (W)", x: h.epochs, y: h.validationMAE, dashed: true)])
+            p.yIncludesZero = true
+            try save(p, "training.svg", "Training history stored beside the model")
+        }
+
+        // report.md
+        var md = "# vrapl evaluation: \(r.model.name)\n\n"
+        if r.powerSource == "sim" {
+            md += "> **SIMULATED POWER (`sim`).** The measured power in these data comes from `vrapl simulate`, not from a RAPL meter.\n"
+            md += "> Every number below describes the simulator's power model, not a real CPU.\n\n"
+        }
+        md += "Command: `\(commandLine)`\n\n"
+        md += mdTable(["", ""], [
+            ["model", "`\(r.model.path)` (\(r.model.architecture), features \(r.model.features.joined(separator: ", ")), d \(r.model.d), τ \(r.model.tau))"],
+            ["model trained on", "`\(r.model.powerSource)`, split `\(r.model.trainedSplit ?? "unknown")`"],
+            ["data", "\(r.data.sources.count) trace(s), \(r.data.windows) windows, \(r.data.segments) segments, power `\(r.data.powerSources.joined(separator: ", "))`"],
+            ["families", r.data.families.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")],
+        ], align: "---")
+        md += "\n## Summary\n\n```\n" + summaryTable(r) + "```\n\n"
+        for n in r.notes { md += "- \(n)\n" }
+        if !r.notes.isEmpty { md += "\n" }
+
+        md += "## Model and baselines per split\n\n"
+        md += "Baselines are fitted on the same split's training windows (busy CPU u = window mean of the busy percentages / 100). "
+        md += "CCF's min and max are the mean training power at u < 5 % and u > 90 % (a least-squares fit of that form is the linear baseline); "
+        md += "CodeCarbon's TDP is the least-squares scale of 0.1 + 0.9·u³; the family oracle fits a line per workload family "
+        md += "(families absent from training are fitted in sample, an optimistic bound).\n\n"
+        for s in r.splits {
+            md += "### \(s.split) split\(s.heldOut.isEmpty ? "" : " (held out: \(s.heldOut.prefix(6).joined(separator: ", "))\(s.heldOut.count > 6 ? ", …" : ""))")\n\n"
+            md += "\(s.trainWindows) training, \(s.testWindows) test windows."
+            if s.mayIncludeTrainingWindows { md += " The model was not trained with this split, so its training windows may be among these test windows." }
+            md += "\n\n"
+            var rows = [["**model**", f(s.model.overall.mae), f(s.model.overall.rmse), f(s.model.overall.r2, 3), f(s.model.overall.mape, 1),
+                         f(s.model.overall.meanBias), f(s.model.idleBias.metrics.count > 0 ? s.model.idleBias.metrics.meanBias : nil)]]
+            for b in s.baselines {
+                rows.append([b.title, f(b.test.mae), f(b.test.rmse), f(b.test.r2, 3), f(b.test.mape, 1), f(b.test.meanBias),
+                             f(b.idleBias.count > 0 ? b.idleBias.meanBias : nil)])
+            }
+            rows.append(["feature ceiling", "", f(s.ceilingRMSE), "", "", "", ""])
+            md += mdTable(["predictor", "MAE W", "RMSE W", "R²", "MAPE %", "bias W", "idle bias W"], rows)
+            md += "\nThe ceiling accounts for \(pct(s.ceilingShareOfModelMSE)) of the model's mean squared error on this test set.\n\n"
+            md += "Per family:\n\n"
+            md += mdTable(["family", "windows", "MAE W", "RMSE W", "R²", "bias W", "ceiling W"],
+                          s.model.byFamily.sorted { $0.key < $1.key }.map { k, m in
+                              [k, "\(m.count)", f(m.mae), f(m.rmse), f(m.r2, 3), f(m.meanBias), f(r.ceiling.result.byFamily[k]?.rmse)] })
+            let worst = s.model.bySegment.sorted { $0.value.rmse > $1.value.rmse }.prefix(12)
+            md += "\nWorst segments by RMSE (of \(s.model.bySegment.count)):\n\n"
+            md += mdTable(["segment", "windows", "MAE W", "RMSE W", "bias W"], worst.map { [$0.key, "\($0.value.count)", f($0.value.mae), f($0.value.rmse), f($0.value.meanBias)] })
+            let b = s.model.burst
+            md += "\nIdle bias (busy CPU < \(f(s.model.idleBias.thresholdPercent, 0)) %, \(s.model.idleBias.metrics.count) windows): "
+            md += "mean \(f(s.model.idleBias.metrics.meanBias)) W, MAE \(f(s.model.idleBias.metrics.mae)) W.\n\n"
+            md += "Burst over-reaction (\(b.burstCount) bursts of ≤ \(f(b.parameters.maxBurstSeconds, 0)) s after ≥ \(f(b.parameters.idleLeadSeconds, 0)) s idle, "
+            md += "first \(f(b.parameters.responseSeconds, 0)) s): mean error \(f(b.meanSignedError)) W, MAE \(f(b.responseMAE)) W, "
+            md += "mean peak overshoot \(f(b.meanPeakOvershoot)) W; rest of the bursts MAE \(f(b.steadyMAE)) W.\n\n"
+            md += "Error by busy CPU:\n\n"
+            md += mdTable(["busy CPU %", "windows", "MAE W", "RMSE W", "bias W"],
+                          s.model.busyBins.map { ["\(Int($0.lowerPercent))–\(Int($0.upperPercent))", "\($0.metrics.count)", f($0.metrics.mae), f($0.metrics.rmse), f($0.metrics.meanBias)] })
+            md += "\n"
+        }
+
+        if !r.live.isEmpty {
+            md += "## Live traces\n\n"
+            md += mdTable(["trace", "windows", "MAE W", "RMSE W", "R²", "bias W", "idle bias W", "bursts", "burst overshoot W"],
+                          r.live.map { l in [l.name, "\(l.windows)", f(l.overall.mae), f(l.overall.rmse), f(l.overall.r2, 3), f(l.overall.meanBias),
+                                             f(l.idleBias.metrics.count > 0 ? l.idleBias.metrics.meanBias : nil), "\(l.burst.burstCount)", f(l.burst.meanPeakOvershoot)] })
+            md += "\n"
+        }
+
+        let c = r.ceiling
+        md += "## Feature ceiling\n\n"
+        md += "How much error no predictor of these window features can avoid: √E[Var(power | window)], estimated model-free "
+        md += "(\(c.result.method); \(c.result.referenceCount) reference windows, \(c.result.overall.queries) queries, \(f(c.seconds, 1)) s). "
+        md += "Windows are reduced to block means per feature (newest-first blocks of 1, 2, 4, 8, … samples) and min–max scaled; "
+        md += "neighbours come from other segments only. The uncorrected nearest-neighbour value is an upper bound.\n\n"
+        var crow = [["**all**", f(c.result.overall.rmse), f(c.result.gammaOverallRMSE), f(c.result.overall.nearestNeighbourRMSE), f(c.hiddenRMSE),
+                     c.hiddenRMSE.map { f(c.result.overall.rmse / $0, 3) } ?? "–"]]
+        for (fam, e) in c.result.byFamily.sorted(by: { $0.key < $1.key }) {
+            let h = c.hiddenRMSEByFamily?[fam]
+            crow.append([fam, f(e.rmse), "", f(e.nearestNeighbourRMSE), f(h), h.map { f(e.rmse / $0, 3) } ?? "–"])
+        }
+        md += mdTable(["family", "ceiling W", "gamma test W", "nearest-neighbour W", "sim_hidden_w RMSE W", "ratio"], crow)
+        md += "\n"
+
+        if let gap = r.gap {
+            md += "## Generalisation gap\n\n"
+            md += "The same architecture and features, retrained briefly under each split and scored on that split's test windows. "
+            md += "Shuffled splits put near-identical neighbours of every test window into training; held-out segments, families and "
+            md += "later time do not.\n\n"
+            md += mdTable(["split", "held out", "train", "test", "epochs", "MAE W", "RMSE W", "R²", "idle bias W", "linear RMSE W", "ceiling W"],
+                          gap.map { [$0.split, $0.heldOut.prefix(3).joined(separator: ", ") + ($0.heldOut.count > 3 ? ", …" : ""), "\($0.trainWindows)", "\($0.testWindows)", "\($0.epochs)",
+                                     f($0.model.mae), f($0.model.rmse), f($0.model.r2, 3), f($0.idleBias), f($0.linearBaseline.rmse), f($0.ceilingRMSE)] })
+            if let sh = gap.first(where: { $0.split == "shuffle" }), let fa = gap.first(where: { $0.split == "family" }) {
+                md += "\nShuffle → family: RMSE \(f(sh.model.rmse)) → \(f(fa.model.rmse)) W, R² \(f(sh.model.r2, 3)) → \(f(fa.model.r2, 3)).\n"
+            }
+            md += "\n"
+        }
+        if let ab = r.ablation {
+            md += "## Feature ablation\n\n"
+            md += "Short retrains with named feature sets (a left-out feature is held constant at zero) on the same split; "
+            md += "ΔRMSE is against the full decode-rapl-4 set (positive: the feature helps).\n\n"
+            md += mdTable(["feature set", "split", "MAE W", "RMSE W", "R²", "ΔRMSE W"],
+                          ab.map { [$0.name, $0.split, f($0.model.mae), f($0.model.rmse), f($0.model.r2, 3), f($0.deltaRMSE)] })
+            md += "\n"
+        }
+        if !r.calibration.isEmpty {
+            md += "## Calibration\n\n"
+            md += "Each correction is fitted on the first half (in time) and scored on the second half only. `idle-offset` is "
+            md += "DECODE-RAPL's proposal (subtract the mean idle error); `host-offset-scale` is vrapl-guest's host-assisted "
+            md += "correction (Theil–Sen fit of measured ≈ a + s·predicted over 2 s interval means, as from a host energy counter).\n\n"
+            md += mdTable(["data", "method", "parameters", "scored", "RMSE before W", "RMSE after W", "idle bias before W", "idle bias after W", "note"],
+                          r.calibration.map { [$0.data, $0.method.rawValue, $0.parameters.map { f($0, 3) }.joined(separator: ", "), "\($0.scoreRows)",
+                                               f($0.before.rmse), f($0.after?.rmse), f($0.idleBiasBefore), f($0.idleBiasAfter), $0.note ?? ""] })
+            md += "\n"
+        }
+        md += "## Plots\n\n"
+        for p in plots { md += "![\(p.caption)](\(p.file))\n\n" }
+        md += "Metric definitions: MAE, RMSE, R² = 1 − SS_res/SS_tot, mean bias = mean(predicted − measured); MAPE skips windows with "
+        md += "|measured| < \(f(ErrorMetrics.defaultMapeEpsilon, 0)) W. Idle: busy CPU < 5 %. A burst: a non-idle run after ≥ 1 s of idle, "
+        md += "back to idle within 10 s, peak busy ≥ 20 %; its first second is the response. All in `metrics.json`.\n"
+        do { try md.write(toFile: dir + "/report.md", atomically: true, encoding: .utf8) } catch {
+            throw VraplError("cannot write \(dir)/report.md: \(error.localizedDescription)")
+        }
+    }
+}
