@@ -34,8 +34,8 @@ public enum TrainingReport {
                                  network: Network, threads: Int, seconds: Double, commandLine: String, files: [String]) -> String {
         var s = "# Model card: \(modelName)\n\n"
         if powerSource.isSimulated {
-            s += "> **SIMULATED POWER (`\(powerSource)`).** This model was trained on the output of `vrapl simulate`, not on a\n"
-            s += "> RAPL meter. Its numbers describe the simulator, not any real CPU. Do not use them as measured power.\n\n"
+            s += "> **SIMULATED POWER (`\(powerSource)`).** This model was trained on simulated package power, not on a RAPL\n"
+            s += "> meter. Its numbers describe the simulator, not any real CPU. Do not use them as measured power.\n\n"
         } else {
             s += "Power source: **`rapl`** (package energy counters of the recording host).\n\n"
         }

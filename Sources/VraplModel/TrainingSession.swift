@@ -68,7 +68,10 @@ public struct TrainingSession {
             firstEpoch = try trainer.resume(from: resume)
             log("resumed from \(resume.path) at epoch \(firstEpoch + 1) (lr \(trainer.optimizer.learningRate))")
         }
-        let reporter = ProgressReporter(label: "train", total: Double(config.epochs), unit: "epochs", logEvery: 0, forceTerminal: false)
+        // One line per epoch: samples trained (rate and ETA over the whole run so far, validation included).
+        let perEpoch = Double(split.train.count)
+        let reporter = ProgressReporter(label: "train", total: Double(max(0, config.epochs - firstEpoch)) * perEpoch,
+                                        unit: "samples", logEvery: 0, forceTerminal: false)
         var epoch = firstEpoch
         while epoch < config.epochs && !(epoch > firstEpoch && trainer.shouldStop) {
             let (r, isBest) = trainer.runEpoch(epoch)
@@ -78,10 +81,10 @@ public struct TrainingSession {
                 try model.write(to: output)
                 try TrainState(trainer: trainer, nextEpoch: epoch + 1).write(to: stateURL)
             }
-            let line = String(format: "loss %.4f val %.4f MAE %.3f W R² %.4f lr %.2e %.0f samples/s%@",
-                              r.trainLoss, r.validation.loss, r.validation.mae, r.validation.r2,
+            let line = String(format: "epoch %d/%d loss %.4f val %.4f MAE %.3f W R² %.4f lr %.2e %.0f samples/s%@",
+                              epoch + 1, config.epochs, r.trainLoss, r.validation.loss, r.validation.mae, r.validation.r2,
                               r.learningRate, r.samplesPerSecond, isBest ? " *" : "")
-            reporter.update(done: Double(epoch + 1), extra: line)
+            reporter.update(done: Double(epoch + 1 - firstEpoch) * perEpoch, extra: line)
             epoch += 1
         }
         if trainer.shouldStop { log("early stopping: no validation improvement for \(config.earlyStoppingPatience) epochs") }
