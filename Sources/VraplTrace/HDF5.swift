@@ -222,7 +222,15 @@ final class H5File {
             throw TraceError(path: path, message: "not an HDF5 file (no HDF5 signature)")
         }
         let flags = writable ? vrapl_H5F_ACC_RDWR() : vrapl_H5F_ACC_RDONLY()
-        let id = try HDF5.check(id: H5Fopen(path, flags, vrapl_H5P_DEFAULT()), "opening the HDF5 file", path: path, object: "")
+        let id = H5Fopen(path, flags, vrapl_H5P_DEFAULT())
+        if id < 0 {
+            var error = HDF5.failure("opening the HDF5 file", path: path, object: "")
+            if error.message.contains("lock") {
+                error.message += ". Another process (a running vrapl-collect?) has the file open for writing; "
+                    + "to read it anyway as of its last flush, set HDF5_USE_FILE_LOCKING=FALSE"
+            }
+            throw error
+        }
         return try H5File(id: id, path: path)
     }
 
@@ -297,8 +305,9 @@ final class H5Group: H5Object {
     }
 
     /// Creates an empty, extendible (unlimited), chunked 1-D dataset of `T`.
-    func createDataset<T: H5Scalar>(_ name: String, of _: T.Type, chunkRows: Int) throws -> H5Dataset {
-        try createDataset(name, type: T.nativeType, ownsType: false, chunkRows: chunkRows)
+    /// `deflateLevel` 1…9 adds the shuffle and deflate (gzip) filters, which every HDF5 reader has.
+    func createDataset<T: H5Scalar>(_ name: String, of _: T.Type, chunkRows: Int, deflateLevel: Int? = nil) throws -> H5Dataset {
+        try createDataset(name, type: T.nativeType, ownsType: false, chunkRows: chunkRows, deflateLevel: deflateLevel)
     }
 
     /// Creates an empty, extendible, chunked 1-D dataset of variable-length UTF-8 strings.
@@ -312,7 +321,7 @@ final class H5Group: H5Object {
         }
     }
 
-    private func createDataset(_ name: String, type: hid_t, ownsType: Bool, chunkRows: Int) throws -> H5Dataset {
+    private func createDataset(_ name: String, type: hid_t, ownsType: Bool, chunkRows: Int, deflateLevel: Int? = nil) throws -> H5Dataset {
         let where_ = childPath(name)
         var dims: hsize_t = 0
         var maxDims = vrapl_H5S_UNLIMITED()
@@ -322,6 +331,13 @@ final class H5Group: H5Object {
         defer { H5Pclose(dcpl) }
         var chunk = hsize_t(max(1, chunkRows))
         try HDF5.check(H5Pset_chunk(dcpl, 1, &chunk), "setting the chunk size", path: path, object: where_)
+        if let level = deflateLevel {
+            guard H5Zfilter_avail(H5Z_filter_t(H5Z_FILTER_DEFLATE)) > 0 else {
+                throw TraceError(path: path, object: where_, message: "this HDF5 library has no deflate filter; write without compression")
+            }
+            try HDF5.check(H5Pset_shuffle(dcpl), "adding the shuffle filter", path: path, object: where_)
+            try HDF5.check(H5Pset_deflate(dcpl, UInt32(min(9, max(1, level)))), "adding the deflate filter", path: path, object: where_)
+        }
         let did = try HDF5.check(id: H5Dcreate2(id, name, type, space, vrapl_H5P_DEFAULT(), dcpl, vrapl_H5P_DEFAULT()),
                                  "creating the dataset", path: path, object: where_)
         return H5Dataset(id: did, path: path, objectPath: where_, memoryType: type, ownsType: ownsType, length: 0)

@@ -21,19 +21,19 @@ final class TraceFileSchema {
     private var closed = false
 
     init(path: String, metadata: TraceMetadata, vmstatNames: [String], raplZones: [RaplDomainSeries],
-         recordsSimHiddenWatts: Bool, chunkRows: Int) throws {
+         recordsSimHiddenWatts: Bool, chunkRows: Int, deflateLevel: Int? = nil) throws {
         let file = try H5File.create(path)
         self.file = file
         let root = file.root
         try Self.writeMetadata(metadata, to: root)
 
         func counter(_ group: H5Group, _ name: String, units: String) throws -> H5Dataset {
-            let dataset = try group.createDataset(name, of: UInt64.self, chunkRows: chunkRows)
+            let dataset = try group.createDataset(name, of: UInt64.self, chunkRows: chunkRows, deflateLevel: deflateLevel)
             try dataset.setAttribute("units", string: units)
             return dataset
         }
         monotonic = try counter(root, TraceLayout.monotonic, units: "ns (CLOCK_MONOTONIC)")
-        wallClock = try root.createDataset(TraceLayout.wallClock, of: Int64.self, chunkRows: chunkRows)
+        wallClock = try root.createDataset(TraceLayout.wallClock, of: Int64.self, chunkRows: chunkRows, deflateLevel: deflateLevel)
         try wallClock.setAttribute("units", string: "ns since the Unix epoch (CLOCK_REALTIME)")
         var stat: [H5Dataset] = []
         for name in TraceLayout.cpuDatasets { stat.append(try counter(root, name, units: "USER_HZ ticks, cumulative")) }
@@ -66,7 +66,7 @@ final class TraceFileSchema {
         self.rapl = rapl
 
         if recordsSimHiddenWatts {
-            let hidden = try root.createDataset(TraceLayout.simHidden, of: Float.self, chunkRows: chunkRows)
+            let hidden = try root.createDataset(TraceLayout.simHidden, of: Float.self, chunkRows: chunkRows, deflateLevel: deflateLevel)
             try hidden.setAttribute("simulator_only", int64: 1)
             try hidden.setAttribute("units", string: "W")
             simHidden = hidden

@@ -235,7 +235,21 @@ public final class TraceWriter {
 
     /// Writes a whole in-memory trace: one dataset write per column. Every column must hold
     /// `data.sampleCount` values (the simulator's millions of samples go out at disk speed).
+    /// - Parameters:
+    ///   - chunkRows: HDF5 chunk length (default: the trace length, between 1024 and 65536).
+    ///   - deflateLevel: 1…9 compresses every per-sample dataset with shuffle + deflate (readable by
+    ///     any HDF5 reader, h5py included): cumulative counters shrink several-fold, at the cost of
+    ///     write and read time (docs/PERFORMANCE.md). nil (default) writes uncompressed.
+    public static func write(_ data: TraceData, to path: String, chunkRows: Int? = nil, deflateLevel: Int?) throws {
+        try write(data, to: path, chunkRows: chunkRows, compression: deflateLevel)
+    }
+
+    /// Writes a whole in-memory trace uncompressed (see `write(_:to:chunkRows:deflateLevel:)`).
     public static func write(_ data: TraceData, to path: String, chunkRows: Int? = nil) throws {
+        try write(data, to: path, chunkRows: chunkRows, compression: nil)
+    }
+
+    private static func write(_ data: TraceData, to path: String, chunkRows: Int?, compression deflateLevel: Int?) throws {
         let n = data.sampleCount
         func require(_ count: Int, _ object: String) throws {
             if count != n {
@@ -254,7 +268,8 @@ public final class TraceWriter {
 
         let chunk = chunkRows ?? max(1024, min(n, 65536))
         let schema = try TraceFileSchema(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
-                                         raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil, chunkRows: chunk)
+                                         raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil, chunkRows: chunk,
+                                         deflateLevel: deflateLevel)
         do {
             try data.monotonicNs.withUnsafeBufferPointer { try schema.monotonic.append($0) }
             try data.wallClockNs.withUnsafeBufferPointer { try schema.wallClock.append($0) }

@@ -43,7 +43,25 @@ struct BenchTraceCommand: ParsableCommand {
         print(String(format: "  TraceWriter.write  %.3f s  %.2f M samples/s", bestWrite, Double(samples) / bestWrite / 1e6))
         print(String(format: "  TraceReader.read   %.3f s  %.2f M samples/s (read back %d)", bestRead, Double(samples) / bestRead / 1e6, readBack))
         print(String(format: "  DerivedSeries      %.3f s", bestDerive))
+        try benchCompressed(data)
         try benchStreaming()
+    }
+
+    /// `TraceWriter.write(deflateLevel: 1)` (shuffle + deflate) and reading it back.
+    func benchCompressed(_ data: TraceData) throws {
+        var bestWrite = Double.infinity, bestRead = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let w0 = DispatchTime.now().uptimeNanoseconds
+            try TraceWriter.write(data, to: out, deflateLevel: 1)
+            let w1 = DispatchTime.now().uptimeNanoseconds
+            _ = try TraceReader.read(out)
+            let r1 = DispatchTime.now().uptimeNanoseconds
+            bestWrite = min(bestWrite, Double(w1 - w0) / 1e9)
+            bestRead = min(bestRead, Double(r1 - w1) / 1e9)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? NSNumber)?.doubleValue ?? 0
+        print(String(format: "  deflate 1: file %.1f MB, write %.3f s (%.2f M samples/s), read %.3f s (%.2f M samples/s)",
+                     size / 1e6, bestWrite, Double(samples) / bestWrite / 1e6, bestRead, Double(samples) / bestRead / 1e6))
     }
 
     /// The collector's path: `append` one sample at a time, a flush every 62 samples (1 s at 16 ms).

@@ -51,6 +51,9 @@ struct TraceCrashSafetyTests {
                 text = String(text[text.index(after: newline)...])
             }
         }
+        // While the writer holds the file, a reader gets HDF5's lock error with a hint.
+        let locked = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(locked?.message.contains("HDF5_USE_FILE_LOCKING=FALSE") == true, "\(String(describing: locked))")
         kill(pid, SIGKILL)
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)

@@ -98,3 +98,24 @@ struct TraceRoundTripTests {
         #expect(error?.object == "/rapl/intel-rapl_0_0/energy_uj")
     }
 }
+
+@Suite("Trace compression")
+struct TraceCompressionTests {
+    @Test("deflate-compressed traces read back identically, in Swift and in h5py, and are smaller")
+    func compressed() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = dir.appendingPathComponent("plain.h5").path
+        let packed = dir.appendingPathComponent("packed.h5").path
+        let data = SyntheticTrace.make(samples: 20_000)
+        try TraceWriter.write(data, to: plain)
+        try TraceWriter.write(data, to: packed, deflateLevel: 1)
+        #expect(try TraceReader.read(packed).sameContent(as: data))
+        let size = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? NSNumber)?.intValue ?? 0 }
+        #expect(size(packed) * 3 < size(plain), "compressed \(size(packed)) vs plain \(size(plain)) bytes")
+        let script = "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r')\nd = f['cpu_user']\nprint(d.compression, int(d[:].sum()), len(f['rapl/intel-rapl_1/energy_uj']))"
+        let (status, output) = try TraceTestSupport.python(script, [packed])
+        #expect(status == 0, "\(output)")
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "gzip \(data.cpuFields[0].reduce(0, +)) 20000")
+    }
+}
