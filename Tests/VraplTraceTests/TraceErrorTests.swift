@@ -91,3 +91,23 @@ struct TraceErrorTests {
         #expect(error?.message.contains("creating the HDF5 file failed") == true)
     }
 }
+
+@Suite("Trace reader robustness")
+struct TraceRobustnessTests {
+    @Test("per-sample datasets of unequal length (a crash mid-flush) read to the shortest")
+    func unequalLengths() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ragged.h5").path
+        let data = TraceTestSupport.sampleTrace(samples: 10)
+        try TraceWriter.write(data, to: path)
+        let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nd = f['rapl/intel-rapl_1/energy_uj']\nd.resize((7,))\nf.close()"
+        let (status, output) = try TraceTestSupport.python(script, [path])
+        try #require(status == 0, "\(output)")
+        let back = try TraceReader.read(path)
+        #expect(back.sampleCount == 7)
+        #expect(back.cpuFields.allSatisfy { $0.count == 7 } && back.rapl.allSatisfy { $0.energyUj.count == 7 })
+        #expect(back.monotonicNs == Array(data.monotonicNs.prefix(7)))
+        #expect(try TraceReader.readHeader(path).sampleCount == 7)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import VraplCore
+@testable import VraplTrace
+
+/// `vrapl inspect`, `vrapl export --csv` and `vrapl import` run as a user runs them.
+@Suite("vrapl inspect / export / import")
+struct TraceCommandLineTests {
+    static func vrapl(_ arguments: [String]) throws -> (Int32, String) {
+        guard let executable = TraceCrashSafetyTests.vraplExecutable() else { return (-1, "vrapl is not built") }
+        return try TraceTestSupport.run(executable.path, arguments)
+    }
+
+    @Test("export → import → inspect from the command line")
+    func chain() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trace = dir.appendingPathComponent("t.h5").path
+        let csv = dir.appendingPathComponent("t.csv").path
+        let imported = dir.appendingPathComponent("i.h5").path
+        try TraceWriter.write(SyntheticTrace.make(samples: 200), to: trace)
+
+        var (status, output) = try Self.vrapl(["inspect", trace])
+        try #require(status == 0, "\(output)")
+        #expect(output.contains("samples        200 over"))
+        #expect(output.contains("sim:synthetic"))
+        #expect(output.contains("package-1 (intel-rapl:1)"))
+        #expect(output.contains("dram (intel-rapl:0:1)"))
+
+        (status, output) = try Self.vrapl(["export", trace, "--csv", csv])
+        try #require(status == 0, "\(output)")
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == Substring(DecodeRaplCSVConversion.header))
+        #expect(lines.count == 200)
+
+        (status, output) = try Self.vrapl(["import", csv, "--out", imported, "--power-source", "sim:xeon", "--cores", "8", "--label", "who=test"])
+        try #require(status == 0, "\(output)")
+        let metadata = try TraceReader.readMetadata(imported)
+        #expect(metadata.powerSource == .simulated(profile: "xeon"))
+        #expect(metadata.labels["who"] == "test")
+        #expect(metadata.labels["imported_from"] == "t.csv")
+        #expect(metadata.coreCount == 8)
+
+        (status, output) = try Self.vrapl(["inspect", dir.appendingPathComponent("missing.h5").path])
+        #expect(status != 0)
+        #expect(output.contains("missing.h5: no such file"), "\(output)")
+    }
+}
