@@ -225,7 +225,7 @@ final class H5File {
         let id = H5Fopen(path, flags, vrapl_H5P_DEFAULT())
         if id < 0 {
             var error = HDF5.failure("opening the HDF5 file", path: path, object: "")
-            if error.message.contains("lock") {
+            if error.message.contains("unable to lock file") {
                 error.message += ". Another process (a running vrapl-collect?) has the file open for writing; "
                     + "to read it anyway as of its last flush, set HDF5_USE_FILE_LOCKING=FALSE"
             }

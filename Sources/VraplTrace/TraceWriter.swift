@@ -189,6 +189,7 @@ public final class TraceWriter {
     }
 
     private func writeBuffered(at now: UInt64?) throws {
+        HDF5.prepare()  // the flush may run on another thread than the one that created the writer
         let n = buffered
         if n > 0 {
             let c = capacity

@@ -45,4 +45,22 @@ struct TraceCommandLineTests {
         #expect(status != 0)
         #expect(output.contains("missing.h5: no such file"), "\(output)")
     }
+
+    @Test("a truncated trace gives one clear error line, not HDF5's diagnostic dump")
+    func truncated() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("cut.h5").path
+        try TraceWriter.write(SyntheticTrace.make(samples: 500), to: path)
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.truncate(atOffset: 3000)
+        try handle.close()
+        let (status, output) = try Self.vrapl(["inspect", path])
+        #expect(status != 0)
+        #expect(output.contains("cut.h5"), "\(output)")
+        #expect(!output.contains("HDF5-DIAG"), "\(output)")
+        #expect(output.contains("truncated file"), "\(output)")
+        #expect(!output.contains("HDF5_USE_FILE_LOCKING"), "\(output)")  // not a lock problem
+        #expect(output.split(separator: "\n").count <= 3, "\(output)")
+    }
 }
