@@ -18,6 +18,7 @@ public struct AttributionReport: Sendable {
     /// Workload names in first-seen order.
     public var workloadNames: [String] {
         var seen = Set<String>(), out: [String] = []
+        for name in (prior?.workloads.keys).map(Array.init)?.sorted() ?? [] where seen.insert(name).inserted { out.append(name) }
         for i in intervals { for w in i.workloads where seen.insert(w.name).inserted { out.append(w.name) } }
         return out
     }

@@ -93,6 +93,16 @@ public struct CGroupReader: Sendable {
         return sample
     }
 
+    /// Only `cpu.stat` `usage_usec` and the inode (the parent estimate needs nothing else); nil when
+    /// the cgroup is gone or the file is missing or unreadable.
+    public func usage(_ cgroup: String) -> (inode: UInt64, usageUsec: UInt64)? {
+        let dir = fullPath(cgroup)
+        var st = stat()
+        guard stat(dir, &st) == 0, case .success(let text) = readSmallFile(dir + "/cpu.stat"),
+              let usage = try? CGroupParse.cpuUsageUsec(text, path: dir + "/cpu.stat") else { return nil }
+        return (UInt64(st.st_ino), usage)
+    }
+
     /// Immediate child cgroups of `parent` (relative paths), sorted, optionally filtered by a shell
     /// glob on the child's name (`*.slice`).
     public func children(of parent: String, matching pattern: String? = nil) throws -> [String] {

@@ -121,3 +121,14 @@ public final class ScriptedCPUPowerSource: CPUPowerSource {
         return Joules(total)
     }
 }
+
+/// A source fed by its owner: the guest daemon integrates its predicted power and pushes each
+/// interval's energy with `add(_:)` before calling `LiveAttributor.step()`. Label it `model:<name>`.
+public final class PushedCPUPowerSource: CPUPowerSource {
+    public let sourceLabel: String
+    private var total = 0.0
+    public init(label: String) { self.sourceLabel = label }
+    /// Adds energy (negative or non-finite values are ignored).
+    public func add(_ energy: Joules) { if energy.value.isFinite && energy.value > 0 { total += energy.value } }
+    public func cumulativeEnergy(now: Double) throws -> Joules { Joules(total) }
+}

@@ -17,6 +17,8 @@ public final class LiveAttributor {
     /// so a daemon's memory stays bounded while its counters keep counting.
     public private(set) var intervals: [IntervalAttribution] = []
     public private(set) var droppedTotals = AttributionReport.Totals()
+    /// Totals of every interval since `prime()`, kept incrementally (O(workloads) per step).
+    public private(set) var runningTotals = AttributionReport.Totals()
     public var historyLimit = 3600
 
     /// - Parameters: `clock` returns monotonic seconds; `memoryTotalBytes` nil reads `<procfs>/meminfo`
@@ -90,12 +92,23 @@ public final class LiveAttributor {
         result.notes.append(contentsOf: notes)
         previous = (t, energy, usage, gpus)
         intervals.append(result)
+        runningTotals.add(result)
         if intervals.count > max(historyLimit, 1) {
             let excess = intervals.count - max(historyLimit, 1)
             for old in intervals.prefix(excess) { droppedTotals.add(old) }
             intervals.removeFirst(excess)
         }
         return result
+    }
+
+    /// Whole-run totals without per-interval detail: cheap enough to export every interval
+    /// (`prometheus()`, JSON totals).
+    public func totalsReport(configName: String) -> AttributionReport {
+        var groups: [String: [String]] = [:]
+        for spec in sampler.currentWorkloads() { groups[spec.name] = spec.cgroups }
+        var r = AttributionReport(configName: configName, sourceLabel: cpu.sourceLabel, intervals: [], workloadCGroups: groups)
+        r.prior = runningTotals
+        return r
     }
 
     /// A report over everything since `prime()`: held intervals plus the totals of dropped ones.

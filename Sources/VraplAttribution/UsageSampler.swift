@@ -74,11 +74,18 @@ public struct UsageSampler: Sendable {
             snap.workloads[spec.name] = WorkloadSnapshot(spec: spec, cgroups: groups)
             snap.order.append(spec.name)
         }
+        // Workload cgroups already read are reused; other children need only cpu.stat.
+        var known: [String: (inode: UInt64, usageUsec: UInt64)] = [:]
+        for w in snap.workloads.values {
+            for (path, result) in w.cgroups {
+                if case .success(let s) = result, let u = s.usageUsec { known[path] = (s.inode, u) }
+            }
+        }
         for p in parentPaths {
-            let usage = (try? reader.sample(p))?.usageUsec
+            let usage = reader.usage(p)?.usageUsec
             var children: [String: (inode: UInt64, usageUsec: UInt64)] = [:]
             for child in (try? reader.children(of: p)) ?? [] {
-                if let s = try? reader.sample(child), let u = s.usageUsec { children[child] = (s.inode, u) }
+                if let k = known[child] ?? reader.usage(child) { children[child] = k }
             }
             snap.parents[p] = ParentSnapshot(usageUsec: usage, children: children)
         }

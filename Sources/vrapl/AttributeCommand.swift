@@ -113,7 +113,7 @@ struct AttributeRun: ParsableCommand {
             let parts = r.workloads.map { "\($0.name)=\(String(format: "%.2f", $0.energy.total.value))J" }.joined(separator: " ")
             print(String(format: "t=%.1fs E_sys=%.2fJ baseline=%.2fJ ", Double(k) * step, r.system.total.value, r.baseline.total.value)
                   + parts + String(format: " unattributed=%.2fJ residual=%.2e%%", r.unattributed.total.value, 100 * r.residualFraction))
-            try? Data(live.report(configName: cfg.name).prometheus().utf8).write(to: URL(fileURLWithPath: out + "/metrics.prom"), options: .atomic)
+            try? Data(live.totalsReport(configName: cfg.name).prometheus().utf8).write(to: URL(fileURLWithPath: out + "/metrics.prom"), options: .atomic)
             k += 1
         }
         return live.report(configName: cfg.name)

@@ -71,5 +71,30 @@ struct LiveHistoryTests {
         #expect(abs(t.system - 100) < 1e-9 && abs(t.duration - 10) < 1e-9)
         #expect(abs((t.workloads["yolo"]?.cpu.value ?? 0) - 100) < 1e-9)
         #expect(report.prometheus().contains("vrapl_workload_joules_total{workload=\"yolo\",component=\"cpu\"} 100.000000"))
+        let running = live.totalsReport(configName: "h")
+        #expect(running.intervals.isEmpty && running.totals() == t)
+        #expect(running.prometheus() == report.prometheus())
+    }
+}
+
+@Suite("pushed CPU energy (guest prediction)")
+struct PushedSourceTests {
+    @Test func guestPushesEnergyAndStepsAttribute() throws {
+        let cg = try Fixtures.scratch("push")
+        defer { try? FileManager.default.removeItem(atPath: cg) }
+        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
+        var config = AttributionConfig()
+        config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"]), WorkloadSpec(name: "node", cgroups: ["nodejs.slice"])]
+        let source = PushedCPUPowerSource(label: "model:test")
+        var now = 0.0
+        let live = LiveAttributor(config: config, cgroups: CGroupReader(root: cg), cpu: source, memoryTotalBytes: 0, clock: { now })
+        try live.prime()
+        try Fixtures.sync(from: Fixtures.path("cgroupfs/t1"), to: cg)
+        source.add(Joules(18))
+        source.add(Joules(-5))
+        now = 1
+        let r = try live.step()
+        #expect(abs(r.workloads[0].energy.cpu.value - 12) < 1e-9 && abs(r.workloads[1].energy.cpu.value - 6) < 1e-9)
+        #expect(live.report(configName: "g").sourceLabel == "model:test")
     }
 }
