@@ -30,41 +30,56 @@ public struct AdamW: Sendable {
         v = FloatBuffer(count: parameterCount)
     }
 
-    /// One update of `parameters` from `gradients` (count values each).
-    public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
-        precondition(count == m.count, "AdamW: parameter count changed")
+    /// The per-step scalars of one update (from `beginStep()`), applied to ranges of the parameters by
+    /// `apply(_:parameters:gradients:range:)`, possibly from several threads on disjoint ranges.
+    public struct Step: Sendable {
+        var stepSize: Float, correction2Root: Float, decay: Float, b1: Float, b2: Float, eps: Float
+        let m: FloatBuffer, v: FloatBuffer
+
+        /// Updates parameters[range] from gradients[range] (and the moments there).
+        public func apply(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>) {
+            let mp = m.pointer, vp = v.pointer
+            var i = range.lowerBound
+            let one = SIMD16<Float>(repeating: 1)
+            let b1v = SIMD16<Float>(repeating: b1), b2v = SIMD16<Float>(repeating: b2), epsv = SIMD16<Float>(repeating: eps)
+            let decayv = SIMD16<Float>(repeating: decay), stepv = SIMD16<Float>(repeating: stepSize)
+            let c2v = SIMD16<Float>(repeating: correction2Root)
+            while i + 16 <= range.upperBound {
+                let g = load16(gradients, i)
+                let mOld = load16(mp, i)
+                let mi = mOld + (one - b1v) * (g - mOld)
+                let vi = b2v * load16(vp, i) + (one - b2v) * g * g
+                store16(mi, mp, i); store16(vi, vp, i)
+                store16(load16(parameters, i) * decayv - stepv * mi / (vi.squareRoot() / c2v + epsv), parameters, i)
+                i += 16
+            }
+            while i < range.upperBound {
+                let g = gradients[i]
+                var p = parameters[i] * decay
+                let mi = mp[i] + (1 - b1) * (g - mp[i])
+                let vi = b2 * vp[i] + (1 - b2) * g * g
+                mp[i] = mi; vp[i] = vi
+                p -= stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+                parameters[i] = p
+                i += 1
+            }
+        }
+    }
+
+    /// Counts one step and returns its scalars (bias corrections computed in Double, like torch's Python floats).
+    public mutating func beginStep() -> Step {
         step += 1
         let correction1 = 1 - pow(Double(beta1), Double(step))
         let correction2 = 1 - pow(Double(beta2), Double(step))
-        let stepSize = Float(Double(learningRate) / correction1)
-        let correction2Root = Float(correction2.squareRoot())
-        let decay = Float(1 - Double(learningRate) * Double(weightDecay))
-        let b1 = beta1, b2 = beta2, eps = epsilon
-        let mp = m.pointer, vp = v.pointer
-        var i = 0
-        let one = SIMD16<Float>(repeating: 1)
-        let b1v = SIMD16<Float>(repeating: b1), b2v = SIMD16<Float>(repeating: b2), epsv = SIMD16<Float>(repeating: eps)
-        let decayv = SIMD16<Float>(repeating: decay), stepv = SIMD16<Float>(repeating: stepSize)
-        let c2v = SIMD16<Float>(repeating: correction2Root)
-        while i + 16 <= count {
-            let g = load16(gradients, i)
-            let mOld = load16(mp, i)
-            let mi = mOld + (one - b1v) * (g - mOld)
-            let vi = b2v * load16(vp, i) + (one - b2v) * g * g
-            store16(mi, mp, i); store16(vi, vp, i)
-            store16(load16(parameters, i) * decayv - stepv * mi / (vi.squareRoot() / c2v + epsv), parameters, i)
-            i += 16
-        }
-        while i < count {
-            defer { i += 1 }
-            let g = gradients[i]
-            var p = parameters[i] * decay
-            let mi = mp[i] + (1 - b1) * (g - mp[i])
-            let vi = b2 * vp[i] + (1 - b2) * g * g
-            mp[i] = mi; vp[i] = vi
-            p -= stepSize * mi / (vi.squareRoot() / correction2Root + eps)
-            parameters[i] = p
-        }
+        return Step(stepSize: Float(Double(learningRate) / correction1), correction2Root: Float(correction2.squareRoot()),
+                    decay: Float(1 - Double(learningRate) * Double(weightDecay)), b1: beta1, b2: beta2, eps: epsilon,
+                    m: m, v: v)
+    }
+
+    /// One update of `parameters` from `gradients` (count values each).
+    public mutating func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
+        precondition(count == m.count, "AdamW: parameter count changed")
+        beginStep().apply(parameters: parameters, gradients: gradients, range: 0..<count)
     }
 
     /// Restores the optimizer state (for resuming): moments and step count.

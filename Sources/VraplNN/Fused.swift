@@ -170,10 +170,14 @@ public func maxPool2ReLUBackward(dInput: UnsafeMutablePointer<Float>, dOut: Unsa
             let x = input + (c * batch + b) * length
             let dx = dInput + (c * batch + b) * length
             let dy = dOut + b * channels * pooled + c * pooled
-            for p in 0..<pooled {
+            for p in 0..<pooled {   // branch-free: the data decide, not the predictor
                 let a = x[2 * p], z = x[2 * p + 1]
                 let g = dy[p]
-                if z > a { dx[2 * p] = 0; dx[2 * p + 1] = z > 0 ? g : 0 } else { dx[2 * p] = a > 0 ? g : 0; dx[2 * p + 1] = 0 }
+                let odd = z > a
+                let best = odd ? z : a
+                let passed: Float = best > 0 ? g : 0
+                dx[2 * p] = odd ? 0 : passed
+                dx[2 * p + 1] = odd ? passed : 0
             }
             if length > 2 * pooled { (dx + 2 * pooled).update(repeating: 0, count: length - 2 * pooled) }
         }

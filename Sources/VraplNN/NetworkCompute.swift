@@ -65,6 +65,10 @@ extension Network {
     /// Backward pass after a training-mode `forward`: `outputGradient` [count] is ∂loss/∂prediction.
     /// Adds the parameter gradients into `gradients` (call `zeroGradients()` once per step).
     public func backward(outputGradient: UnsafePointer<Float>) {
+        backward(outputGradient: outputGradient, reduceGradients: true)
+    }
+
+    func backward(outputGradient: UnsafePointer<Float>, reduceGradients: Bool) {
         precondition(record.training && record.count > 0, "Network.backward needs a training-mode forward first")
         let ranges = record.ranges
         let ws = workspace
@@ -90,7 +94,7 @@ extension Network {
             }
             i -= 1
         }
-        timed("reduce grads") { reduceShardGradients(shards: ranges.count) }
+        if reduceGradients { timed("reduce grads") { reduceShardGradients(shards: ranges.count) } }
     }
 
     /// One optimisation step on a batch: zero gradients, training forward, loss, backward, AdamW.
@@ -103,8 +107,22 @@ extension Network {
         let dOut = lossGradient.pointer
         let total = lossForwardBackward(kind: loss, dPrediction: dOut, prediction: predictions.baseAddress ?? UnsafePointer(dOut),
                                         target: targets, count: count, totalCount: count)
-        backward(outputGradient: dOut)
-        timed("adamw") { optimizer.update(parameters: parameters.pointer, gradients: gradients.pointer, count: parameterCount) }
+        backward(outputGradient: dOut, reduceGradients: false)
+        precondition(optimizer.m.count == parameterCount, "AdamW: parameter count changed")
+        let step = optimizer.beginStep()
+        // Sum the shards' gradients and update, in parallel over parameter ranges.
+        let shards = record.ranges.count
+        let chunks = max(1, min(shards, threads))
+        let extra = (1..<max(1, shards)).map { shardGradients[$0 - 1].pointer }
+        let g = gradients.pointer, p = parameters.pointer, n = parameterCount
+        timed("reduce grads + adamw") {
+            parallel(chunks) { c in
+                var lo = n * c / chunks, hi = n * (c + 1) / chunks
+                lo -= lo % 16; if c == chunks - 1 { hi = n } else { hi -= hi % 16 }
+                for e in extra { for k in lo..<hi { g[k] += e[k] } }
+                step.apply(parameters: p, gradients: g, range: lo..<hi)
+            }
+        }
         return total / Double(count)
     }
 
