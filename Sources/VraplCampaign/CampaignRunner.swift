@@ -231,6 +231,11 @@ public final class CampaignRunner {
         var trace = try TraceReader.read(traceFile)
         trace.segments = CampaignRunner.segments(wallClockNs: trace.wallClockNs, combination: c,
                                                  stressStartNs: stressStartNs, stressEndNs: stressEndNs)
+        if options.simLive {
+            // The collector read a simulated powercap tree through its RAPL reader: say so.
+            trace.metadata.powerSource = .simulated(profile: options.simProfile)
+            trace.metadata.labels["sim_live"] = "vrapl simulate --live (\(options.simProfile)) via --sysfs"
+        }
         let tmp = traceFile + ".tmp.h5"
         try TraceWriter.write(trace, to: tmp)
         guard rename(tmp, traceFile) == 0 else { throw VraplError("cannot rename \(tmp) to \(traceFile)") }

@@ -116,7 +116,8 @@ public final class LiveSimulator {
         var start = SimRandom(seed: seed, stream: 0xE0)
         let e0 = UInt64(start.uniform(0, Double(profile.maxEnergyRangeUj)))
         model = LivePowerModel(profile: profile, busyScale: scale, seed: seed, initialEnergyUj: e0)
-        tree = try PowercapTree(root: powercapDir, maxEnergyRangeUj: profile.maxEnergyRangeUj, initialEnergyUj: model.energyUj)
+        tree = try PowercapTree(root: powercapDir, maxEnergyRangeUj: profile.maxEnergyRangeUj, initialEnergyUj: model.energyUj,
+                               simulatorProfile: profile.name)
     }
 
     /// Busy jiffies (user + nice + system + irq + softirq) of the aggregate cpu line and the number of

@@ -28,7 +28,8 @@ public final class PowercapTree {
     private var buffer: [UInt8]
 
     /// Creates (or takes over) the tree and writes the first counter value.
-    public init(root: String, maxEnergyRangeUj: UInt64, initialEnergyUj: UInt64 = 0, zoneName: String = "package-0") throws {
+    public init(root: String, maxEnergyRangeUj: UInt64, initialEnergyUj: UInt64 = 0, zoneName: String = "package-0",
+                simulatorProfile: String? = nil) throws {
         self.root = root
         self.maxEnergyRangeUj = maxEnergyRangeUj
         let base = root + "/class/powercap"
@@ -44,6 +45,10 @@ public final class PowercapTree {
         try PowercapTree.atomicWrite(zoneDirectory + "/name", zoneName + "\n")
         try PowercapTree.atomicWrite(zoneDirectory + "/enabled", "1\n")
         try PowercapTree.atomicWrite(zoneDirectory + "/max_energy_range_uj", "\(maxEnergyRangeUj)\n")
+        if let profile = simulatorProfile {
+            // Marker for readers that want to label what they record: this tree is simulated.
+            try PowercapTree.atomicWrite(root + "/class/powercap/vrapl-sim-profile", profile + "\n")
+        }
         width = String(maxEnergyRangeUj).count + 1
         buffer = [UInt8](repeating: 0x20, count: width + 1)
         let path = zoneDirectory + "/energy_uj"

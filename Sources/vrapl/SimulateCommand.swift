@@ -67,10 +67,12 @@ struct SimulateCommand: ParsableCommand {
         let total = schedule.totalSamples
         let progress = ProgressReporter(label: "simulate", total: Double(total), unit: "samples")
         let t0 = Date()
+        let cpu0 = SimulateCommand.cpuSeconds()
         let trace = try SyntheticGenerator(profile: prof, seed: seed).generate(
             schedule: schedule, labels: ["sim_matrix": m.name],
             progress: { progress.update(done: Double($0)) })
         let genSeconds = Date().timeIntervalSince(t0)
+        let genCPU = SimulateCommand.cpuSeconds() - cpu0
         try TraceWriter.write(trace, to: path)
         progress.finish()
         let allSeconds = Date().timeIntervalSince(t0)
@@ -84,7 +86,14 @@ struct SimulateCommand: ParsableCommand {
             let rmse = (h.dropFirst().reduce(0.0) { $0 + Double($1) * Double($1) } / Double(h.count - 1)).squareRoot()
             print("  sim_hidden_w  RMSE \(String(format: "%.3f", rmse)) W (irreducible error of any guest-visible predictor)")
         }
-        print("  speed         \(Int(Double(total) / max(genSeconds, 1e-9))) samples/s generated, \(Int(Double(total) / max(allSeconds, 1e-9))) samples/s incl. HDF5 write")
+        print("  speed         \(Int(Double(total) / max(genSeconds, 1e-9))) samples/s generated (\(Int(Double(total) / max(genCPU, 1e-9))) per CPU-second), \(Int(Double(total) / max(allSeconds, 1e-9))) samples/s incl. HDF5 write")
+    }
+
+    /// User + system CPU time of this process, seconds.
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(0), &u)  // RUSAGE_SELF
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
     }
 
     func runLive(_ prof: SimProfile, dt: Double) throws {
