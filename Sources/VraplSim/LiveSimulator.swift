@@ -84,17 +84,27 @@ public struct LivePowerModel {
     /// One interval of `dt` seconds with `busyThreads` busy CPUs measured on this machine; returns
     /// the package watts of the interval and advances the energy counter.
     public mutating func step(busyThreads measured: Double, dt: Double) -> Double {
+        let watts = power(busyThreads: measured, dt: dt)
+        accumulate(watts: watts, dt: dt)
+        return watts
+    }
+
+    /// The model part of `step`: the package watts of an interval of `dt` seconds (lag advanced).
+    public mutating func power(busyThreads measured: Double, dt: Double) -> Double {
         let b = measured * busyScale
         let alpha = profile.thermalTau > 0 ? 1 - exp(-dt / profile.thermalTau) : 1
         y += alpha * (draw.coefficient * b * profile.turbo(busyThreads: b) - y)
-        let watts = max(0, profile.idleWatts + draw.idleOffset + y + profile.meterNoiseWatts * rng.normal())
+        return max(0, profile.idleWatts + draw.idleOffset + y + profile.meterNoiseWatts * rng.normal())
+    }
+
+    /// The counter part of `step`: adds `watts · dt` to the energy counter (whole µJ, wrap-around).
+    public mutating func accumulate(watts: Double, dt: Double) {
         eFrac += watts * dt * 1e6
         let whole = eFrac.rounded(.down)
         eFrac -= whole
         energyUj &+= UInt64(whole)
         let range = profile.maxEnergyRangeUj
         if range > 0 { while energyUj > range { energyUj -= range + 1 } }
-        return watts
     }
 }
 
@@ -151,38 +161,47 @@ public final class LiveSimulator {
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
-    /// Runs until `duration` seconds have passed (forever when nil). `report` gets (elapsed s, watts,
-    /// current label) about once a second.
-    public func run(duration: Double?, report: ((Double, Double, String) -> Void)? = nil) throws {
+    /// Runs until `duration` seconds have passed (forever when nil). /proc/stat is read and the power
+    /// recomputed every `interval`; the counter advances every `updateInterval` (like RAPL's ~1 ms
+    /// updates), so a reader sampling at its own phase — or catching up after a stall — sees energy
+    /// in proportion to the time that passed. `report` gets (elapsed s, watts, label) about once a second.
+    public func run(duration: Double?, updateInterval: Double = 0.002, report: ((Double, Double, String) -> Void)? = nil) throws {
         let userHz = 100.0
-        let intervalNs = UInt64(interval * 1e9)
+        let fineNs = UInt64(max(0.0005, min(updateInterval, interval)) * 1e9)
+        let statNs = UInt64(interval * 1e9)
         let t0 = LiveSimulator.nowNs()
         var prevBusy = try LiveSimulator.readStat(procfs: procfs).busy
-        var prevT = t0
+        var prevStat = t0
+        var prevFine = t0
         var k: UInt64 = 0
         var lastStateCheck: UInt64 = 0
         var lastReport: UInt64 = t0
         var wattsSum = 0.0, wattsN = 0.0
+        var watts = model.power(busyThreads: 0, dt: interval)
         while true {
             k += 1
-            let deadline = t0 + k * intervalNs
+            let deadline = t0 + k * fineNs
             var now = LiveSimulator.nowNs()
             if deadline > now {
                 var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
                 while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
                 now = LiveSimulator.nowNs()
             }
-            if now - lastStateCheck >= 200_000_000 {
-                model.setCurrent(CampaignCurrent.read(path: stateFile))
-                lastStateCheck = now
-            }
-            let busy = try LiveSimulator.readStat(procfs: procfs).busy
-            let dt = Double(now - prevT) / 1e9
-            let b = dt > 0 ? Double(busy &- prevBusy) / (dt * userHz) : 0
-            prevBusy = busy; prevT = now
-            let w = model.step(busyThreads: b, dt: dt)
+            model.accumulate(watts: watts, dt: Double(now - prevFine) / 1e9)
+            prevFine = now
             try tree.write(energyUj: model.energyUj)
-            wattsSum += w; wattsN += 1
+            if now - prevStat >= statNs {
+                if now - lastStateCheck >= 200_000_000 {
+                    model.setCurrent(CampaignCurrent.read(path: stateFile))
+                    lastStateCheck = now
+                }
+                let busy = try LiveSimulator.readStat(procfs: procfs).busy
+                let dt = Double(now - prevStat) / 1e9
+                let b = Double(busy &- prevBusy) / (dt * userHz)
+                prevBusy = busy; prevStat = now
+                watts = model.power(busyThreads: b, dt: dt)
+                wattsSum += watts; wattsN += 1
+            }
             if now - lastReport >= 1_000_000_000 {
                 report?(Double(now - t0) / 1e9, wattsSum / max(1, wattsN), model.current?.name ?? "(no campaign label)")
                 wattsSum = 0; wattsN = 0; lastReport = now
