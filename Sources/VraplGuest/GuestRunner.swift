@@ -158,6 +158,12 @@ public final class GuestRunner {
             vmValues = [0]
         }
         stopSignal = 0
+        // A parent (a test runner, some supervisors) may hand us a blocked SIGTERM/SIGINT: unblock them.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGTERM)
+        sigaddset(&mask, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         signal(SIGTERM) { _ in stopSignal = 1 }
         signal(SIGINT) { _ in stopSignal = 1 }
         signal(SIGPIPE, SIG_IGN)
@@ -224,8 +230,9 @@ public final class GuestRunner {
         for t in 0..<trace.count {
             let sample = trace.sample(t)
             if let e = step(sample, wallClockUnix: trace.wallClockUnix(t), previousNs: previousNs), e.isNewPrediction {
-                text += "\(t),\(String(format: "%.6f", trace.wallClockUnix(t))),\(Float(e.predictedWatts))"
-                if let target { text += target[t].isFinite ? ",\(target[t])" : "," }
+                // Same number formats as `vrapl predict`.
+                text += "\(t),\(String(format: "%.6f", trace.wallClockUnix(t))),\(String(format: "%.4f", Float(e.predictedWatts)))"
+                if let target { text += target[t].isFinite ? String(format: ",%.4f", target[t]) : "," }
                 text += "\n"
                 rows += 1
             }

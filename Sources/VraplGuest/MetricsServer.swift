@@ -112,6 +112,12 @@ public final class MetricsServer: @unchecked Sendable {
     }
 
     private func serve() {
+        // Leave SIGTERM/SIGINT to the sampling thread, so they interrupt its sleep.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGTERM)
+        sigaddset(&mask, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &mask, nil)
         while !isStopping {
             let client = accept(fd, nil, nil)
             if client < 0 {

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+
+/// Measurements behind docs/PERFORMANCE.md "## Guest": single-prediction latency and the cost of
+/// the live loop as a separate process (CPU share of one core, resident memory over time).
+public enum GuestBenchmark {
+    public struct Latency: Sendable {
+        public var count: Int
+        public var p50Microseconds: Double
+        public var p99Microseconds: Double
+        public var maxMicroseconds: Double
+        /// Whole per-sample step (feature row, window, scaling, prediction, trust, energy).
+        public var stepP50Microseconds: Double
+        public var stepP99Microseconds: Double
+    }
+
+    /// A model with the v4.1 CNN and random weights (the cost does not depend on the weights), for
+    /// benchmarking without a trained model. Written to `path`.
+    public static func writeSyntheticModel(to path: String) throws {
+        let arch = Architecture.cnnV41()
+        let network = try Network(architecture: arch, maxBatch: 1, seed: 1)
+        let d = 25
+        let features = FeatureSet.decodeRapl4.featureNames
+        let model = ModelFile(architecture: arch, features: features, embedding: Embedding(d: d, tau: 1, sampleIntervalMs: 16),
+                              normalization: Normalization(featureMin: Array(repeating: 0, count: 4 * d),
+                                                           featureRange: (0..<4).flatMap { f in Array(repeating: f == 3 ? 15.0 : 100.0, count: d) }),
+                              powerSource: .simulated(profile: "bench"), name: "bench-synthetic",
+                              tensors: try ModelFile.tensors(from: network))
+        var withStats = model
+        withStats.trainingStats = TrainingStats(windows: 1, features: features, featureMin: [0, 0, 0, 0], featureMax: [100, 100, 100, 15],
+                                                featureQ01: [1, 1, 0, 5], featureQ50: [30, 10, 1, 9], featureQ99: [95, 60, 20, 12])
+        try withStats.write(to: URL(fileURLWithPath: path))
+    }
+
+    @inline(__always) static func nowNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1  // nearest rank
+        return sorted[min(sorted.count - 1, max(0, rank))]
+    }
+
+    /// Times `count` single-window predictions on synthetic samples (after `warmup`), one at a time.
+    public static func latency(model: ModelFile, count: Int = 20_000, warmup: Int = 1_000) throws -> Latency {
+        let network = try model.makeNetwork()
+        let timed = TimedPredictor(network)
+        let estimator = try GuestEstimator(model: model, predictor: timed)
+        var stat = ProcStatSnapshot()
+        var rng = UInt64(0x9E3779B97F4A7C15)
+        var t: UInt64 = 0
+        var steps: [Double] = []
+        steps.reserveCapacity(count)
+        timed.samples.reserveCapacity(count + warmup + 100)
+        for i in 0..<(count + warmup + estimator.warmupSamples) {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            let busy = (rng >> 33) % 4
+            stat.cpu.user += busy; stat.cpu.system += (rng >> 40) % 2; stat.cpu.idle += 3 - min(3, busy)
+            stat.contextSwitches += 100 + (rng >> 20) % 4000
+            t += 16_000_000
+            let start = nowNs()
+            _ = estimator.process(RawSample(monotonicNs: t, stat: stat), wallClockUnix: 0)
+            let elapsed = Double(nowNs() - start) / 1e3
+            if i >= warmup + estimator.warmupSamples { steps.append(elapsed) }
+        }
+        let predictions = Array(timed.samples.suffix(count)).sorted()
+        steps.sort()
+        return Latency(count: predictions.count, p50Microseconds: percentile(predictions, 0.5), p99Microseconds: percentile(predictions, 0.99),
+                       maxMicroseconds: predictions.last ?? .nan, stepP50Microseconds: percentile(steps, 0.5),
+                       stepP99Microseconds: percentile(steps, 0.99))
+    }
+
+    /// Wraps a predictor and records each call's duration (µs).
+    final class TimedPredictor: WindowPredictor {
+        let inner: WindowPredictor
+        var samples: [Double] = []
+        init(_ inner: WindowPredictor) { self.inner = inner }
+        var inputSize: Int { inner.inputSize }
+        var latent: UnsafeBufferPointer<Float> { inner.latent }
+        func predict(window: UnsafePointer<Float>) -> Float {
+            let start = GuestBenchmark.nowNs()
+            let y = inner.predict(window: window)
+            samples.append(Double(GuestBenchmark.nowNs() - start) / 1e3)
+            return y
+        }
+    }
+
+    public struct LiveCost: Sendable {
+        public var seconds: Double
+        public var cpuSeconds: Double
+        public var cpuPercentOfOneCore: Double
+        /// VmRSS samples (MiB), one per second.
+        public var rssMiB: [Double]
+        public var predictions: Int
+        public var lateTicks: Int
+    }
+
+    /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`,
+    /// resident memory from `/proc/<pid>/status` once a second.
+    public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-guest-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: guestBinary)
+        process.arguments = ["--model", modelPath, "--quiet", "--duration", String(seconds), "--textfile", dir.path] + extraArguments
+        var before = rusage()
+        getrusage(RUSAGE_CHILDREN, &before)
+        let start = nowNs()
+        do {
+            try process.run()
+        } catch {
+            throw VraplError("\(guestBinary): cannot start: \(error.localizedDescription)")
+        }
+        var rss: [Double] = []
+        while process.isRunning {
+            Thread.sleep(forTimeInterval: 1)
+            if let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+               let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+                rss.append(kb / 1024)
+            }
+        }
+        process.waitUntilExit()
+        let wall = Double(nowNs() - start) / 1e9
+        guard process.terminationStatus == 0 else { throw VraplError("\(guestBinary) exited with status \(process.terminationStatus)") }
+        var after = rusage()
+        getrusage(RUSAGE_CHILDREN, &after)
+        func seconds(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
+        let cpu = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_stime)
+        let prom = (try? String(contentsOfFile: dir.path + "/vrapl.prom", encoding: .utf8)) ?? ""
+        func value(_ name: String) -> Int {
+            prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+        }
+        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, rssMiB: rss,
+                        predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"))
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import VraplCore
+import VraplGuest
+import VraplModel
+
+/// `vrapl bench guest`: single-prediction latency and the live daemon's CPU and memory cost.
+struct BenchGuestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guest",
+        abstract: "Benchmark vrapl-guest: prediction latency, CPU % of one core and RSS of the live loop (release build)."
+    )
+
+    @Option(name: .long, help: "Model file (default: a v4.1 CNN with random weights).")
+    var model: String?
+
+    @Option(name: .long, help: "Seconds of live run (0 skips it).")
+    var seconds: Double = 60
+
+    @Option(name: .long, help: "Predictions to time.")
+    var predictions: Int = 20_000
+
+    @Option(name: .long, help: "vrapl-guest binary (default: beside this vrapl).")
+    var guestBinary: String?
+
+    func run() throws {
+        var modelPath = model
+        var temporary: String?
+        if modelPath == nil {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-\(getpid()).safetensors").path
+            try GuestBenchmark.writeSyntheticModel(to: path)
+            modelPath = path
+            temporary = path
+        }
+        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        guard let modelPath else { return }
+        let file = try ModelFile.load(contentsOf: URL(fileURLWithPath: modelPath))
+        let latency = try GuestBenchmark.latency(model: file, count: predictions)
+        print("prediction (\(file.architecture.kind.rawValue), \(latency.count) windows): " + String(format: "p50 %.2f µs  p99 %.2f µs  max %.1f µs",
+                     latency.p50Microseconds, latency.p99Microseconds, latency.maxMicroseconds))
+        print(String(format: "whole step (features → window → predict → trust → energy): p50 %.2f µs  p99 %.2f µs",
+                     latency.stepP50Microseconds, latency.stepP99Microseconds))
+        guard seconds > 0 else { return }
+        let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
+        let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds)
+        let rss = cost.rssMiB
+        print(String(format: "live %.1f s at %g ms: CPU %.3f s = %.3f %% of one core; %d predictions (%.1f/s), %d late ticks",
+                     cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, cost.predictions,
+                     Double(cost.predictions) / cost.seconds, cost.lateTicks))
+        if let first = rss.first, let last = rss.last, let peak = rss.max() {
+            print(String(format: "RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples)", first, last, peak, rss.count))
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplModel
+import VraplTrace
+@testable import VraplGuest
+
+/// End-to-end tests of the `vrapl-guest` executable (built by `swift build --build-tests`).
+@Suite("vrapl-guest executable", .serialized)
+struct CLITests {
+    static let binDir = GuestFixtures.packageRoot.appendingPathComponent(".build/debug")
+    static var guest: String { binDir.appendingPathComponent("vrapl-guest").path }
+    static var vrapl: String { binDir.appendingPathComponent("vrapl").path }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs a binary; `afterStart` runs once it is started (e.g. to send a signal).
+    static func run(_ binary: String, _ arguments: [String], afterStart: ((Process) -> Void)? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Never hang the test run: kill the child after 60 s.
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { kill(pid, SIGKILL) } }
+        afterStart?(process)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: guest) }
+
+    @Test("replay equals `vrapl predict` sample for sample", .enabled(if: available && FileManager.default.isExecutableFile(atPath: vrapl)))
+    func replayEqualsPredict() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try GuestFixtures.model(d: 25, architecture: .cnnV41())
+        let modelPath = try GuestFixtures.writeModel(model, in: dir)
+        let tracePath = dir.appendingPathComponent("t.h5").path
+        try TraceWriter.write(GuestFixtures.trace(samples: 400, gapAt: 200), to: tracePath)
+        let a = try Self.run(Self.vrapl, ["predict", "--model", modelPath, "--trace", tracePath, "--out", dir.path + "/predict.csv"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let b = try Self.run(Self.guest, ["--model", modelPath, "--replay", tracePath, "--out", dir.path + "/replay.csv"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let predict = try String(contentsOfFile: dir.path + "/predict.csv", encoding: .utf8).split(separator: "\n")
+        let replay = try String(contentsOfFile: dir.path + "/replay.csv", encoding: .utf8).split(separator: "\n")
+        #expect(predict.first == replay.first)
+        #expect(predict.count == replay.count)
+        #expect(predict.count == 400 - 25 + 1)
+        var identical = 0
+        for (p, r) in zip(predict.dropFirst(), replay.dropFirst()) {
+            let pc = p.split(separator: ","), rc = r.split(separator: ",")
+            #expect(pc[0] == rc[0] && pc[1] == rc[1] && pc.count == rc.count)
+            // Batched (vrapl predict) and single-window (guest) forward passes may round the last
+            // bit differently; printed to 4 decimals they agree within one unit of the last digit.
+            #expect(abs((Double(pc[2]) ?? .nan) - (Double(rc[2]) ?? .nan)) <= 1.0001e-4, "\(p) vs \(r)")
+            if p == r { identical += 1 }
+        }
+        #expect(identical >= (predict.count - 1) * 9 / 10)
+    }
+
+    @Test("live: SIGTERM exports once more and exits 0; files and counters are there", .enabled(if: available))
+    func sigterm() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
+        let port = Int.random(in: 20000...40000)
+        let result = try Self.run(Self.guest, ["--model", modelPath, "--quiet", "--listen", "127.0.0.1:\(port)",
+                                               "--textfile", dir.path + "/text", "--powercap-dir", dir.path + "/pc",
+                                               "--jsonl", dir.path + "/e.jsonl", "--export-interval-ms", "200"]) { process in
+            Thread.sleep(forTimeInterval: 1.2)
+            kill(process.processIdentifier, SIGTERM)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let prom = try String(contentsOfFile: dir.path + "/text/vrapl.prom", encoding: .utf8)
+        #expect(prom.contains("kepler_node_cpu_joules_total{zone=\"package\"}"))
+        let counter = try String(contentsOfFile: dir.path + "/pc/intel-rapl:0/energy_uj", encoding: .utf8)
+        #expect((UInt64(counter.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0)
+        let lines = try String(contentsOfFile: dir.path + "/e.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 20)
+        let last = try JSONValue.parse(String(lines.last ?? ""))
+        #expect((last["energy_joules"]?.doubleValue ?? 0) > 0)
+    }
+
+    @Test("bad input through the CLI: one line on stderr naming the resource, exit 1", .enabled(if: available))
+    func badInput() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let truncated = dir.path + "/cut.safetensors"
+        try bytes.prefix(bytes.count / 3).write(to: URL(fileURLWithPath: truncated))
+        let holder = try MetricsServer(address: "127.0.0.1", port: 0) { "" }
+        defer { holder.stop() }
+        let busyPort = holder.boundPort
+        let cases: [([String], String)] = [
+            (["--model", truncated, "--duration", "1"], "vrapl-guest: \(truncated): invalid safetensors file: "),
+            (["--model", good, "--listen", "127.0.0.1:\(busyPort)", "--duration", "1"], "vrapl-guest: cannot listen on 127.0.0.1:\(busyPort): Address already in use"),
+            (["--model", good, "--procfs", GuestFixtures.fixtures.path + "/procfs/broken-missing", "--duration", "1"], "vrapl-guest: \(GuestFixtures.fixtures.path)/procfs/broken-missing/stat"),
+            (["--model", good, "--textfile", good + "/sub", "--duration", "1"], "vrapl-guest: --textfile \(good)/sub: cannot create directory"),
+            (["--model", good, "--interval-ms", "10", "--duration", "1"], "vrapl-guest: \(good): model was trained on windows sampled every 16 ms"),
+        ]
+        for (arguments, expected) in cases {
+            let r = try Self.run(Self.guest, arguments + ["--quiet"])
+            #expect(r.status == 1, "\(arguments): \(r.stderr)")
+            #expect(r.stderr.hasPrefix(expected), "\(arguments): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        }
+    }
+}
