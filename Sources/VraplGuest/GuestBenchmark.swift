@@ -106,6 +106,12 @@ public enum GuestBenchmark {
         public var lateTicks: Int
     }
 
+    #if canImport(Glibc)
+    static let childrenUsage = __rusage_who_t(RUSAGE_CHILDREN.rawValue)
+    #else
+    static let childrenUsage = RUSAGE_CHILDREN
+    #endif
+
     /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`,
     /// resident memory from `/proc/<pid>/status` once a second.
     public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
@@ -116,7 +122,7 @@ public enum GuestBenchmark {
         process.executableURL = URL(fileURLWithPath: guestBinary)
         process.arguments = ["--model", modelPath, "--quiet", "--duration", String(seconds), "--textfile", dir.path] + extraArguments
         var before = rusage()
-        getrusage(RUSAGE_CHILDREN, &before)
+        getrusage(childrenUsage, &before)
         let start = nowNs()
         do {
             try process.run()
@@ -136,9 +142,9 @@ public enum GuestBenchmark {
         let wall = Double(nowNs() - start) / 1e9
         guard process.terminationStatus == 0 else { throw VraplError("\(guestBinary) exited with status \(process.terminationStatus)") }
         var after = rusage()
-        getrusage(RUSAGE_CHILDREN, &after)
-        func seconds(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
-        let cpu = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) - seconds(before.ru_stime)
+        getrusage(childrenUsage, &after)
+        func secs(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
+        let cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime)
         let prom = (try? String(contentsOfFile: dir.path + "/vrapl.prom", encoding: .utf8)) ?? ""
         func value(_ name: String) -> Int {
             prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0

@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchTraceCommand.self,
             BenchTrainCommand.self,
+            BenchGuestCommand.self,
         ]
     )
 }

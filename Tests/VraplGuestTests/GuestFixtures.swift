@@ -35,6 +35,9 @@ enum GuestFixtures {
                       architecture: Architecture? = nil) throws -> ModelFile {
         let arch = architecture ?? smallArchitecture(d: d)
         let network = try Network(architecture: arch, maxBatch: 1, seed: seed)
+        // An idle-ish 30 W offset so outputs are positive (energy tests need power above zero).
+        let outputBias = "power_head.network.\(3 * arch.powerHeadLayers.count).bias"
+        try network.setValues(of: outputBias, to: [30])
         let features = FeatureSet.decodeRapl4.featureNames
         let perFeatureMin: [Double] = [0, 0, 0, 0]
         let perFeatureRange: [Double] = [100, 100, 100, 15]
