@@ -59,6 +59,7 @@ else
 name: demo-live
 discover: {parent: "vrapl-demo-$$", pattern: "*.slice"}
 simulated_cpu: {idle_w: 10, max_w: 40}
+baseline: {cpu_w: 10}
 YAML
   "$BIN" attribute --config "$A/live.yaml" --live --duration 3 --interval 1 --cpu-source sim --no-gpu \
       --cgroupfs "$CG" --out "$A/live" | tee "$A/live.log"

@@ -120,7 +120,9 @@ struct AttributeRun: ParsableCommand {
     }
 
     func printSummary(_ report: AttributionReport) {
-        let t = report.totals()
+        var t = report.totals()
+        // Rounding leaves ±1e-15 J where nothing is unattributed; do not print it as "-0.00".
+        if abs(t.unattributed.total.value) < 1e-9 * max(1, abs(t.system)) { t.unattributed = ComponentEnergy() }
         print("attribution '\(report.configName)' (cpu power: \(report.sourceLabel)): \(report.intervals.count) intervals, \(String(format: "%.1f", t.duration)) s")
         print(String(format: "  E_sys %.2f J = baseline %.2f + workloads %.2f + unattributed %.2f + other %.2f; residual %.3e J (max %.2e %% per interval)",
                      t.system, t.baseline.total.value, t.workloads.values.reduce(0.0) { $0 + $1.total.value },
