@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN"], swiftSettings: v5),
         .testTarget(name: "VraplModelTests", dependencies: ["VraplModel"], swiftSettings: v5),
         .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution"], swiftSettings: v5),
-        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval"], swiftSettings: v5),
+        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim"], swiftSettings: v5),
         .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest"], swiftSettings: v5),
     ]
 )

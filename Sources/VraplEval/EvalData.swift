@@ -23,36 +23,61 @@ public struct EvalData: Sendable {
         self.sources = sources.isEmpty ? dataset.traces.map(\.name) : sources
     }
 
-    /// Loads trace files (`.h5`) into windows of `featureSet` with `options`, keeping `sim_hidden_w`.
+    /// Loads trace files (`.h5`, or DECODE-RAPL `.csv`) into windows of `featureSet` with `options`,
+    /// keeping `sim_hidden_w`.
     public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
                             log: (String) -> Void = { _ in }) throws -> EvalData {
-        var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
-        var hidden: [Float] = []
-        var anyHidden = false
+        var acc = Accumulator(featureSet: featureSet, options: options)
         for path in paths {
             let name = URL(fileURLWithPath: path).lastPathComponent
-            let before = builder.windowCount
+            let before = acc.builder.windowCount
             if path.hasSuffix(".csv") {
                 guard featureSet == .decodeRapl4 else {
                     throw VraplError("\(path): CSV input carries only the decode-rapl-4 features, not '\(featureSet.name)'")
                 }
                 let csv = try DecodeRaplCSV(url: URL(fileURLWithPath: path))
                 guard let watts = csv.packageWatts else { throw VraplError("\(path): no package_power_watts column to score against") }
-                try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
-                hidden += [Float](repeating: .nan, count: csv.series.count)
+                try acc.builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
+                acc.hidden += [Float](repeating: .nan, count: csv.series.count)
             } else {
-                let trace = try TraceReader.read(path)
-                try builder.add(trace: trace, featureSet: featureSet, name: name)
-                if let h = trace.simHiddenWatts, h.count == trace.sampleCount {
-                    hidden += h; anyHidden = true
-                } else {
-                    hidden += [Float](repeating: .nan, count: trace.sampleCount)
-                }
+                try acc.add(trace: try TraceReader.read(path), name: name)
             }
-            log("  \(name): \(builder.windowCount - before) windows")
+            log("  \(name): \(acc.builder.windowCount - before) windows")
         }
-        let dataset = builder.build()
-        return EvalData(dataset: dataset, hiddenWatts: anyHidden ? hidden : nil, sources: paths)
+        return acc.build(sources: paths)
+    }
+
+    /// Windows of in-memory traces (tests, the simulator without files).
+    public init(traces: [(trace: TraceData, name: String)], featureSet: FeatureSet, options: WindowOptions) throws {
+        var acc = Accumulator(featureSet: featureSet, options: options)
+        for t in traces { try acc.add(trace: t.trace, name: t.name) }
+        self = acc.build(sources: traces.map(\.name))
+    }
+
+    struct Accumulator {
+        var builder: WindowDatasetBuilder
+        let featureSet: FeatureSet
+        var hidden: [Float] = []
+        var anyHidden = false
+        var interval: Double? = nil
+        init(featureSet: FeatureSet, options: WindowOptions) {
+            self.featureSet = featureSet
+            builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
+        }
+        mutating func add(trace: TraceData, name: String) throws {
+            try builder.add(trace: trace, featureSet: featureSet, name: name)
+            if let h = trace.simHiddenWatts, h.count == trace.sampleCount {
+                hidden += h; anyHidden = true
+            } else {
+                hidden += [Float](repeating: .nan, count: trace.sampleCount)
+            }
+            if interval == nil { interval = Double(trace.metadata.sampleIntervalNs) / 1e9 }
+        }
+        mutating func build(sources: [String]) -> EvalData {
+            var d = EvalData(dataset: builder.build(), hiddenWatts: anyHidden ? hidden : nil, sources: sources)
+            if let interval, interval > 0 { d.sampleIntervalSeconds = interval }
+            return d
+        }
     }
 
     /// Names of the feature columns that count as busy CPU time.
@@ -104,7 +129,6 @@ public struct EvalData: Sendable {
     }
     public var powerSources: [String] { dataset.powerSources.map(\.description) }
 
-    /// Sample interval of the first trace in seconds (for burst timing), from the embedding metadata
-    /// default of 16 ms when unknown.
+    /// Sample interval in seconds (for burst timing): the first trace's nominal interval, 16 ms when unknown.
     public var sampleIntervalSeconds: Double = 0.016
 }

@@ -148,8 +148,7 @@ public enum Evaluator {
         let featureSet = try predictor.featureSet()
         let options = WindowOptions(embedding: predictor.embedding, skipSamples: config.skipSamples)
         log("loading \(config.dataPaths.count) trace(s) (features \(featureSet.name), d \(options.embedding.d), tau \(options.embedding.tau))")
-        var data = try EvalData.load(paths: config.dataPaths, featureSet: featureSet, options: options, log: log)
-        data.sampleIntervalSeconds = model.embedding.sampleIntervalMs / 1000
+        let data = try EvalData.load(paths: config.dataPaths, featureSet: featureSet, options: options, log: log)
         guard data.windowCount > 0 else { throw VraplError("no windows in \(config.dataPaths.joined(separator: " "))") }
         var notes: [String] = []
         var series = EvaluationSeries()
@@ -203,8 +202,7 @@ public enum Evaluator {
         var calibration: [CalibrationResult] = []
         for path in config.livePaths {
             let name = URL(fileURLWithPath: path).lastPathComponent
-            var ld = try EvalData.load(paths: [path], featureSet: featureSet, options: options)
-            ld.sampleIntervalSeconds = data.sampleIntervalSeconds
+            let ld = try EvalData.load(paths: [path], featureSet: featureSet, options: options)
             guard ld.windowCount > 0 else { notes.append("live trace \(name): no windows"); continue }
             let ws = ld.timeOrdered((0..<Int32(ld.windowCount)).map { $0 })
             let pred = try predictor.predict(dataset: ld.dataset, windows: ws)
