@@ -16,9 +16,14 @@ public enum BLAS {
     /// Picks OpenBLAS's AVX-512 (SkylakeX) kernels when the CPU has AVX-512 F/BW/DQ/VL but OpenBLAS chose an
     /// AVX2 kernel set by itself (OpenBLAS 0.3.21 takes AMD Zen 4/5 for Haswell: about half the sgemm speed).
     /// Runs once, before the engine's first sgemm. An `OPENBLAS_CORETYPE` in the environment is respected
-    /// (use `useKernels(_:)` to override it explicitly), as is `VRAPL_OPENBLAS_AUTO=0`.
+    /// (use `useKernels(_:)` to override it explicitly), as is `VRAPL_OPENBLAS_AUTO=0`;
+    /// `VRAPL_OPENBLAS_CORETYPE=NAME` (e.g. `SkylakeX`) asks for a kernel set even then.
     public static let kernelSelection: String = {
         let before = coreName
+        if let wanted = getenv("VRAPL_OPENBLAS_CORETYPE") {
+            _ = useKernels(String(cString: wanted))
+            return coreName
+        }
         if getenv("OPENBLAS_CORETYPE") != nil { return before }
         if let auto = getenv("VRAPL_OPENBLAS_AUTO"), String(cString: auto) == "0" { return before }
         guard before == "Haswell" || before == "Zen", cpuHasAVX512() else { return before }

@@ -168,3 +168,76 @@ public func conv1dBackwardNaive<T: BinaryFloatingPoint>(dOut: [T], input: [T], w
     }
     return (dInput, dWeight, dBias)
 }
+
+/// im2col of samples [first, first + count) of a batch in any layout (the channel-major fast path when it applies).
+@inline(__always)
+func im2colSamples(col: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, layout: ConvInputLayout, first: Int,
+                   count: Int, channels: Int, length: Int, kernelSize: Int, padding: Int) {
+    let chunkInput = input + first * layout.sampleStride
+    if layout.sampleStride == length {
+        im2colChannelMajor(col: col, input: chunkInput, batch: count, channels: channels, length: length,
+                           kernelSize: kernelSize, padding: padding, inputRowStride: layout.channelStride)
+    } else {
+        im2col(col: col, input: chunkInput, layout: layout, batch: count, channels: channels, length: length,
+               kernelSize: kernelSize, padding: padding)
+    }
+}
+
+/// Conv1d forward in chunks of `chunk` samples, so the im2col workspace `col` ([inChannels·K, chunk·outLength])
+/// stays in cache; the result is the same as `conv1dForward`. out [outChannels, batch·outLength].
+public func conv1dForwardChunked(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
+                                 input: UnsafePointer<Float>, layout: ConvInputLayout,
+                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                 batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int,
+                                 chunk: Int) {
+    let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
+    let columns = batch * outLength
+    for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
+    var first = 0
+    while first < batch {
+        let count = min(max(1, chunk), batch - first)
+        im2colSamples(col: col, input: input, layout: layout, first: first, count: count, channels: inChannels,
+                      length: length, kernelSize: kernelSize, padding: padding)
+        BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: count * outLength, k: inChannels * kernelSize,
+                   a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
+                   c: out + first * outLength, ldc: columns)
+        first += count
+    }
+}
+
+/// Conv1d backward in chunks (see `conv1dForwardChunked`): recomputes each chunk's im2col into `col` instead
+/// of keeping the whole batch's. Adds into dWeight, dBias and (if non-nil) dInput, which has the input's layout.
+public func conv1dBackwardChunked(dInput: UnsafeMutablePointer<Float>?, dCol: UnsafeMutablePointer<Float>,
+                                  col: UnsafeMutablePointer<Float>,
+                                  dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+                                  dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, layout: ConvInputLayout,
+                                  weight: UnsafePointer<Float>,
+                                  batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int,
+                                  chunk: Int) {
+    let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
+    let columns = batch * outLength
+    let rows = inChannels * kernelSize
+    for o in 0..<outChannels { dBias[o] += Kernels.sum(dOut + o * columns, columns) }
+    var first = 0
+    while first < batch {
+        let count = min(max(1, chunk), batch - first)
+        let n = count * outLength
+        im2colSamples(col: col, input: input, layout: layout, first: first, count: count, channels: inChannels,
+                      length: length, kernelSize: kernelSize, padding: padding)
+        BLAS.sgemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: n,
+                   a: dOut + first * outLength, lda: columns, b: col, ldb: n, beta: 1, c: dWeight, ldc: rows)
+        if let dInput {
+            BLAS.sgemm(transposeA: true, transposeB: false, m: rows, n: n, k: outChannels,
+                       a: weight, lda: rows, b: dOut + first * outLength, ldb: columns, beta: 0, c: dCol, ldc: n)
+            let chunkInput = dInput + first * layout.sampleStride
+            if layout.sampleStride == length {
+                col2imAddChannelMajor(dInput: chunkInput, dCol: dCol, batch: count, channels: inChannels, length: length,
+                                      kernelSize: kernelSize, padding: padding, inputRowStride: layout.channelStride)
+            } else {
+                col2imAdd(dInput: chunkInput, dCol: dCol, layout: layout, batch: count, channels: inChannels, length: length,
+                          kernelSize: kernelSize, padding: padding)
+            }
+        }
+        first += count
+    }
+}

@@ -89,17 +89,21 @@ public func batchNormBackwardInputFast(dInput: UnsafeMutablePointer<Float>, dOut
 
 /// im2col for a channel-major input [channels, batch·length] (see `im2col`): each col row is the input row
 /// shifted by k − padding, copied in one piece, with the positions that fall outside a sample zeroed.
+/// `inputRowStride` is the distance between channel rows of the input (batch·length unless the batch is a
+/// chunk of a larger one).
 public func im2colChannelMajor(col: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-                               batch: Int, channels: Int, length: Int, kernelSize: Int, padding: Int) {
+                               batch: Int, channels: Int, length: Int, kernelSize: Int, padding: Int,
+                               inputRowStride: Int? = nil) {
     let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
+    let rowStride = inputRowStride ?? batch * length
     guard outLength == length else {   // even kernels: fall back to the general version
-        im2col(col: col, input: input, layout: .channelMajor(batch: batch, length: length), batch: batch,
+        im2col(col: col, input: input, layout: ConvInputLayout(sampleStride: length, channelStride: rowStride), batch: batch,
                channels: channels, length: length, kernelSize: kernelSize, padding: padding)
         return
     }
     let n = batch * length
     for c in 0..<channels {
-        let src = input + c * n
+        let src = input + c * rowStride
         for k in 0..<kernelSize {
             let row = col + (c * kernelSize + k) * n
             let shift = k - padding
@@ -119,16 +123,18 @@ public func im2colChannelMajor(col: UnsafeMutablePointer<Float>, input: UnsafePo
 /// col2im for a channel-major dInput (adds; see `col2imAdd`). Zeroes the dCol entries that belong to
 /// positions outside a sample (they are not gradients of anything), then adds each row shifted.
 public func col2imAddChannelMajor(dInput: UnsafeMutablePointer<Float>, dCol: UnsafeMutablePointer<Float>,
-                                  batch: Int, channels: Int, length: Int, kernelSize: Int, padding: Int) {
+                                  batch: Int, channels: Int, length: Int, kernelSize: Int, padding: Int,
+                                  inputRowStride: Int? = nil) {
     let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
+    let rowStride = inputRowStride ?? batch * length
     guard outLength == length else {
-        col2imAdd(dInput: dInput, dCol: dCol, layout: .channelMajor(batch: batch, length: length), batch: batch,
+        col2imAdd(dInput: dInput, dCol: dCol, layout: ConvInputLayout(sampleStride: length, channelStride: rowStride), batch: batch,
                   channels: channels, length: length, kernelSize: kernelSize, padding: padding)
         return
     }
     let n = batch * length
     for c in 0..<channels {
-        let dst = dInput + c * n
+        let dst = dInput + c * rowStride
         for k in 0..<kernelSize {
             let row = dCol + (c * kernelSize + k) * n
             let shift = k - padding

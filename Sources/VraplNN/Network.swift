@@ -42,7 +42,7 @@ public final class Network: @unchecked Sendable {
 
     // Plan.
     let plan: Plan
-    let workspace: Workspace
+    var workspace: Workspace
     let single: Workspace
     var shardGradients: [FloatBuffer] = []
     /// Per-shard BatchNorm scratch: [shard][stage][mean, M2, Σdy, Σdy·xhat][maxChannels].
@@ -66,8 +66,8 @@ public final class Network: @unchecked Sendable {
         batchesTracked = [Int64](repeating: 0, count: plan.convStages.filter { $0.batchNorm != nil }.count)
         tensors = plan.tensors
         dropoutSeed = seed &+ 0x5EED
-        workspace = Workspace(plan: plan, batch: self.maxBatch)
-        single = Workspace(plan: plan, batch: 1)
+        workspace = Workspace(plan: plan, batch: self.maxBatch, shards: self.threads)
+        single = Workspace(plan: plan, batch: 1, shards: 1)
         shardStats = FloatBuffer(count: self.threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)
         lossGradient = FloatBuffer(count: self.maxBatch)
         for _ in 1..<self.threads { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
@@ -80,6 +80,7 @@ public final class Network: @unchecked Sendable {
     public func setThreads(_ count: Int) {
         threads = max(1, count)
         while shardGradients.count < threads - 1 { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
+        if workspace.shards < threads { workspace = Workspace(plan: plan, batch: maxBatch, shards: threads) }
         if shardStats.count < threads * max(1, plan.convStages.count) * 4 * plan.maxChannels {
             shardStats = FloatBuffer(count: threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)
         }

@@ -36,7 +36,7 @@ extension Network {
                 parallel(ranges.count) { s in
                     let r = ranges[s]
                     if i == 0 { self.copyInput(ws, inputs, r) } else { self.timed("bn+relu fwd \(i - 1)") { self.finishStage(i - 1, ws, r, training: true) } }
-                    self.timed("conv fwd \(i)") { self.convStage(i, ws, r) }
+                    self.timed("conv fwd \(i)") { self.convStage(i, ws, r, shard: s) }
                     if let _ = stages[i].batchNorm { self.timed("bn stats \(i)") { self.shardStatistics(i, ws, r, shard: s) } }
                 }
                 if stages[i].batchNorm != nil { combineStatistics(i, ws, ranges) }
@@ -47,7 +47,7 @@ extension Network {
                 self.timed("pool+dense fwd") { self.denseForward(ws, r, training: true) }
             }
         } else {
-            parallel(ranges.count) { s in self.evalShard(ws, inputs, ranges[s]) }
+            parallel(ranges.count) { s in self.evalShard(ws, inputs, ranges[s], shard: s) }
         }
         return UnsafeBufferPointer(start: ws.out[plan.dense.count - 1].pointer, count: count)
     }
@@ -89,7 +89,7 @@ extension Network {
             if stages[i].batchNorm != nil { reduceBackwardSums(i, ranges.count) }
             parallel(ranges.count) { s in
                 let r = ranges[s]
-                self.timed("bn+conv bwd \(i)") { self.stageBackward(i, ws, r, grads: self.gradientBase(s)) }
+                self.timed("bn+conv bwd \(i)") { self.stageBackward(i, ws, r, grads: self.gradientBase(s), shard: s) }
                 if i > 0 { self.timed("relu+bn reduce bwd \(i - 1)") { self.stageBackwardReduce(i - 1, ws, r, shard: s) } }
             }
             i -= 1
@@ -141,7 +141,7 @@ extension Network {
     /// Eval-mode prediction for one window [inputSize] on the calling thread, without allocating.
     /// The 64-d latent of this window is then in `latent`.
     public func predict(window: UnsafePointer<Float>) -> Float {
-        evalShard(single, window, 0..<1)
+        evalShard(single, window, 0..<1, shard: 0)
         return single.out[plan.dense.count - 1].pointer[0]
     }
 
@@ -231,25 +231,26 @@ extension Network {
         (ws.input.pointer + r.lowerBound * size).update(from: inputs + r.lowerBound * size, count: r.count * size)
     }
 
-    /// Conv of stage i over shard r: im2col + sgemm into `pre`.
-    func convStage(_ i: Int, _ ws: Workspace, _ r: Range<Int>) {
+    /// Input of conv stage i for shard r, and its layout.
+    func convInput(_ i: Int, _ ws: Workspace, _ r: Range<Int>) -> (UnsafeMutablePointer<Float>, ConvInputLayout) {
         let st = plan.convStages[i]
-        let n = r.count
-        let input: UnsafePointer<Float>, layout: ConvInputLayout
         if i == 0 {
-            input = UnsafePointer(ws.input.pointer + r.lowerBound * plan.inputSize)
-            layout = .sampleMajor(channels: st.inChannels, length: st.inLength)
-        } else {
-            let prev = plan.convStages[i - 1]
-            input = UnsafePointer(ws.act[i - 1].pointer + r.lowerBound * prev.outChannels * prev.outLength)
-            layout = .channelMajor(batch: n, length: st.inLength)
+            return (ws.input.pointer + r.lowerBound * plan.inputSize, .sampleMajor(channels: st.inChannels, length: st.inLength))
         }
-        let colSize = st.inChannels * st.kernelSize * st.outLength
-        conv1dForward(out: ws.pre[i].pointer + r.lowerBound * st.outChannels * st.outLength,
-                      col: ws.col[i].pointer + r.lowerBound * colSize, input: input, layout: layout,
-                      weight: parameters.pointer + st.weight, bias: parameters.pointer + st.bias,
-                      batch: n, inChannels: st.inChannels, outChannels: st.outChannels, length: st.inLength,
-                      kernelSize: st.kernelSize, padding: st.padding)
+        let prev = plan.convStages[i - 1]
+        return (ws.act[i - 1].pointer + r.lowerBound * prev.outChannels * prev.outLength,
+                .channelMajor(batch: r.count, length: st.inLength))
+    }
+
+    /// Conv of stage i over shard r (chunked im2col + sgemm) into `pre`.
+    func convStage(_ i: Int, _ ws: Workspace, _ r: Range<Int>, shard: Int) {
+        let st = plan.convStages[i]
+        let (input, layout) = convInput(i, ws, r)
+        conv1dForwardChunked(out: ws.pre[i].pointer + r.lowerBound * st.outChannels * st.outLength,
+                             col: ws.col[shard].pointer, input: input, layout: layout,
+                             weight: parameters.pointer + st.weight, bias: parameters.pointer + st.bias,
+                             batch: r.count, inChannels: st.inChannels, outChannels: st.outChannels, length: st.inLength,
+                             kernelSize: st.kernelSize, padding: st.padding, chunk: ws.chunk)
     }
 
     func statsPointer(shard: Int, stage: Int, slot: Int) -> UnsafeMutablePointer<Float> {
@@ -340,10 +341,10 @@ extension Network {
         }
     }
 
-    func evalShard(_ ws: Workspace, _ inputs: UnsafePointer<Float>, _ r: Range<Int>) {
+    func evalShard(_ ws: Workspace, _ inputs: UnsafePointer<Float>, _ r: Range<Int>, shard: Int) {
         copyInput(ws, inputs, r)
         for i in plan.convStages.indices {
-            convStage(i, ws, r)
+            convStage(i, ws, r, shard: shard)
             finishStage(i, ws, r, training: false)
         }
         denseForward(ws, r, training: false)
@@ -421,7 +422,7 @@ extension Network {
     }
 
     /// BatchNorm input gradient and conv backward of stage i over shard r (dInput into stage i−1's dAct).
-    func stageBackward(_ i: Int, _ ws: Workspace, _ r: Range<Int>, grads: UnsafeMutablePointer<Float>) {
+    func stageBackward(_ i: Int, _ ws: Workspace, _ r: Range<Int>, grads: UnsafeMutablePointer<Float>, shard: Int) {
         let st = plan.convStages[i]
         let per = st.outChannels * st.outLength
         let dPre = ws.dAct[i].pointer + r.lowerBound * per
@@ -433,30 +434,17 @@ extension Network {
                                    totalCount: record.count * st.outLength, channels: st.outChannels,
                                    count: r.count * st.outLength)
         } }
-        let colSize = st.inChannels * st.kernelSize * st.outLength
         var dInput: UnsafeMutablePointer<Float>? = nil
         if i > 0 {
             let prevPer = plan.convStages[i - 1].outChannels * plan.convStages[i - 1].outLength
             dInput = ws.dAct[i - 1].pointer + r.lowerBound * prevPer
-            timed("  zero \(i)") { dInput?.update(repeating: 0, count: r.count * prevPer) }
+            dInput?.update(repeating: 0, count: r.count * prevPer)
         }
-        let columns = r.count * st.outLength, rows = st.inChannels * st.kernelSize
-        let col = ws.col[i].pointer + r.lowerBound * colSize, dCol = ws.dCol[i].pointer + r.lowerBound * colSize
-        timed("  conv dW \(i)") {
-            BLAS.sgemm(transposeA: false, transposeB: true, m: st.outChannels, n: rows, k: columns,
-                       a: dPre, lda: columns, b: col, ldb: columns, beta: 1, c: grads + st.weight, ldc: rows)
-        }
-        timed("  conv dBias \(i)") {
-            for o in 0..<st.outChannels { grads[st.bias + o] += Kernels.sum(dPre + o * columns, columns) }
-        }
-        guard let dInput else { return }
-        timed("  conv dCol \(i)") {
-            BLAS.sgemm(transposeA: true, transposeB: false, m: rows, n: columns, k: st.outChannels,
-                       a: parameters.pointer + st.weight, lda: rows, b: dPre, ldb: columns, beta: 0, c: dCol, ldc: columns)
-        }
-        timed("  col2im \(i)") {
-            col2imAddChannelMajor(dInput: dInput, dCol: dCol, batch: r.count, channels: st.inChannels, length: st.inLength,
-                                  kernelSize: st.kernelSize, padding: st.padding)
-        }
+        let (input, layout) = convInput(i, ws, r)
+        conv1dBackwardChunked(dInput: dInput, dCol: ws.dCol[shard].pointer, col: ws.col[shard].pointer,
+                              dWeight: grads + st.weight, dBias: grads + st.bias, dOut: dPre, input: input, layout: layout,
+                              weight: parameters.pointer + st.weight, batch: r.count, inChannels: st.inChannels,
+                              outChannels: st.outChannels, length: st.inLength, kernelSize: st.kernelSize,
+                              padding: st.padding, chunk: ws.chunk)
     }
 }

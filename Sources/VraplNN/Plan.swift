@@ -148,13 +148,23 @@ final class Workspace: @unchecked Sendable {
     // per dense layer
     var out: [FloatBuffer] = [], masked: [FloatBuffer] = [], mask: [FloatBuffer] = [], dOut: [FloatBuffer] = []
 
-    init(plan: Plan, batch: Int) {
+    /// Samples per im2col chunk (see `conv1dForwardChunked`); `col[shard]`, `dCol[shard]` hold one chunk.
+    let chunk: Int
+    let shards: Int
+
+    init(plan: Plan, batch: Int, shards: Int) {
         self.batch = batch
+        self.shards = max(1, shards)
         input = FloatBuffer(count: batch * plan.inputSize)
+        let maxColPerSample = plan.convStages.map { $0.inChannels * $0.kernelSize * $0.outLength }.max() ?? 0
+        // About 256 KiB of im2col per chunk: it and the chunk's GEMM operands stay in a 1–2 MiB L2.
+        chunk = max(1, min(batch, (1 << 16) / max(1, maxColPerSample)))
+        for _ in 0..<self.shards {
+            col.append(FloatBuffer(count: chunk * maxColPerSample))
+            dCol.append(FloatBuffer(count: chunk * maxColPerSample))
+        }
         for s in plan.convStages {
-            let colSize = s.inChannels * s.kernelSize * s.outLength, actSize = s.outChannels * s.outLength
-            col.append(FloatBuffer(count: batch * colSize))
-            dCol.append(FloatBuffer(count: batch * colSize))
+            let actSize = s.outChannels * s.outLength
             pre.append(FloatBuffer(count: batch * actSize))
             xhat.append(FloatBuffer(count: s.batchNorm == nil ? 0 : batch * actSize))
             act.append(FloatBuffer(count: batch * actSize))

@@ -67,6 +67,23 @@ struct LayerTests {
             #expect(maxRelativeDifference(dxBack, dx.floats) < 1e-5)
             #expect(maxRelativeDifference(dwf, dw.floats) < 1e-5)
             #expect(maxRelativeDifference(dbf, db.floats) < 1e-5)
+
+            // Chunked variants (im2col recomputed per chunk of samples) give the same results.
+            for chunk in [1, 2] {
+                var outC = [Float](repeating: 0, count: b * co * lo), colC = [Float](repeating: 0, count: ci * k * chunk * lo)
+                var dcolC = colC
+                var dxC = [Float](repeating: 0, count: b * ci * l), dwC = [Float](repeating: 0, count: co * ci * k)
+                var dbC = [Float](repeating: 0, count: co)
+                conv1dForwardChunked(out: &outC, col: &colC, input: xf, layout: layout, weight: w.floats, bias: bias.floats,
+                                     batch: b, inChannels: ci, outChannels: co, length: l, kernelSize: k, padding: pad, chunk: chunk)
+                #expect(maxRelativeDifference(outC, out) < 1e-5)
+                conv1dBackwardChunked(dInput: &dxC, dCol: &dcolC, col: &colC, dWeight: &dwC, dBias: &dbC, dOut: cotCM, input: xf,
+                                      layout: layout, weight: w.floats, batch: b, inChannels: ci, outChannels: co, length: l,
+                                      kernelSize: k, padding: pad, chunk: chunk)
+                #expect(maxRelativeDifference(dxC, dxf) < 1e-5)
+                #expect(maxRelativeDifference(dwC, dwf) < 1e-5)
+                #expect(maxRelativeDifference(dbC, dbf) < 1e-5)
+            }
         }
     }
 
