@@ -46,6 +46,9 @@ struct CollectCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Live status line on stderr (default: when stderr is a terminal).")
     var status: Bool?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Run the loop with SCHED_FIFO priority 10 when permitted (root), so a loaded host does not delay samples.")
+    var realtime: Bool = true
+
     func makeConfiguration() throws -> CollectorConfiguration {
         var c = CollectorConfiguration(outputPath: out)
         c.intervalNs = try DurationText.nanoseconds(interval)
@@ -74,8 +77,23 @@ struct CollectCommand: ParsableCommand {
         StopSignal.install()
         do {
             let collector = try Collector(configuration: configuration)
+            let scheduling = realtime ? Scheduling.requestRealtime() : .normal(reason: "--no-realtime")
             let summary = try collector.record()
             print(summary)
+            print("scheduling \(scheduling)")
+            var usage = rusage()
+            #if os(Linux)
+            let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+            #else
+            let who = RUSAGE_SELF
+            #endif
+            if getrusage(who, &usage) == 0 {
+                let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+                let share = summary.elapsedNs > 0 ? 100 * (user + system) / (Double(summary.elapsedNs) / 1e9) : 0
+                print(String(format: "collector CPU %.3f s (user %.3f, system %.3f; %.3f%% of one core), max RSS %.1f MB",
+                             user + system, user, system, share, Double(usage.ru_maxrss) / 1024))
+            }
         } catch {
             FileHandle.standardError.write(Data("vrapl-collect: \(error)\n".utf8))
             throw ExitCode.failure

@@ -8,18 +8,24 @@ import VraplCore
 /// A file that is opened once and re-read from offset 0 on every tick with `pread` into a buffer
 /// allocated up front, so the steady-state sampling loop makes no allocation and no `open`/`close`.
 ///
-/// procfs and sysfs regenerate the whole text on every read from offset 0; a read is repeated until it
-/// returns 0 bytes because seq_file-backed files (/proc/vmstat) may hand out one page per call.
-/// The buffer grows (an allocation) only when a file outgrows it, which happens at most a few times.
+/// procfs and sysfs regenerate the whole text on every read from offset 0. Files produced by one
+/// `show` call (/proc/stat is a `single_open` seq_file; every sysfs attribute, such as `energy_uj`)
+/// hand out all of it in one `read` when the buffer is larger, so a short read means the end
+/// (`oneShot: true`: one syscall per tick). Iterating seq_files (/proc/vmstat) fill at most one page per
+/// call, so for them reads repeat until one returns 0 bytes (`oneShot: false`). Regular files (fixture
+/// trees) behave correctly either way. The buffer grows (an allocation) only when a file outgrows it.
 public final class PolledFile {
     /// The path as opened; every error names it.
     public let path: String
     private let fd: Int32
     private var storage: UnsafeMutableRawBufferPointer
+    /// Whether a read shorter than the buffer is known to be the whole file.
+    public let oneShot: Bool
 
     /// Opens `path` read-only. Throws a `VraplError` naming the path and the reason.
-    public init(path: String, capacity: Int = 16 * 1024) throws {
+    public init(path: String, capacity: Int = 16 * 1024, oneShot: Bool = false) throws {
         self.path = path
+        self.oneShot = oneShot
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw PolledFile.openError(path: path, errno: errno) }
         self.fd = fd
@@ -55,6 +61,7 @@ public final class PolledFile {
             }
             if n == 0 { return total }
             total += n
+            if oneShot, total < storage.count { return total }
         }
     }
 

@@ -55,7 +55,7 @@ public final class PowercapReader: EnergySource {
         let zones = try PowercapReader.discover(sysfs: sysfs)
         var files: [PolledFile] = []
         for zone in zones {
-            files.append(try PolledFile(path: zone.path + "/energy_uj", capacity: 64))
+            files.append(try PolledFile(path: zone.path + "/energy_uj", capacity: 64, oneShot: true))
         }
         self.zones = zones
         self.files = files

@@ -38,7 +38,7 @@ public final class ProcStatReader {
     public init(procfs: String = "/proc", includePerCPU: Bool = false) throws {
         path = procfs.hasSuffix("/") ? procfs + "stat" : procfs + "/stat"
         self.includePerCPU = includePerCPU
-        file = try PolledFile(path: path, capacity: 64 * 1024)
+        file = try PolledFile(path: path, capacity: 64 * 1024, oneShot: true)
         var first = ProcStatSnapshot()
         cpuCount = try file.withContents { bytes in
             try ProcStatReader.parse(bytes, path: path, includePerCPU: includePerCPU, into: &first)
