@@ -26,7 +26,7 @@ sleep 2
       --no-status --label bench=measure-collector $EXTRA > "$OUT/summary.txt" &
 PID=$!
 HZ=$(getconf CLK_TCK)
-echo "t_s,rss_kb,cpu_ticks,rss_anon_kb,rss_file_kb" > "$OUT/usage.csv"
+echo "t_s,rss_kb,cpu_ticks,rss_anon_kb,rss_file_kb,cpu_ns" > "$OUT/usage.csv"
 start=$(date +%s.%N)
 while kill -0 "$PID" 2>/dev/null; do
     if [[ -r /proc/$PID/stat ]]; then
@@ -35,8 +35,9 @@ while kill -0 "$PID" 2>/dev/null; do
         filerss=$(awk '/^RssFile/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo "")
         # fields 14 and 15 (utime, stime) counted after the ')' that ends the command name
         ticks=$(sed 's/.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{print $12 + $13}' || echo "")
+        cpu_ns=$(cut -d' ' -f1 "/proc/$PID/schedstat" 2>/dev/null || echo "")   # exact run time, ns
         now=$(date +%s.%N)
-        [[ -n "$rss" && -n "$ticks" ]] && echo "$(echo "$now - $start" | bc),$rss,$ticks,$anon,$filerss" >> "$OUT/usage.csv"
+        [[ -n "$rss" && -n "$ticks" && -n "$cpu_ns" ]] && echo "$(echo "$now - $start" | bc),$rss,$ticks,$anon,$filerss,$cpu_ns" >> "$OUT/usage.csv"
     fi
     sleep 1
 done
@@ -59,14 +60,16 @@ def rank(p):  # nearest rank, as vrapl-collect reports
 print(f"== from the trace: samples {n} (planned {planned}, diff {n - planned:+d}), "
       f"interval p50 {rank(50):.3f} ms, p99 {rank(99):.3f} ms, max {d.max():.3f} ms, "
       f"late > {interval_ms + 1:g} ms: {(d > interval_ms + 1).sum()}")
-rows = [(float(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in list(csv.reader(open(f"{out}/usage.csv")))[1:]]
+rows = [(float(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in list(csv.reader(open(f"{out}/usage.csv")))[1:]]
 ts, rss, ticks = [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 span = t[-1] / 1e9 - t[0] / 1e9
 total_cpu = ticks[-1] / hz
 warm = [r for r in rows if r[0] >= 5]
-steady = (warm[-1][2] - warm[0][2]) / hz / (warm[-1][0] - warm[0][0]) * 100 if len(warm) > 1 else float("nan")
-print(f"== CPU: {total_cpu:.2f} s over {span:.1f} s of sampling = {100 * total_cpu / span:.3f}% of one core "
-      f"(including start-up; steady state after 5 s: {steady:.3f}%)")
+steady = (warm[-1][5] - warm[0][5]) / 1e9 / (warm[-1][0] - warm[0][0]) * 100 if len(warm) > 1 else float("nan")
+print(f"== CPU (utime+stime, 1/{hz:g} s ticks): {total_cpu:.2f} s over {span:.1f} s of sampling = {100 * total_cpu / span:.3f}% of one core "
+      f"(including start-up)")
+print(f"== CPU (schedstat run time, ns-exact): {rows[-1][5] / 1e9:.3f} s = {100 * rows[-1][5] / 1e9 / span:.3f}% of one core; "
+      f"steady state after 5 s: {steady:.3f}%")
 print(f"== RSS: max {max(rss) / 1024:.1f} MB; after 5 s first {warm[0][1] / 1024:.1f} MB, last {warm[-1][1] / 1024:.1f} MB "
       f"({'flat' if abs(warm[-1][1] - warm[0][1]) <= 256 else 'NOT flat'}: {warm[-1][1] - warm[0][1]:+d} kB); "
       f"of the last: anonymous {warm[-1][3] / 1024:.1f} MB, file-backed (shared libraries) {warm[-1][4] / 1024:.1f} MB")

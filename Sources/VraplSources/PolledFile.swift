@@ -48,6 +48,20 @@ public final class PolledFile {
         return try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<count]))
     }
 
+    /// Reads at most the first `limit` bytes (one `pread`) and calls `body` with them. The text may
+    /// end inside a line. Generated files only format what is read, so for /proc/vmstat this skips
+    /// the kernel's work for every line after the prefix.
+    @inline(__always)
+    public func withPrefix<R>(limit: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        while storage.count < limit { grow() }
+        var n: Int
+        repeat {
+            n = pread(fd, storage.baseAddress, limit, 0)
+        } while n < 0 && errno == EINTR
+        if n < 0 { throw PolledFile.readError(path: path, errno: errno) }
+        return try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<n]))
+    }
+
     /// Reads the file into the buffer; returns the byte count.
     private func readAll() throws -> Int {
         var total = 0

@@ -15,6 +15,9 @@ public final class VmstatReader {
     private let nameBytes: UnsafeMutableBufferPointer<UInt8>
     private let nameRanges: [Range<Int>]
     private let found: UnsafeMutableBufferPointer<Bool>
+    /// Bytes to read so that every requested counter's line is complete (learnt from a full read,
+    /// with room for the numbers before them to grow); 0: read the whole file.
+    private var prefixLimit = 0
 
     /// Opens `<procfs>/vmstat` and parses it once. Duplicates in `counters` are removed (first kept).
     public init(procfs: String = "/proc", counters: [String] = VmstatDefaults.counters) throws {
@@ -41,7 +44,7 @@ public final class VmstatReader {
         found.initialize(repeating: false)
         file = try PolledFile(path: path, capacity: 16 * 1024)
         var values = [UInt64](repeating: 0, count: unique.count)
-        try read(into: &values)
+        try readWhole(into: &values)
     }
 
     deinit {
@@ -50,17 +53,41 @@ public final class VmstatReader {
     }
 
     /// Reads the file again; `values` must have `counters.count` elements (in that order).
+    ///
+    /// Only the start of the file up to the last requested counter (plus slack) is read: the kernel
+    /// formats /proc/vmstat line by line as it is read, so the lines after it cost nothing. When a
+    /// counter is not complete inside that prefix the whole file is read instead and the prefix relearnt.
     public func read(into values: inout [UInt64]) throws {
         precondition(values.count == counters.count, "values must have one slot per counter")
+        if prefixLimit > 0 {
+            let path = self.path
+            let names = UnsafeBufferPointer(nameBytes)
+            let ranges = nameRanges
+            let found = self.found
+            let complete = try values.withUnsafeMutableBufferPointer { out in
+                try file.withPrefix(limit: prefixLimit) { bytes in
+                    try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
+                                           prefix: true) != nil
+                }
+            }
+            if complete { return }
+        }
+        try readWhole(into: &values)
+    }
+
+    private func readWhole(into values: inout [UInt64]) throws {
         let path = self.path
         let names = UnsafeBufferPointer(nameBytes)
         let ranges = nameRanges
         let found = self.found
-        try values.withUnsafeMutableBufferPointer { out in
+        let end = try values.withUnsafeMutableBufferPointer { out in
             try file.withContents { bytes in
-                try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out)
+                (try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
+                                        prefix: false) ?? 0, bytes.count)
             }
         }
+        // Slack for the numbers before the last counter to gain digits; never more than the file.
+        prefixLimit = end.0 + 256 < end.1 ? end.0 + 256 : 0
     }
 
     /// Reads the file again into a new array (in `counters` order).
@@ -83,7 +110,7 @@ public final class VmstatReader {
             try all.withUnsafeBufferPointer { names in
                 try found.withUnsafeMutableBufferPointer { f in
                     try values.withUnsafeMutableBufferPointer { out in
-                        try parse(bytes, path: path, names: names, ranges: ranges, found: f, into: out)
+                        _ = try parse(bytes, path: path, names: names, ranges: ranges, found: f, into: out, prefix: false)
                     }
                 }
             }
@@ -91,9 +118,16 @@ public final class VmstatReader {
         return values
     }
 
+    /// Parses `name value` lines for the requested counters. Returns the byte offset just past the
+    /// last requested line. With `prefix` (the bytes may stop inside a line), a counter whose line is
+    /// cut off or absent makes it return nil instead of throwing, so the caller reads the whole file.
     static func parse(_ bytes: UnsafeRawBufferPointer, path: String, names: UnsafeBufferPointer<UInt8>, ranges: [Range<Int>],
-                      found: UnsafeMutableBufferPointer<Bool>, into out: UnsafeMutableBufferPointer<UInt64>) throws {
-        guard !bytes.isEmpty else { throw VraplError("\(path) is empty") }
+                      found: UnsafeMutableBufferPointer<Bool>, into out: UnsafeMutableBufferPointer<UInt64>,
+                      prefix: Bool) throws -> Int? {
+        guard !bytes.isEmpty else {
+            if prefix { return nil }
+            throw VraplError("\(path) is empty")
+        }
         for i in 0..<ranges.count { found[i] = false }
         var remaining = ranges.count
         var c = ByteCursor(bytes)
@@ -104,7 +138,9 @@ public final class VmstatReader {
             while i < ranges.count {
                 if !found[i], c.equals(lineStart, keyEnd, UnsafeBufferPointer(rebasing: names[ranges[i]])) {
                     let at = c.index
-                    switch c.scanNumber() {
+                    let number = c.scanNumber()
+                    if prefix, c.atEnd || c.bytes[c.index] != ByteCursor.newline { return nil }  // cut-off line
+                    switch number {
                     case .value(let v): out[i] = v
                     case .endOfLine:
                         throw c.error(path, at: lineStart, "missing the number after '\(c.token(at: lineStart))' (truncated line?)")
@@ -122,11 +158,13 @@ public final class VmstatReader {
             c.skipLine()
         }
         if remaining > 0 {
+            if prefix { return nil }
             var missing: [String] = []
             for i in 0..<ranges.count where !found[i] {
                 missing.append("'" + String(decoding: UnsafeBufferPointer(rebasing: names[ranges[i]]), as: UTF8.self) + "'")
             }
             throw VraplError("\(path): no \(missing.joined(separator: ", ")) counter (truncated file, or a counter this kernel does not have?)")
         }
+        return c.index
     }
 }

@@ -56,3 +56,66 @@ import VraplCore
         #expect(a[4] > 0)  // free pages
     }
 }
+
+/// The prefix read: only the start of /proc/vmstat up to the last requested counter is read each tick.
+@Suite struct VmstatPrefixTests {
+    static func write(_ text: String, to url: URL) throws {
+        // Overwrite in place (the reader keeps its file descriptor, as with procfs).
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let h = try FileHandle(forWritingTo: url)
+        try h.truncate(atOffset: 0)
+        try h.write(contentsOf: Data(text.utf8))
+        try h.close()
+    }
+
+    static func vmstat(early: String, pgfault: UInt64, tailLines: Int = 200) -> String {
+        var lines = ["nr_free_pages \(early)", "nr_zone_inactive_anon 12", "pswpin 3", "pswpout 4", "pgfault \(pgfault)", "pgmajfault 6"]
+        lines += (0..<tailLines).map { "tail_counter_\($0) \($0)" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func followsChangesAndFallsBackWhenTheCountersMovePastThePrefix() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-vmstat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("vmstat")
+        try Self.write(Self.vmstat(early: "1", pgfault: 5), to: file)
+        let reader = try VmstatReader(procfs: dir.path)
+        #expect(try reader.read() == [5, 6, 3, 4])
+        try Self.write(Self.vmstat(early: "22", pgfault: 77), to: file)  // within the slack
+        #expect(try reader.read() == [77, 6, 3, 4])
+        // 600 more bytes before the counters: beyond the prefix, so the whole file is read again.
+        try Self.write(Self.vmstat(early: String(repeating: "9", count: 15) + " " + String(repeating: "x", count: 600), pgfault: 123_456),
+                       to: file)
+        #expect(try reader.read() == [123_456, 6, 3, 4])
+        try Self.write(Self.vmstat(early: "1", pgfault: 8), to: file)
+        #expect(try reader.read() == [8, 6, 3, 4])
+        // Garbage inside the prefix still fails with the file and the text.
+        try Self.write(Self.vmstat(early: "1", pgfault: 8).replacingOccurrences(of: "pgfault 8", with: "pgfault 8z"), to: file)
+        let message = Fixtures.message { _ = try reader.read() }
+        #expect(message?.contains("expected a number after 'pgfault', found '8z'") == true, "\(message ?? "no error")")
+    }
+
+    @Test func aCutOffLineIsNotTrusted() throws {
+        let names = Array("pgfault".utf8)
+        var found = [false], out: [UInt64] = [0]
+        let result = try Array("pswpin 1\npgfault 12".utf8).withUnsafeBytes { bytes in
+            try names.withUnsafeBufferPointer { n in
+                try found.withUnsafeMutableBufferPointer { f in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        try VmstatReader.parse(bytes, path: "vmstat", names: n, ranges: [0..<7], found: f, into: o, prefix: true)
+                    }
+                }
+            }
+        }
+        #expect(result == nil)  // "pgfault 12" may be "pgfault 12345" cut short
+    }
+
+    @Test func liveReaderAgreesWithAWholeRead() throws {
+        let reader = try VmstatReader(procfs: "/proc", counters: ["pgmajfault", "pswpin", "pswpout"])
+        let before = try VmstatReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
+        let now = try reader.read()
+        let after = try VmstatReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
+        for i in 0..<3 { #expect(before[i] <= now[i] && now[i] <= after[i]) }
+    }
+}
