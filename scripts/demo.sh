@@ -6,4 +6,11 @@ OUT=${1:-demo-out}
 BIN=$(swift build -c release --show-bin-path)
 mkdir -p "$OUT"
 echo "== vrapl demo: output in $OUT"
-echo "(nothing here yet)"
+
+# Stage: record 10 s of this machine with the collector's simulated power source, then inspect it.
+stage_record() {
+    echo "== record: 10 s of this machine at 16 ms (vrapl-collect --power-source sim)"
+    "$BIN/vrapl-collect" --out "$OUT/recorded.h5" --duration 10s --power-source sim --no-status --label demo=record
+    "$BIN/vrapl" inspect "$OUT/recorded.h5"
+}
+stage_record

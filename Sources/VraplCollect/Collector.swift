@@ -160,6 +160,7 @@ public final class Collector {
                 previousNs = now
                 lastNs = now
                 samples += 1
+                if samples == 1, status.enabled { status.prime(energy: energyRaw, monotonicNs: now) }
 
                 // Next tick; skip those whose slot is already over.
                 let after = SampleClock.monotonicNs()
@@ -201,6 +202,11 @@ final class StatusLine {
         self.enabled = enabled
         packageIndex = energy.zones.firstIndex { $0.isPackage }
         maxRange = packageIndex.map { energy.zones[$0].maxEnergyRange } ?? Microjoules(0)
+    }
+
+    /// Remembers the first sample's package energy, so the first line already shows power.
+    func prime(energy: [UInt64], monotonicNs: UInt64) {
+        if let i = packageIndex, i < energy.count { lastEnergy = energy[i]; lastNs = monotonicNs }
     }
 
     func show(elapsedNs: UInt64, samples: Int, missed: Int, histogram: IntervalHistogram, energy: [UInt64], monotonicNs: UInt64) {

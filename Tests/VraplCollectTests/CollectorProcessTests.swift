@@ -30,11 +30,11 @@ import VraplTrace
     }
 
     /// Starts the collector on the sim source against this machine's /proc and waits for its file.
-    static func start(out: String, flushInterval: String) throws -> (Process, Pipe, Pipe) {
+    static func start(out: String, flushInterval: String, status: Bool = false) throws -> (Process, Pipe, Pipe) {
         let p = Process()
         p.executableURL = try collectorBinary()
         p.arguments = ["--out", out, "--interval", "16ms", "--power-source", "sim", "--flush-interval", flushInterval,
-                       "--no-status", "--label", "test=process"]
+                       status ? "--status" : "--no-status", "--label", "test=process"]
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
@@ -56,8 +56,9 @@ import VraplTrace
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("signal.h5").path
         // A 60 s flush interval: only the final flush on the signal can put the samples in the file.
-        let (p, o, e) = try Self.start(out: out, flushInterval: "60s")
-        usleep(800_000)
+        // SIGINT runs with the status line forced on (it is redrawn once a second).
+        let (p, o, e) = try Self.start(out: out, flushInterval: "60s", status: signal == SIGINT)
+        usleep(signal == SIGINT ? 1_300_000 : 800_000)
         kill(p.processIdentifier, signal)
         let deadline = Date().addingTimeInterval(10)
         while p.isRunning, Date() < deadline { usleep(10_000) }
@@ -80,6 +81,28 @@ import VraplTrace
         #expect(trace.sampleCount >= 20)
         #expect(trace.metadata.labels["test"] == "process")
         #expect(trace.metadata.powerSource.description == "sim:basic")
+        if signal == SIGINT {
+            #expect(stderr.contains(" samples  missed 0") || stderr.contains(" samples  missed"), "\(stderr)")
+            #expect(stderr.contains("package ") && stderr.contains(" W"), "\(stderr)")
+        } else {
+            #expect(!stderr.contains("samples  missed"))
+        }
+        // h5dump (hdf5-tools) reads the header of a collector trace.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/h5dump") {
+            let dump = Process()
+            dump.executableURL = URL(fileURLWithPath: "/usr/bin/h5dump")
+            dump.arguments = ["-H", out]
+            let pipe = Pipe()
+            dump.standardOutput = pipe
+            dump.standardError = pipe
+            try dump.run()
+            let header = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            dump.waitUntilExit()
+            #expect(dump.terminationStatus == 0, "\(header)")
+            for name in ["\"power_source\"", "\"timestamp_monotonic_ns\"", "\"cpu_guest_nice\"", "\"energy_uj\"", "\"pgmajfault\""] {
+                #expect(header.contains(name), "h5dump -H lacks \(name)")
+            }
+        }
     }
 
     @Test func sigkillLeavesEverythingUpToTheLastFlush() throws {
