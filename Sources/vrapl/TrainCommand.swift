@@ -70,6 +70,16 @@ struct TrainCommand: ParsableCommand {
                                                                 csvPowerSource: csvSource, log: log)
         log("\(dataset.sampleCount) samples, \(dataset.windowCount) windows; \(cfg.name): \(cfg.architectureKind.rawValue), \(cfg.epochs) epochs, batch \(cfg.batchSize), \(threadCount) thread(s)")
         let outURL = URL(fileURLWithPath: out)
+        // Create the output folder and check it is writable before any training time is spent.
+        let outDir = outURL.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
+        } catch {
+            throw VraplError("\(outDir.path): cannot create the output directory: \(error.localizedDescription)")
+        }
+        guard FileManager.default.isWritableFile(atPath: outDir.path) else {
+            throw VraplError("\(outDir.path): output directory is not writable")
+        }
         let session = TrainingSession(config: cfg, dataset: dataset, provenance: provenance, threads: threadCount,
                                       output: outURL, resume: resume.map { URL(fileURLWithPath: $0) },
                                       commandLine: (["vrapl"] + CommandLine.arguments.dropFirst()).joined(separator: " "), log: log)
