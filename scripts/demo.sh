@@ -59,6 +59,7 @@ stage evaluate "$VRAPL" evaluate --model "$MODEL" --data "$OUT/traces" --live "$
 
 # 4. Predict every sample of the live trace; replay the same trace through the guest's code path.
 stage predict "$VRAPL" predict --model "$MODEL" --trace "$LIVE" --out "$OUT/predictions.csv"
+mkdir -p "$OUT/guest"
 stage guest-replay "$GUEST" --model "$MODEL" --replay "$LIVE" --out "$OUT/guest/replay.csv" --quiet
 if cmp -s <(cut -d, -f1,3 "$OUT/predictions.csv") <(cut -d, -f1,3 "$OUT/guest/replay.csv"); then
   REPLAY="identical to vrapl predict, sample for sample"
