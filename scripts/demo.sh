@@ -42,6 +42,7 @@ stage simulate "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/demo.yaml" --
 stage simulate-live "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/quick.yaml" --profile xeon-silver-4210r \
   --samples 30000 --seed $((SEED + 100)) --out "$OUT/live"
 # The real collector on this machine for 5 s (no RAPL here: its simple `sim:basic` power model).
+mkdir -p "$OUT/record"
 stage record "$BIN/vrapl-collect" --out "$OUT/record/this-machine.h5" --duration 5s --power-source sim \
   --no-status --label demo=record
 "$VRAPL" inspect "$OUT/record/this-machine.h5" > "$OUT/record/inspect.txt"
