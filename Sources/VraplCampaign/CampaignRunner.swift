@@ -40,7 +40,7 @@ public final class CampaignRunner {
     public let matrixFile: String
     public var options: Options
     /// Waiting, injectable so tests run instantly.
-    public var sleep: (Double) -> Void = { s in if s > 0 { usleep(useconds_t(min(s, 4000) * 1e6)) } }
+    public var sleep: (Double) -> Void = { s in if s > 0 { Thread.sleep(forTimeInterval: s) } }
     /// Log lines (progress), injectable.
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
@@ -129,7 +129,7 @@ public final class CampaignRunner {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: options.vrapl)
             p.arguments = ["simulate", "--live", "--powercap-dir", sysfs, "--profile", options.simProfile,
-                           "--interval", options.interval, "--state-file", options.stateFile]
+                           "--interval", options.interval, "--state-file", options.stateFile, "--exit-with-parent"]
             p.standardError = FileHandle.nullDevice
             do { try p.run() } catch { throw VraplError("cannot start \(options.vrapl) simulate --live: \(error.localizedDescription)") }
             live = p

@@ -165,7 +165,9 @@ public final class LiveSimulator {
     /// recomputed every `interval`; the counter advances every `updateInterval` (like RAPL's ~1 ms
     /// updates), so a reader sampling at its own phase — or catching up after a stall — sees energy
     /// in proportion to the time that passed. `report` gets (elapsed s, watts, label) about once a second.
-    public func run(duration: Double?, updateInterval: Double = 0.002, report: ((Double, Double, String) -> Void)? = nil) throws {
+    public func run(duration: Double?, updateInterval: Double = 0.002, exitWithParent: Bool = false,
+                    report: ((Double, Double, String) -> Void)? = nil) throws {
+        let parent = getppid()
         let userHz = 100.0
         let fineNs = UInt64(max(0.0005, min(updateInterval, interval)) * 1e9)
         let statNs = UInt64(interval * 1e9)
@@ -207,6 +209,8 @@ public final class LiveSimulator {
                 wattsSum = 0; wattsN = 0; lastReport = now
             }
             if let d = duration, Double(now - t0) / 1e9 >= d { break }
+            // Started by a campaign that died (SIGKILL, crash): do not run on as an orphan.
+            if exitWithParent, k % 256 == 0, getppid() != parent { break }
         }
     }
 }

@@ -31,6 +31,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Live mode: stop after this long (default: run until killed).") var duration: String?
     @Option(help: "Live mode: how often energy_uj advances (RAPL itself updates about every 1 ms).") var updateInterval: String = "2ms"
     @Option(help: "Live mode: the campaign's current-stressor file.") var stateFile: String = CampaignCurrent.defaultPath
+    @Flag(help: "Live mode: stop when the parent process (a campaign) goes away.") var exitWithParent = false
     @Flag(help: "Print the profile's fit against the published ranges and exit.") var fit = false
 
     func validate() throws {
@@ -105,7 +106,7 @@ struct SimulateCommand: ParsableCommand {
         FileHandle.standardError.write(Data("vrapl simulate --live: sim:\(prof.name) → \(dir)/class/powercap/intel-rapl:0/energy_uj every \(DurationText.render(dt)); label file \(stateFile)\n".utf8))
         let terminal = isatty(STDERR_FILENO) != 0
         let upd = try DurationText.parse(updateInterval, what: "--update-interval")
-        try sim.run(duration: d, updateInterval: upd) { elapsed, watts, label in
+        try sim.run(duration: d, updateInterval: upd, exitWithParent: exitWithParent) { elapsed, watts, label in
             let line = String(format: "%6.0fs  %6.2f W  %@", elapsed, watts, label)
             FileHandle.standardError.write(Data(((terminal ? "\r\u{1B}[2K" : "") + line + (terminal ? "" : "\n")).utf8))
         }
