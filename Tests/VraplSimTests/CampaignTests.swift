@@ -19,6 +19,12 @@ struct CampaignTests {
         let demo = try CampaignMatrix.load(path: SimFixtures.campaign("demo"))
         #expect(demo.combinations(coreCount: 20).count == (1 + 6 * 4) * 3)
         #expect(demo.synthetic.burstCount == 60)
+        let live = try CampaignMatrix.load(path: SimFixtures.campaign("live"))
+        #expect(live.combinations(coreCount: 20).count == 81)  // 3^4, idle included
+        let sched = SimSchedule.build(matrix: live, threads: 20, seed: 1)
+        #expect(sched.segments.filter { $0.kind == .burst }.count == 40)
+        let target = SimSchedule.build(matrix: demo, threads: 20, seed: 1, targetSamples: 100_000).totalSamples
+        #expect(abs(target - 100_000) < 1_000, "\(target)")
     }
 
     @Test("matrix parsing: levels to workers, families, names, repeats")
