@@ -17,10 +17,11 @@ import Foundation
 ///    γ(k) ≈ σ² + A·δ(k): the pairwise-difference estimator ½E[(yᵢ − y_nn(i))²] is σ² plus a bias that
 ///    grows with the neighbour distance; the least-squares intercept of γ on δ over k removes it.
 ///    The estimate is √max(0, intercept), capped at √γ(1) (the uncorrected nearest-neighbour value).
-/// 4. Per family: the pairs are split by the families of both ends and T_F = E[(y − E[y|x])² | F]
-///    is solved for jointly (`solveFamilies`), because a neighbour of another family brings its own
-///    spread into the difference. The overall figure is the family-share weighted mean of T_F; the
-///    plain gamma test over all queries is reported beside it (`gammaOverallRMSE`).
+/// 4. Per family: the same over the query windows of that family (neighbours from every family).
+///    Where families overlap in feature space with different spreads, a neighbour of another family
+///    brings its own spread; for that case the pairs are also split by the families of both ends and
+///    T_F = E[(y − E[y|x])² | F] solved for jointly (`decomposedRMSE`, `solveFamilies`). Overall: the
+///    gamma test over all queries, each family weighted by its share of the windows.
 ///
 /// The reference set is thinned to at most `maxReferencePerGroup` windows per exclusion group (even
 /// stride) and `maxReference` overall; queries are at most `maxQueriesPerFamily` reference windows per
@@ -32,6 +33,9 @@ public enum FeatureCeiling {
         public var maxReferencePerGroup = 100
         public var maxQueriesPerFamily = 2_000
         public var seed: UInt64 = 42
+        /// One distance slope per query family (true) or one shared slope (false, default: steadier
+        /// when a family has few runs per visible level).
+        public var familySlopes = false
         public init() {}
     }
 
@@ -40,6 +44,10 @@ public enum FeatureCeiling {
         public var rmse: Double
         /// Uncorrected nearest-neighbour estimate √γ(1), W (an upper bound).
         public var nearestNeighbourRMSE: Double
+        /// Per family only: T_F from the joint decomposition by the families of both ends of every
+        /// pair (`solveFamilies`), W — the right figure when families overlap in feature space with
+        /// different spreads; noisier than `rmse` when a family has few runs per visible level.
+        public var decomposedRMSE: Double? = nil
         /// Slope A of γ on δ (W² per unit squared scaled distance).
         public var slope: Double
         /// Mean squared scaled distance to the first neighbour.
@@ -49,6 +57,7 @@ public enum FeatureCeiling {
         enum CodingKeys: String, CodingKey {
             case rmse
             case nearestNeighbourRMSE = "nearest_neighbour_rmse"
+            case decomposedRMSE = "decomposed_rmse"
             case slope
             case meanNearestDistance2 = "mean_nearest_distance2"
             case queries
@@ -58,8 +67,10 @@ public enum FeatureCeiling {
     public struct Result: Codable, Sendable, Equatable {
         public var overall: Estimate
         public var byFamily: [String: Estimate]
-        /// The plain gamma-test estimate over all queries (no family decomposition), W.
+        /// The gamma-test estimate over all queries (= `overall.rmse`), W.
         public var gammaOverallRMSE: Double
+        /// Family-share weighted mean of the decomposed T_F, W.
+        public var decomposedOverallRMSE: Double
         public var dimension: Int
         public var referenceCount: Int
         public var method: String
@@ -68,6 +79,7 @@ public enum FeatureCeiling {
             case overall
             case byFamily = "by_family"
             case gammaOverallRMSE = "gamma_overall_rmse"
+            case decomposedOverallRMSE = "decomposed_overall_rmse"
             case dimension
             case referenceCount = "reference_count"
             case method
@@ -172,23 +184,23 @@ public enum FeatureCeiling {
         // Per family: decompose the pairs by the families of both ends (see `solveFamilies`).
         let families = sums.keys.filter { (sums[$0]?.q ?? 0) > 0 }.sorted()
         let variances = solveFamilies(families: families, stats: pairStats,
-                                      prior: pow(gammaOverall.rmse.isFinite ? gammaOverall.rmse : 0, 2))
+                                      prior: pow(gammaOverall.rmse.isFinite ? gammaOverall.rmse : 0, 2),
+                                      sharedSlope: !options.familySlopes)
         var byFamily: [String: Estimate] = [:]
         var weighted = 0.0
         for (fi, fam) in families.enumerated() {
             guard let s = sums[fam] else { continue }
             var e = gammaEstimate(s.d, s.g, s.q)
-            e.rmse = max(0, variances.t[fi]).squareRoot()
-            e.slope = variances.a[fi]
+            e.decomposedRMSE = max(0, variances.t[fi]).squareRoot()
             byFamily[fam] = e
             weighted += Double(famCount[fam] ?? 0) / Double(max(1, n)) * max(0, variances.t[fi])
         }
-        var overall = gammaOverall
-        overall.rmse = wUsed > 0 ? (weighted / wUsed).squareRoot() : .nan
-        return Result(overall: overall, byFamily: byFamily, gammaOverallRMSE: gammaOverall.rmse, dimension: dimension,
+        let decomposedOverall = wUsed > 0 ? (weighted / wUsed).squareRoot() : .nan
+        return Result(overall: gammaOverall, byFamily: byFamily, gammaOverallRMSE: gammaOverall.rmse,
+                      decomposedOverallRMSE: decomposedOverall, dimension: dimension,
                       referenceCount: reference.count,
-                      method: "pairwise differences to k=1...\(p) nearest windows of other segments (reduced windows, min-max scaled), "
-                        + "distance bias removed by regression on squared distance, decomposed by family")
+                      method: "gamma test: pairwise differences to the k=1...\(p) nearest windows of other segments "
+                        + "(reduced windows, min-max scaled), distance bias removed by regression on squared distance")
     }
 
     struct PairKey: Hashable { var query: String; var neighbour: String }
@@ -198,15 +210,16 @@ public enum FeatureCeiling {
     ///
     /// For a query i of family F and a neighbour j of family G from another segment,
     /// E[½(yᵢ − y_j)²] ≈ ½T_F + ½T_G + A_F·‖xᵢ − x_j‖², where T_F = E[(y − E[y|x])² | F] and A_F is the
-    /// query family's distance slope (a smooth regression function). This holds whenever the hidden
+    /// distance slope (shared by all families unless `sharedSlope` is false). This holds whenever the hidden
     /// part is zero-mean given the window, including families with their own offsets that the window
     /// cannot reveal. Least squares over all pairs (a tiny ridge, 1e-8 of each diagonal entry, pulls each T_F
     /// toward `prior` so that a family seen only beside one other stays defined) gives every T_F.
-    static func solveFamilies(families: [String], stats: [PairKey: PairStats], prior: Double) -> (t: [Double], a: [Double]) {
+    static func solveFamilies(families: [String], stats: [PairKey: PairStats], prior: Double,
+                              sharedSlope: Bool = true) -> (t: [Double], a: [Double]) {
         let m = families.count
         guard m > 0 else { return ([], []) }
         let index = Dictionary(uniqueKeysWithValues: families.enumerated().map { ($1, $0) })
-        let size = 2 * m
+        let size = sharedSlope ? m + 1 : 2 * m
         var mat = [Double](repeating: 0, count: size * size), rhs = [Double](repeating: 0, count: size)
         for (key, st) in stats {
             guard let f = index[key.query] else { continue }
@@ -214,7 +227,7 @@ public enum FeatureCeiling {
             var c = [Double](repeating: 0, count: size)
             c[f] += 0.5
             if let g = index[key.neighbour] { c[g] += 0.5 } else { c[f] += 0.5 }
-            let a = m + f
+            let a = sharedSlope ? m : m + f
             for r in 0..<size where c[r] != 0 {
                 for s in 0..<size where c[s] != 0 { mat[r * size + s] += st.n * c[r] * c[s] }
                 mat[r * size + a] += st.sd * c[r]
@@ -229,8 +242,9 @@ public enum FeatureCeiling {
             mat[r * size + r] += ridge
             if r < m { rhs[r] += ridge * prior }
         }
-        let theta = solveLinear(mat, rhs, size) ?? ([Double](repeating: prior, count: m) + [Double](repeating: 0, count: m))
-        return (Array(theta[0..<m]), Array(theta[m..<size]))
+        let theta = solveLinear(mat, rhs, size) ?? ([Double](repeating: prior, count: m) + [Double](repeating: 0, count: size - m))
+        let slopes = sharedSlope ? [Double](repeating: theta[m], count: m) : Array(theta[m..<size])
+        return (Array(theta[0..<m]), slopes)
     }
 
     /// Gaussian elimination with partial pivoting; nil when singular.

@@ -181,14 +181,15 @@ public enum ReportWriter {
         md += "How much error no predictor of these window features can avoid: √E[Var(power | window)], estimated model-free "
         md += "(\(c.result.method); \(c.result.referenceCount) reference windows, \(c.result.overall.queries) queries, \(f(c.seconds, 1)) s). "
         md += "Windows are reduced to block means per feature (newest-first blocks of 1, 2, 4, 8, … samples) and min–max scaled; "
-        md += "neighbours come from other segments only. The uncorrected nearest-neighbour value is an upper bound.\n\n"
-        var crow = [["**all**", f(c.result.overall.rmse), f(c.result.gammaOverallRMSE), f(c.result.overall.nearestNeighbourRMSE), f(c.hiddenRMSE),
+        md += "neighbours come from other segments only. The uncorrected nearest-neighbour value is an upper bound; the decomposed "
+        md += "column splits pairs by the families of both ends (for families that overlap in feature space).\n\n"
+        var crow = [["**all**", f(c.result.overall.rmse), f(c.result.decomposedOverallRMSE), f(c.result.overall.nearestNeighbourRMSE), f(c.hiddenRMSE),
                      c.hiddenRMSE.map { f(c.result.overall.rmse / $0, 3) } ?? "–"]]
         for (fam, e) in c.result.byFamily.sorted(by: { $0.key < $1.key }) {
             let h = c.hiddenRMSEByFamily?[fam]
-            crow.append([fam, f(e.rmse), "", f(e.nearestNeighbourRMSE), f(h), h.map { f(e.rmse / $0, 3) } ?? "–"])
+            crow.append([fam, f(e.rmse), f(e.decomposedRMSE), f(e.nearestNeighbourRMSE), f(h), h.map { f(e.rmse / $0, 3) } ?? "–"])
         }
-        md += mdTable(["family", "ceiling W", "gamma test W", "nearest-neighbour W", "sim_hidden_w RMSE W", "ratio"], crow)
+        md += mdTable(["family", "ceiling W", "decomposed W", "nearest-neighbour W", "sim_hidden_w RMSE W", "ratio"], crow)
         md += "\n"
 
         if let gap = r.gap {
