@@ -25,6 +25,8 @@ public struct GuestConfig: Sendable {
     public var out: String?
     public var duration: Double?
     public var attribute: String?
+    /// cgroup v2 root for `--attribute` (default: the mounted cgroup2 hierarchy).
+    public var cgroupfs: String?
     /// How often files (textfile, powercap, terminal line, JSONL flush) are refreshed, ms.
     public var exportIntervalMs: Double = 1000
     /// Force the live terminal line on or off (default: on when stdout is a terminal).
@@ -90,7 +92,11 @@ public final class GuestRunner {
             hostReader = reader
             calibrator = HostCalibrator(maxEnergyRange: reader.maxEnergyRange)
         }
-        if let path = config.attribute { attribution = try GuestAttribution(configPath: path, procfs: config.procfs) }
+        if let path = config.attribute {
+            let estimator = self.estimator
+            attribution = try GuestAttribution(configPath: path, procfs: config.procfs, cgroupfs: config.cgroupfs,
+                                               modelName: identity.name) { estimator.energyJoules }
+        }
         if let listen = config.listen {
             let (host, port) = try MetricsServer.parseListen(listen)
             let box = snapshots
@@ -133,7 +139,7 @@ public final class GuestRunner {
             c.observe(hostCounter: try reader.read(), guestEnergyJoules: estimator.energyJoules, monotonicNs: monotonicNs)
             calibrator = c
         }
-        if let attribution { try attribution.update(cpuEnergyJoules: estimator.energyJoules) }
+        if let attribution { try attribution.update() }
         publish()
         let s = snapshots.current
         try textfile?.export(s)

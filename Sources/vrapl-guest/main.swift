@@ -57,6 +57,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Attribute the predicted CPU energy to cgroups with this attribution config (YAML).")
     var attribute: String?
 
+    @Option(name: .long, help: "cgroup v2 root for --attribute (default: the mounted cgroup2 hierarchy).")
+    var cgroupfs: String?
+
     @Option(name: .long, help: "Refresh files, the terminal line and JSONL every N ms (default 1000).")
     var exportIntervalMs: Double = 1000
 
@@ -77,6 +80,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.out = out
         config.duration = duration
         config.attribute = attribute
+        config.cgroupfs = cgroupfs
         config.exportIntervalMs = exportIntervalMs
         if quiet { config.terminal = false }
         do {
