@@ -20,6 +20,7 @@ public enum BLAS {
     /// `VRAPL_OPENBLAS_CORETYPE=NAME` (e.g. `SkylakeX`) asks for a kernel set even then.
     public static let kernelSelection: String = {
         let before = coreName
+        noteKernels()
         if let wanted = getenv("VRAPL_OPENBLAS_CORETYPE") {
             _ = useKernels(String(cString: wanted))
             return coreName
@@ -28,6 +29,7 @@ public enum BLAS {
         if let auto = getenv("VRAPL_OPENBLAS_AUTO"), String(cString: auto) == "0" { return before }
         guard before == "Haswell" || before == "Zen", cpuHasAVX512() else { return before }
         _ = useKernels("SkylakeX")
+        noteKernels()
         return coreName
     }()
 
@@ -49,6 +51,7 @@ public enum BLAS {
             gotoblas_dynamic_init()
             if let saved { setenv("OPENBLAS_CORETYPE", saved, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
         }
+        defer { noteKernels() }
         select(name)
         if coreName.lowercased() == name.lowercased() && sgemmCheck() { return true }
         select(before)
@@ -103,6 +106,25 @@ public enum BLAS {
         if m == 0 || n == 0 { return }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension BLAS {
+    /// True when OpenBLAS's kernel set has its small-matrix sgemm path (SkylakeX, Cooperlake), which beats
+    /// sgemv for one-window products; otherwise `linearForward` uses sgemv for a batch of one.
+    nonisolated(unsafe) public internal(set) static var hasSmallMatrixKernels = false
+
+    static func noteKernels() {
+        let name = coreName
+        hasSmallMatrixKernels = name == "SkylakeX" || name == "Cooperlake"
+    }
+
+    /// y[m] = alpha · A[m×n] · x[n] + beta · y (row-major A, no transpose).
+    @inline(__always)
+    public static func sgemv(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        if m == 0 { return }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 }
 

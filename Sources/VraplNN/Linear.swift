@@ -9,6 +9,10 @@ public func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer
     for row in 0..<batch {
         (out + row * outFeatures).update(from: bias, count: outFeatures)
     }
+    if batch == 1 && !BLAS.hasSmallMatrixKernels {   // one window (the guest's live path): matrix-vector product
+        BLAS.sgemv(m: outFeatures, n: inFeatures, a: weight, lda: inFeatures, x: input, beta: 1, y: out)
+        return
+    }
     BLAS.sgemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
                a: input, lda: inFeatures, b: weight, ldb: inFeatures, beta: 1, c: out, ldc: outFeatures)
 }
