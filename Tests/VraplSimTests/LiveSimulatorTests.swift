@@ -69,3 +69,34 @@ struct LiveSimulatorTests {
         #expect(throws: VraplError.self) { try LiveSimulator.parseStat("cpu 1 2\n", path: "/x/stat") }
     }
 }
+
+@Suite("Profile energy source")
+struct ProfileEnergySourceTests {
+    @Test("as an EnergySource: sim:<profile>, counter follows busy CPUs and the label's mix")
+    func energySource() throws {
+        let p = try SimFixtures.profile()
+        let src = ProfileEnergySource(profile: p, cpuCount: 2, seed: 4)
+        #expect(src.powerSource == .simulated(profile: "xeon-silver-4210r"))
+        #expect(src.zones.count == 1 && src.zones[0].isPackage)
+        var e = [Microjoules(0)]
+        var stat = ProcStatSnapshot()
+        var t: UInt64 = 1_000_000_000
+        func run(_ busyPerTick: UInt64, ticks: Int) throws -> Double {
+            let e0 = e[0].value, t0 = t
+            for _ in 0..<ticks {
+                t += 16_000_000
+                stat.cpu.user += busyPerTick
+                stat.cpu.idle += 3 - min(3, busyPerTick)
+                try src.sample(stat: stat, monotonicNs: t, into: &e)
+            }
+            return Double(e[0].value - e0) / 1e6 / (Double(t - t0) / 1e9)
+        }
+        _ = try run(0, ticks: 50)
+        let idle = try run(0, ticks: 300)
+        #expect(abs(idle - p.idleWatts) < p.idleJitterWatts + 0.7, "idle \(idle)")
+        src.setCurrent(CampaignCurrent(name: "cpu-2", family: "cpu", stressors: [.init(name: "cpu", workers: 2)]))
+        _ = try run(2, ticks: 50)  // 2 busy jiffies per 16 ms on 2 CPUs ≈ 1.25 CPUs ≈ 12.5 profile threads
+        let busy = try run(2, ticks: 300)
+        #expect(busy > idle + 25, "busy \(busy) vs idle \(idle)")
+    }
+}
