@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+import VraplSim
+import VraplTrace
+@testable import VraplEval
+
+/// `vrapl evaluate` end to end on a small simulated campaign with an untrained (seeded) v4.1 model:
+/// the pipeline, the report files and the `sim` labelling — not accuracy.
+@Suite("Eval evaluator end to end")
+struct EvaluatorTests {
+    static func trace(seed: UInt64) throws -> TraceData {
+        let profile = try SimProfile.load(SimCeilingTests.root.appendingPathComponent("configs/sim/xeon-silver-4210r.yaml").path)
+        var matrix = CampaignMatrix(name: "eval-e2e", stressors: ["cpu", "io", "vm"], levels: [:], duration: 2, cooldown: 0.5)
+        for s in matrix.stressors { matrix.levels[s] = [1.0] }
+        matrix.repeats = 3
+        matrix.synthetic.idleSegments = 2
+        matrix.synthetic.idleDuration = 3
+        matrix.synthetic.burstCount = 3
+        return try SyntheticGenerator(profile: profile, seed: seed).generate(schedule: SimSchedule.build(matrix: matrix, threads: profile.threads, seed: seed))
+    }
+
+    static func model() throws -> ModelFile {
+        let arch = Architecture.cnnV41()
+        let net = try Network(architecture: arch, maxBatch: 8)
+        net.initialize(seed: 3)
+        return ModelFile(architecture: arch, features: FeatureSet.decodeRapl4.featureNames,
+                         embedding: Embedding(d: 25, tau: 1, sampleIntervalMs: 16),
+                         normalization: Normalization(featureMin: [Double](repeating: 0, count: 100), featureRange: [Double](repeating: 50, count: 100)),
+                         powerSource: .simulated(profile: "xeon-silver-4210r"), metrics: #"{"split":"segment"}"#,
+                         tensors: try Trainer.tensors(of: net))
+    }
+
+    @Test func writesReportAndAgreesWithSeriesPredictor() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try Self.trace(seed: 5), live = try Self.trace(seed: 6)
+        try TraceWriter.write(data, to: dir.appendingPathComponent("data.h5").path)
+        try TraceWriter.write(live, to: dir.appendingPathComponent("live.h5").path)
+        let modelURL = dir.appendingPathComponent("m.safetensors")
+        let model = try Self.model()
+        try model.write(to: modelURL)
+
+        // ModelPredictor (window views + the model's scaler) agrees with the dataset pipeline's SeriesPredictor.
+        let loaded = try ModelFile.load(contentsOf: modelURL)
+        let predictor = try ModelPredictor(model: loaded)
+        let options = WindowOptions(embedding: DelayEmbedding(d: 25, tau: 1), skipSamples: 30)
+        let eval = try EvalData(traces: [(data, "data")], featureSet: .decodeRapl4, options: options)
+        let ws: [Int32] = [0, 7, Int32(eval.windowCount / 2), Int32(eval.windowCount - 1)]
+        let mine = try predictor.predict(dataset: eval.dataset, windows: ws)
+        let series = try FeatureSeries(trace: data, featureSet: .decodeRapl4)
+        let theirs = try SeriesPredictor.predict(model: loaded, series: series, threads: 1)
+        let first = series.firstWindowEnd(DelayEmbedding(d: 25, tau: 1))
+        for (w, p) in zip(ws, mine) {
+            let q = Double(theirs[eval.location(Int(w)).position - first])
+            #expect(abs(p - q) <= 1e-4 * max(1, abs(q)), "window \(w): \(p) vs \(q)")
+        }
+
+        var cfg = EvaluationConfig(modelPath: modelURL.path, dataPaths: [dir.appendingPathComponent("data.h5").path])
+        cfg.livePaths = [dir.appendingPathComponent("live.h5").path]
+        cfg.splits = [.segment, .shuffle]
+        cfg.skipSamples = 30
+        cfg.ceiling.maxQueriesPerFamily = 200
+        let (report, plots) = try Evaluator.run(cfg)
+        let out = dir.appendingPathComponent("report").path
+        try ReportWriter.write(report, series: plots, to: out, commandLine: "vrapl evaluate (test)")
+
+        #expect(report.powerSource == "sim")
+        #expect(report.splits.map(\.split) == ["segment", "shuffle"])
+        #expect(report.splits[0].mayIncludeTrainingWindows == false && report.splits[1].mayIncludeTrainingWindows == true)
+        for s in report.splits {
+            #expect(s.baselines.map(\.baseline.kind) == BaselineKind.allCases)
+            #expect(s.model.overall.count == s.testWindows && s.testWindows > 0)
+        }
+        #expect(report.live.count == 1 && report.calibration.count == 2)
+        #expect(report.ceiling.hiddenRMSE != nil && report.ceiling.result.overall.rmse.isFinite)
+        #expect(Set(report.data.families.keys).isSuperset(of: ["cpu", "io", "vm", "idle"]))
+
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        #expect(md.contains("SIMULATED POWER"))
+        #expect(md.contains("## Feature ceiling") && md.contains("per-family oracle linear"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as? [String: Any]
+        #expect(json?["power_source"] as? String == "sim")
+        for svg in ["scatter.svg", "residuals.svg", "busy-bins.svg", "baselines.svg", "timeseries-1.svg"] {
+            let text = try String(contentsOfFile: out + "/" + svg, encoding: .utf8)
+            #expect(XMLParser(data: Data(text.utf8)).parse(), "\(svg) is not well-formed")
+            #expect(text.contains("power source: sim"))
+            #expect(md.contains("(\(svg))"))
+        }
+        #expect(ReportWriter.summaryTable(report).contains("[power source: sim]"))
+    }
+}
