@@ -75,6 +75,24 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
         #expect(a.scaler == MinMaxScaler.fit(dataset: ds, windows: split.train))
     }
 
+    /// The v3 MLP trains through the same loop and writes a loadable model (MSE loss, as DECODE-RAPL's v3).
+    @Test func mlpTrainsToo() throws {
+        let ds = try syntheticDataset()
+        var config = tinyConfig(epochs: 3)
+        config.architectureKind = .mlp
+        config.encoderLayers = [32, 16]
+        config.loss = "mse"
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("mlp.safetensors")
+        let outcome = try TrainingSession(config: config, dataset: ds, provenance: [], threads: 2, output: out).run()
+        let model = try ModelFile.load(contentsOf: out)
+        #expect(model.architecture.kind == .mlp && model.architecture.inputDim == 24)
+        #expect(outcome.epochs.count == 3)
+        #expect(outcome.epochs.last.map { $0.validation.mae < outcome.epochs[0].validation.mae * 1.5 } == true)
+        #expect(outcome.test.mae.isFinite)
+    }
+
     /// A run interrupted after 2 epochs and resumed from its checkpoint ends exactly where an
     /// uninterrupted 4-epoch run ends (weights, optimizer, schedule, dropout all restored).
     @Test func resumeContinuesExactly() throws {
