@@ -70,6 +70,11 @@ struct TrainCommand: ParsableCommand {
                                                                 csvPowerSource: csvSource, log: log)
         log("\(dataset.sampleCount) samples, \(dataset.windowCount) windows; \(cfg.name): \(cfg.architectureKind.rawValue), \(cfg.epochs) epochs, batch \(cfg.batchSize), \(threadCount) thread(s)")
         let outURL = URL(fileURLWithPath: out)
+        do {
+            try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw VraplError("\(outURL.deletingLastPathComponent().path): cannot create the output directory: \(error.localizedDescription)")
+        }
         // Create the output folder and check it is writable before any training time is spent.
         let outDir = outURL.deletingLastPathComponent()
         do {
