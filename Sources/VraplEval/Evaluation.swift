@@ -154,6 +154,10 @@ public enum Evaluator {
         var series = EvaluationSeries()
 
         let trainedSplit = Self.trainedSplit(model.metrics)
+        let trainedWindows = Self.trainedWindowCount(model.provenance)
+        if let tw = trainedWindows, tw != data.windowCount {
+            notes.append("the model was trained on \(tw) windows (a subsample or other data), these data have \(data.windowCount): every split's test set may include its training windows")
+        }
         let summary = ModelSummary(name: model.displayName, path: config.modelPath, sha256: model.sha256,
                                    architecture: model.architecture.kind.rawValue, features: model.features,
                                    d: model.embedding.d, tau: model.embedding.tau,
@@ -188,8 +192,12 @@ public enum Evaluator {
             splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
                                             testWindows: split.test.count, model: scored, baselines: baselines,
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
-                                            mayIncludeTrainingWindows: trainedSplit != kind.rawValue))
-            if series.testMeasured.isEmpty {
+                                            mayIncludeTrainingWindows: trainedSplit != kind.rawValue
+                                                || (trainedWindows.map { $0 != data.windowCount } ?? false)))
+            // Plots use the first held-out split (segment, family or time) when there is one: a shuffled
+            // test set's neighbours were trained on.
+            let primary = config.splits.first { $0 != .shuffle } ?? config.splits.first
+            if kind == primary {
                 series.primarySplit = kind.rawValue
                 series.testMeasured = data.targets(split.test)
                 series.testPredicted = pred
@@ -267,6 +275,15 @@ public enum Evaluator {
         if let s = obj["split"] as? String { return s.split(separator: " ").first.map(String.init) }
         if let s = obj["split"] as? [String: Any], let k = s["kind"] as? String { return k }
         return nil
+    }
+
+    /// Train + validation + test windows named in a model's `provenance` metadata (`vrapl train` writes them).
+    static func trainedWindowCount(_ provenanceJSON: String) -> Int? {
+        guard let data = provenanceJSON.data(using: .utf8),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let w = obj["windows"] as? [String: Any] else { return nil }
+        let parts = ["train", "validation", "test"].compactMap { (w[$0] as? NSNumber)?.intValue }
+        return parts.count == 3 ? parts.reduce(0, +) : nil
     }
 
     /// Up to `count` test segments (longest first, distinct families first), all of their windows predicted.

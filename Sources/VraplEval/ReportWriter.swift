@@ -71,7 +71,8 @@ public enum ReportWriter {
             try save(.line(title: "Predicted vs measured: \(ts.title)\(tag)", xLabel: "time in segment (s)", yLabel: "package power (W)",
                            series: [.init(name: "measured", x: ts.seconds, y: ts.measured, color: "#333333"),
                                     .init(name: "predicted", x: ts.seconds, y: ts.predicted, color: "#d62728")]),
-                     "timeseries-\(i + 1).svg", "Predicted against measured over time: \(ts.title)")
+                     "timeseries-\(i + 1).svg", "Predicted against measured over time: \(ts.title)"
+                        + (ts.title.hasPrefix("live:") ? "" : " (a \(series.primarySplit)-split test segment, all its windows)"))
         }
         if !series.testMeasured.isEmpty {
             try save(.scatter(title: "Predicted vs measured, \(series.primarySplit) test windows\(tag)", xLabel: "measured (W)",
@@ -207,8 +208,9 @@ public enum ReportWriter {
         }
         if let ab = r.ablation {
             md += "## Feature ablation\n\n"
-            md += "Short retrains with named feature sets (a left-out feature is held constant at zero) on the same split; "
-            md += "ΔRMSE is against the full decode-rapl-4 set (positive: the feature helps).\n\n"
+            md += "Short retrains with named feature sets (a left-out feature is held constant at zero) on the `segment` split; "
+            md += "ΔRMSE is against the full decode-rapl-4 set (positive: the feature helps). These are short schedules from one "
+            md += "seed: differences of the size of the gap between identical-looking rows are retraining noise, not feature value.\n\n"
             md += mdTable(["feature set", "split", "MAE W", "RMSE W", "R²", "ΔRMSE W"],
                           ab.map { [$0.name, $0.split, f($0.model.mae), f($0.model.rmse), f($0.model.r2, 3), f($0.deltaRMSE)] })
             md += "\n"
