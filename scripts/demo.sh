@@ -39,7 +39,7 @@ echo "== vrapl demo → $OUT (simulated power: nothing here is a RAPL measuremen
 stage simulate "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/demo.yaml" --profile xeon-silver-4210r \
   --samples "$SAMPLES" --seed "$SEED" --out "$OUT/traces"
 # A second, independent recording (another seed) stands in for a "live" trace never seen in training.
-stage simulate-live "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/quick.yaml" --profile xeon-silver-4210r \
+stage simulate-live "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/live.yaml" --profile xeon-silver-4210r \
   --samples 30000 --seed $((SEED + 100)) --out "$OUT/live"
 # The real collector on this machine for 5 s (no RAPL here: its simple `sim:basic` power model).
 mkdir -p "$OUT/record"
