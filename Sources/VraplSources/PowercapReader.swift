@@ -44,8 +44,14 @@ public final class PowercapReader: EnergySource {
     /// The sysfs root (normally `/sys`).
     public let root: String
     public let zones: [PowercapZone]
-    public var powerSource: PowerSource { .rapl }
+    /// `rapl`, or `sim:<profile>` when the tree is one that `vrapl simulate --live` keeps: such a tree
+    /// carries the marker file `class/powercap/vrapl-sim-profile` (the profile name), so a recording of
+    /// a simulated meter can never be labelled as a real one.
+    public let powerSource: PowerSource
     private let files: [PolledFile]
+
+    /// Name of the marker file a simulated powercap tree carries under `class/powercap/`.
+    public static let simulatorMarker = "vrapl-sim-profile"
 
     /// Discovers every zone and opens its `energy_uj`. Throws the "no RAPL zone" message when there is
     /// none, the Linux 5.10 root-only note when `energy_uj` cannot be opened, and the file and text
@@ -59,8 +65,17 @@ public final class PowercapReader: EnergySource {
         }
         self.zones = zones
         self.files = files
+        self.powerSource = PowercapReader.simulatedProfile(sysfs: sysfs).map { .simulated(profile: $0) } ?? .rapl
         var first = [Microjoules](repeating: Microjoules(0), count: zones.count)
         try read(into: &first)
+    }
+
+    /// The simulator profile named by the tree's marker file, or nil for a real (unmarked) tree.
+    public static func simulatedProfile(sysfs: String) -> String? {
+        let path = sysfs + "/class/powercap/" + simulatorMarker
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.isEmpty ? "unknown" : name
     }
 
     /// Reads every zone's `energy_uj`; `energy` must have `zones.count` elements.

@@ -18,6 +18,20 @@ import VraplCore
         #expect(e[7] == Microjoules(34_567_890_123))
     }
 
+    @Test func aTreeKeptByTheSimulatorIsLabelledSimulated() throws {
+        #expect(try PowercapReader(sysfs: Fixtures.sysfs("two-socket")).powerSource == .rapl)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-simmark-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let zone = root + "/class/powercap/intel-rapl:0"
+        try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
+        try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
+        try "1000\n".write(toFile: zone + "/energy_uj", atomically: true, encoding: .utf8)
+        try "262143328850\n".write(toFile: zone + "/max_energy_range_uj", atomically: true, encoding: .utf8)
+        #expect(try PowercapReader(sysfs: root).powerSource == .rapl)
+        try "xeon-silver-4210r\n".write(toFile: root + "/class/powercap/vrapl-sim-profile", atomically: true, encoding: .utf8)
+        #expect(try PowercapReader(sysfs: root).powerSource == .simulated(profile: "xeon-silver-4210r"))
+    }
+
     @Test func nearWrapZoneGivesTheRightDeltaAfterWrapping() throws {
         // package-1 reads 3 J below its range; a reading of 2 J after the wrap is 5 J (+1 µJ for max→0) later.
         let reader = try PowercapReader(sysfs: Fixtures.sysfs("two-socket"))
