@@ -68,7 +68,7 @@ public enum ReportWriter {
 
         // Plots.
         for (i, ts) in series.timeSeries.enumerated() {
-            try save(.line(title: "Predicted vs measured: \(ts.title)\(tag)", xLabel: "time in segment (s)", yLabel: "package power (W)",
+            try save(.line(title: "Predicted vs measured: \(ts.title)\(tag)", xLabel: "time (s)", yLabel: "package power (W)",
                            series: [.init(name: "measured", x: ts.seconds, y: ts.measured, color: "#333333"),
                                     .init(name: "predicted", x: ts.seconds, y: ts.predicted, color: "#d62728")]),
                      "timeseries-\(i + 1).svg", "Predicted against measured over time: \(ts.title)"
@@ -82,7 +82,7 @@ public enum ReportWriter {
             try save(.histogram(title: "Residuals (predicted − measured), \(series.primarySplit) test\(tag)", xLabel: "W", values: residuals, bins: 50),
                      "residuals.svg", "Residual histogram")
         }
-        if let s = r.splits.first {
+        if let s = r.splits.first(where: { $0.split == series.primarySplit }) ?? r.splits.first {
             let cats = s.model.busyBins.map { "\(Int($0.lowerPercent))–\(Int($0.upperPercent))" }
             try save(.bars(title: "Error by busy CPU, \(s.split) test\(tag)", xLabel: "busy CPU (%)", yLabel: "W", categories: cats,
                            series: [("MAE", s.model.busyBins.map { $0.metrics.count > 0 ? $0.metrics.mae : .nan }),
