@@ -209,8 +209,8 @@ public enum ReportWriter {
         if let ab = r.ablation {
             md += "## Feature ablation\n\n"
             md += "Short retrains with named feature sets (a left-out feature is held constant at zero) on the `segment` split; "
-            md += "ΔRMSE is against the full decode-rapl-4 set (positive: the feature helps). These are short schedules from one "
-            md += "seed: differences of the size of the gap between identical-looking rows are retraining noise, not feature value.\n\n"
+            md += "ΔRMSE is against the full decode-rapl-4 set (positive: the feature helps). Each row is a single short retrain "
+            md += "from one seed, so differences of about a watt or less are within retraining noise.\n\n"
             md += mdTable(["feature set", "split", "MAE W", "RMSE W", "R²", "ΔRMSE W"],
                           ab.map { [$0.name, $0.split, f($0.model.mae), f($0.model.rmse), f($0.model.r2, 3), f($0.deltaRMSE)] })
             md += "\n"
