@@ -208,9 +208,12 @@ public enum Evaluator {
         // Live traces: each scored whole, in time order; calibration fitted on its first half.
         var live: [ScoredSet] = []
         var calibration: [CalibrationResult] = []
+        // A live trace is one continuous sequence, as the guest sees it: every window from the first
+        // full one, across segment labels (so bursts after idle are visible).
+        let liveOptions = WindowOptions(embedding: options.embedding, skipSamples: 0, crossSegments: true)
         for path in config.livePaths {
             let name = URL(fileURLWithPath: path).lastPathComponent
-            let ld = try EvalData.load(paths: [path], featureSet: featureSet, options: options)
+            let ld = try EvalData.load(paths: [path], featureSet: featureSet, options: liveOptions)
             guard ld.windowCount > 0 else { notes.append("live trace \(name): no windows"); continue }
             let ws = ld.timeOrdered((0..<Int32(ld.windowCount)).map { $0 })
             let pred = try predictor.predict(dataset: ld.dataset, windows: ws)

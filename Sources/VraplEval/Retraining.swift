@@ -131,7 +131,8 @@ public enum Retraining {
             let all = (0..<Int32(ds.windowCount)).map { $0 }
             let linear = Baseline.fit(.linear, u: sub.busy(all).map { $0 / 100 }, y: sub.targets(all))
             for path in livePaths {
-                let ld = try EvalData.load(paths: [path], featureSet: featureSet, options: ds.options)
+                let ld = try EvalData.load(paths: [path], featureSet: featureSet,
+                                           options: WindowOptions(embedding: ds.options.embedding, skipSamples: 0, crossSegments: true))
                 let ws = (0..<Int32(ld.windowCount)).map { $0 }
                 guard !ws.isEmpty else { continue }
                 let pred = try predictor.predict(dataset: ld.dataset, windows: ws)
