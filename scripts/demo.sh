@@ -62,11 +62,13 @@ stage evaluate "$VRAPL" evaluate --model "$MODEL" --data "$OUT/traces" --live "$
 stage predict "$VRAPL" predict --model "$MODEL" --trace "$LIVE" --out "$OUT/predictions.csv"
 mkdir -p "$OUT/guest"
 stage guest-replay "$GUEST" --model "$MODEL" --replay "$LIVE" --out "$OUT/guest/replay.csv" --quiet
-if cmp -s <(cut -d, -f1,3 "$OUT/predictions.csv") <(cut -d, -f1,3 "$OUT/guest/replay.csv"); then
-  REPLAY="identical to vrapl predict, sample for sample"
-else
-  REPLAY="DIFFERS from vrapl predict (see $OUT/guest/replay.csv)"
-fi
+# Same rows, same predictions: the guest predicts one window at a time, `vrapl predict` in batches, so
+# float32 sums differ in order; anything above 1 mW would be a real disagreement.
+REPLAY=$(paste -d, "$OUT/predictions.csv" "$OUT/guest/replay.csv" | awk -F, -v n="$(head -1 "$OUT/predictions.csv" | tr ',' '\n' | wc -l)" '
+  NR > 1 { rows++; if ($1 != $(n + 1)) bad++; d = $3 - $(n + 3); if (d < 0) d = -d; if (d > max) max = d }
+  END { if (bad || max > 0.001) printf "DIFFERS from vrapl predict (%d index mismatches, max |Δ| %.4f W)", bad, max;
+        else printf "the same %d predictions as vrapl predict (max |Δ| %.4f W)", rows, max }')
+[ "$(wc -l < "$OUT/predictions.csv")" = "$(wc -l < "$OUT/guest/replay.csv")" ] || REPLAY="DIFFERS from vrapl predict (row counts)"
 echo "guest replay: $REPLAY"
 
 # 5. The guest live on this machine for a few seconds: /proc/stat → model → W, J → files.
@@ -89,7 +91,7 @@ GUEST_LAST=$(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null || true)
   echo "## 1. Data"
   echo
   echo '```'
-  cat "$OUT/logs/simulate.log"
+  grep -v '^simulate [0-9]' "$OUT/logs/simulate.log"
   echo '```'
   echo
   echo "The collector on this machine (5 s at 16 ms, \`vrapl-collect --power-source sim\`):"
