@@ -56,7 +56,7 @@ stage train "$VRAPL" train --config "$ROOT/configs/demo.yaml" --data "$OUT/trace
 
 # 3. Evaluate: shuffle vs segment vs held-out family vs time, baselines, feature ceiling, live trace.
 stage evaluate "$VRAPL" evaluate --model "$MODEL" --data "$OUT/traces" --live "$LIVE" --split all \
-  --no-ablation --retrain-epochs 2 --retrain-windows 60000 --out "$OUT/eval"
+  --retrain-epochs 2 --retrain-windows 60000 --out "$OUT/eval"
 
 # 4. Predict every sample of the live trace; replay the same trace through the guest's code path.
 stage predict "$VRAPL" predict --model "$MODEL" --trace "$LIVE" --out "$OUT/predictions.csv"
