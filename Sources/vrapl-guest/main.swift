@@ -99,4 +99,18 @@ struct VraplGuestCommand: ParsableCommand {
     }
 }
 
+/// OpenBLAS starts a pool of spinning worker threads when it loads, before any code of ours can call
+/// `openblas_set_num_threads(1)`. The guest only ever predicts one window at a time on its own thread,
+/// so it re-executes itself once with `OPENBLAS_NUM_THREADS=1` (unless the caller chose a value):
+/// no idle pool, no `sched_yield` spinning in the VM.
+func singleThreadedBLAS() {
+    guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
+    setenv("OPENBLAS_NUM_THREADS", "1", 1)
+    var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
+    argv.append(nil)
+    execv("/proc/self/exe", argv)
+    // exec failed (no /proc?): carry on with the pool; everything still works.
+}
+
+singleThreadedBLAS()
 VraplGuestCommand.main()

@@ -20,10 +20,14 @@ struct BenchGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Predictions to time.")
     var predictions: Int = 20_000
 
+    @Option(name: .long, help: "Also write the synthetic model here (to run vrapl-guest on it by hand).")
+    var saveModel: String?
+
     @Option(name: .long, help: "vrapl-guest binary (default: beside this vrapl).")
     var guestBinary: String?
 
     func run() throws {
+        if let saveModel { try GuestBenchmark.writeSyntheticModel(to: saveModel) }
         var modelPath = model
         var temporary: String?
         if modelPath == nil {
