@@ -102,6 +102,10 @@ public enum GuestBenchmark {
         public var cpuPercentOfOneCore: Double
         /// VmRSS samples (MiB), one per second.
         public var rssMiB: [Double]
+        /// From /proc/<pid>/smaps_rollup at the last sample: proportional set size and private
+        /// (unshared) memory, MiB; most of the RSS is shared-library text (Swift runtime, Foundation).
+        public var pssMiB: Double?
+        public var privateMiB: Double?
         public var predictions: Int
         public var lateTicks: Int
     }
@@ -130,8 +134,18 @@ public enum GuestBenchmark {
             throw VraplError("\(guestBinary): cannot start: \(error.localizedDescription)")
         }
         var rss: [Double] = []
+        var pss: Double?
+        var privateMemory: Double?
         while process.isRunning {
             Thread.sleep(forTimeInterval: 1)
+            if let rollup = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8) {
+                func kb(_ key: String) -> Double? {
+                    rollup.split(separator: "\n").first { $0.hasPrefix(key + ":") }
+                        .flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+                }
+                if let p = kb("Pss") { pss = p / 1024 }
+                if let clean = kb("Private_Clean"), let dirty = kb("Private_Dirty") { privateMemory = (clean + dirty) / 1024 }
+            }
             if let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
                let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
@@ -149,7 +163,7 @@ public enum GuestBenchmark {
         func value(_ name: String) -> Int {
             prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
         }
-        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, rssMiB: rss,
+        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, rssMiB: rss, pssMiB: pss, privateMiB: privateMemory,
                         predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"))
     }
 }

@@ -20,6 +20,9 @@ struct BenchGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Predictions to time.")
     var predictions: Int = 20_000
 
+    @Option(name: .long, help: "Extra vrapl-guest arguments for the live run, e.g. \"--predict-every 4\".")
+    var guestArguments: String?
+
     @Option(name: .long, help: "Also write the synthetic model here (to run vrapl-guest on it by hand).")
     var saveModel: String?
 
@@ -47,13 +50,15 @@ struct BenchGuestCommand: ParsableCommand {
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
-        let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds)
+        let extra = (guestArguments ?? "").split(separator: " ").map(String.init)
+        let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra)
         let rss = cost.rssMiB
         print(String(format: "live %.1f s at %g ms: CPU %.3f s = %.3f %% of one core; %d predictions (%.1f/s), %d late ticks",
                      cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, cost.predictions,
                      Double(cost.predictions) / cost.seconds, cost.lateTicks))
         if let first = rss.first, let last = rss.last, let peak = rss.max() {
-            print(String(format: "RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples)", first, last, peak, rss.count))
+            print(String(format: "RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples); PSS %.1f MiB, private %.1f MiB",
+                         first, last, peak, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
         }
     }
 }
