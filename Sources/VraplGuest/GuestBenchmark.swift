@@ -81,6 +81,23 @@ public enum GuestBenchmark {
                        stepP99Microseconds: percentile(steps, 0.99))
     }
 
+    /// Times single predictions paced like the live loop (one every `intervalMs`, sleeping between),
+    /// so caches and predictors are as cold as in the daemon: p50 and p99 in µs.
+    public static func pacedLatency(model: ModelFile, count: Int = 300, intervalMs: Double = 16) throws -> (p50: Double, p99: Double) {
+        let network = try model.makeNetwork()
+        var window = [Float](repeating: 0.3, count: model.inputSize)
+        var samples: [Double] = []
+        for i in 0..<(count + 5) {
+            window[i % window.count] = Float(i % 7) * 0.1
+            usleep(useconds_t(intervalMs * 1000))
+            let start = nowNs()
+            _ = window.withUnsafeBufferPointer { p in p.baseAddress.map { network.predict(window: $0) } }
+            if i >= 5 { samples.append(Double(nowNs() - start) / 1e3) }
+        }
+        samples.sort()
+        return (percentile(samples, 0.5), percentile(samples, 0.99))
+    }
+
     /// Wraps a predictor and records each call's duration (µs).
     final class TimedPredictor: WindowPredictor {
         let inner: WindowPredictor

@@ -47,6 +47,9 @@ struct BenchGuestCommand: ParsableCommand {
                      latency.p50Microseconds, latency.p99Microseconds, latency.maxMicroseconds))
         print(String(format: "whole step (features → window → predict → trust → energy): p50 %.2f µs  p99 %.2f µs",
                      latency.stepP50Microseconds, latency.stepP99Microseconds))
+        let paced = try GuestBenchmark.pacedLatency(model: file, intervalMs: file.embedding.sampleIntervalMs)
+        print(String(format: "prediction paced every %g ms (cold caches, as in the daemon): p50 %.2f µs  p99 %.2f µs",
+                     file.embedding.sampleIntervalMs, paced.p50, paced.p99))
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
