@@ -6,3 +6,4 @@ echo "== vrapl bench (release build at $BIN)"
 "$BIN/vrapl" bench trace --samples 1000000
 "$BIN/vrapl" bench train --threads 1 --seconds 3
 "$BIN/vrapl" bench train --threads 2 --seconds 3
+"$BIN/vrapl" bench guest --seconds 60

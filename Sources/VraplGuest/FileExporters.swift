@@ -150,6 +150,7 @@ public final class JSONLWriter {
         s += ",\"energy_joules\":\(fmt(e.energyJoules, 6)),\"busy_cpu_percent\":\(fmt(e.busyPercent, 2))"
         s += ",\"trust\":" + (e.trust.map { fmt($0, 4) } ?? "null")
         s += ",\"ood\":\(e.isOutOfDistribution),\"ood_count\":\(e.outOfDistributionCount)"
+        if let limit = e.trustLimitedBy { s += ",\"trust_limited_by\":\"\(limit)\"" }
         if let c = calibration {
             s += ",\"calibrated_power_watts\":\(fmt(c.calibratedWatts, 4)),\"calibrated_energy_joules\":\(fmt(c.calibratedEnergyJoules, 6))"
         }
@@ -181,7 +182,7 @@ public enum TerminalLine {
         guard let e = s.estimate else { return "vrapl-guest: filling the window…" }
         var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W  %10.1f J  busy %5.1f %%", e.watts, e.energyJoules, e.busyPercent)
         if let t = e.trust {
-            line += String(format: "  trust %.2f", t) + (e.isOutOfDistribution ? " OOD" : "") + "  ood \(e.outOfDistributionCount)"
+            line += String(format: "  trust %.2f", t) + (e.isOutOfDistribution ? " OOD (\(e.trustLimitedBy ?? "?"))" : "") + "  ood \(e.outOfDistributionCount)"
         } else {
             line += "  trust n/a"
         }

@@ -20,6 +20,9 @@ public struct GuestEstimate: Sendable, Equatable {
     /// Trust score of the newest window in [0, 1]; nil when the model has no training statistics.
     public var trust: Double?
     public var isOutOfDistribution: Bool
+    /// What limits the trust score: the name of the feature with the least typical value, or
+    /// `latent` when the latent distance scores lower (nil without training statistics).
+    public var trustLimitedBy: String?
     /// Windows flagged out of distribution so far.
     public var outOfDistributionCount: Int
     /// Predictions made so far.
@@ -148,6 +151,7 @@ public final class GuestEstimator {
         predictions += 1
         var trust: Double?
         var ood = false
+        var limitedBy: String?
         if let scorer {
             let result = rawWindow.withUnsafeBufferPointer { raw in
                 scorer.score(rawWindow: raw, featureCount: featureSet.count, stride: ring.d, length: ring.d,
@@ -155,11 +159,13 @@ public final class GuestEstimator {
             }
             trust = result.score
             ood = result.isOutOfDistribution
+            limitedBy = result.latentScore < result.featureScore ? "latent" : model.features[result.worstFeature]
             if ood { oodCount += 1 }
         }
         current = GuestEstimate(index: sampleIndex, monotonicNs: 0, wallClockUnix: 0, predictedWatts: Double(watts),
                                 isNewPrediction: true, energyJoules: energy, busyPercent: busy, trust: trust,
-                                isOutOfDistribution: ood, outOfDistributionCount: oodCount, predictionCount: predictions)
+                                isOutOfDistribution: ood, trustLimitedBy: limitedBy, outOfDistributionCount: oodCount,
+                                predictionCount: predictions)
     }
 
     private func updateBusy(_ sample: RawSample) {

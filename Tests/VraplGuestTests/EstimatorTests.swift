@@ -112,10 +112,12 @@ struct EstimatorTests {
         #expect(!calm.isOutOfDistribution)
         // iowait 100 %: far above anything in training (max 60).
         stat.cpu.iowait += 10
+        stat.contextSwitches += 130
         t += 16_000_000
         let odd = try #require(estimator.process(RawSample(monotonicNs: t, stat: stat), wallClockUnix: 0))
         #expect(odd.isOutOfDistribution)
         #expect((odd.trust ?? 1) < 0.5)
         #expect(odd.outOfDistributionCount == 1)
+        #expect(odd.trustLimitedBy == "iowait_percent")
     }
 }

@@ -37,7 +37,7 @@ struct ExporterTests {
                                      featureSet: "decode-rapl-4", architecture: "cnn1d")
         let estimate = GuestEstimate(index: 99, monotonicNs: 1, wallClockUnix: 1.7e9, predictedWatts: 42.5, isNewPrediction: true,
                                      energyJoules: 1234.25, busyPercent: 37.5, trust: 0.75, isOutOfDistribution: false,
-                                     outOfDistributionCount: 3, predictionCount: 98)
+                                     trustLimitedBy: "iowait_percent", outOfDistributionCount: 3, predictionCount: 98)
         var s = GuestSnapshot(model: identity, estimate: estimate,
                               calibration: CalibrationState(offsetWatts: 2, scale: 1.1, pairs: 7, active: true, calibratedWatts: 48.75,
                                                             calibratedEnergyJoules: 1300, hostEnergyJoules: 1290))
@@ -146,7 +146,7 @@ struct ExporterTests {
         let s = Self.snapshot()
         let line = JSONLWriter.line(s.estimate!, calibration: s.calibration)
         let parsed = try python("import json,sys; o=json.loads(sys.argv[1]); print(sorted(o.keys())); print(o['power_watts'], o['ood'], o['trust'])", [line])
-        #expect(parsed.contains("['busy_cpu_percent', 'calibrated_energy_joules', 'calibrated_power_watts', 'energy_joules', 'index', 'ood', 'ood_count', 'power_watts', 'timestamp_unix', 'trust']"))
+        #expect(parsed.contains("['busy_cpu_percent', 'calibrated_energy_joules', 'calibrated_power_watts', 'energy_joules', 'index', 'ood', 'ood_count', 'power_watts', 'timestamp_unix', 'trust', 'trust_limited_by']"))
         #expect(parsed.contains("42.5 False 0.75"))
         #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1)
     }
