@@ -186,3 +186,47 @@ struct CalibrationTests {
         #expect(calibrator.hostEnergyJoules == 10)
     }
 }
+
+@Suite("Host energy reader")
+struct HostEnergyReaderTests {
+    @Test("reads DIR/intel-rapl:0/energy_uj and its range; garbage is a one-line error naming the file")
+    func reads() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zone = dir.appendingPathComponent("intel-rapl:0")
+        try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
+        try "123456789\n".write(to: zone.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)
+        try "262143328850\n".write(to: zone.appendingPathComponent("max_energy_range_uj"), atomically: true, encoding: .utf8)
+        let reader = try HostEnergyReader(directory: dir.path)
+        #expect(try reader.read() == Microjoules(123_456_789))
+        #expect(reader.maxEnergyRange == Microjoules(262_143_328_850))
+        try "12x4\n".write(to: zone.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)
+        let garbage = errorMessage { _ = try HostEnergyReader(directory: dir.path) }
+        #expect(garbage == "\(zone.path)/energy_uj: not a decimal counter")
+        let missing = errorMessage { _ = try HostEnergyReader(directory: dir.path + "/nope") }
+        #expect(missing?.contains("\(dir.path)/nope/intel-rapl:0/energy_uj") == true, "\(missing ?? "")")
+    }
+
+    @Test("the runner publishes raw and calibrated power side by side with --host-energy")
+    func sideBySide() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zone = dir.appendingPathComponent("host/intel-rapl:0")
+        try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
+        try "1000\n".write(to: zone.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)
+        let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 4), in: dir)
+        var config = GuestConfig(modelPath: modelPath)
+        config.terminal = false
+        config.procfs = GuestFixtures.fixtures.appendingPathComponent("procfs/this-machine").path
+        config.hostEnergy = dir.path + "/host"
+        config.duration = 0.3
+        let runner = try GuestRunner(config: config)
+        try runner.runLive()
+        let s = runner.snapshot
+        let calibration = try #require(s.calibration)
+        #expect(!calibration.active)  // the host counter never moved: identity
+        #expect(calibration.calibratedWatts == s.estimate?.watts)
+        let text = PrometheusText.render(s)
+        #expect(text.contains("vrapl_calibrated_watts{zone=\"package\"}") && text.contains("kepler_node_cpu_watts{zone=\"package\"}"))
+    }
+}
