@@ -23,6 +23,15 @@ extension ModelFile {
         } catch {
             throw VraplError("\(source): cannot build the \(architecture.kind.rawValue) network: \(error)")
         }
+        try load(into: network)
+        return network
+    }
+
+    /// Loads every tensor of this model into an existing network by name (float tensors and the int64
+    /// `num_batches_tracked` counters), checking names and shapes: the one path by which weights enter a
+    /// network, for the guest, `vrapl predict`, evaluation and resumed training alike.
+    public func load(into network: Network) throws {
+        let source = path ?? displayName
         let networkNames = Set(network.tensors.map(\.name))
         if let extra = tensors.keys.sorted().first(where: { !networkNames.contains($0) }) {
             throw VraplError("\(source): tensor '\(extra)' is not part of the \(architecture.kind.rawValue) network")
@@ -41,7 +50,6 @@ extension ModelFile {
                 network.batchesTracked[slot] = first
             }
         }
-        return network
     }
 
     /// The network's state_dict as safetensors tensors (F32, and I64 for `num_batches_tracked`):

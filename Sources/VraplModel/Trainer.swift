@@ -219,37 +219,12 @@ public final class Trainer {
 
     /// The network's state_dict as safetensors tensors (float32; `num_batches_tracked` int64).
     public static func tensors(of network: Network) throws -> [String: SafetensorsTensor] {
-        var out: [String: SafetensorsTensor] = [:]
-        for t in network.tensors {
-            switch t.storage {
-            case .batchesTracked(let index):
-                out[t.name] = SafetensorsTensor(shape: t.shape, int64s: [network.batchesTracked[index]])
-            default:
-                out[t.name] = SafetensorsTensor(shape: t.shape, floats: try network.values(of: t.name))
-            }
-        }
-        return out
+        try ModelFile.tensors(from: network)
     }
 
     /// Loads every tensor of a model file into the network by name (shapes checked).
     public static func load(_ model: ModelFile, into network: Network) throws {
-        let source = model.path ?? model.displayName
-        for t in network.tensors {
-            guard let tensor = model.tensors[t.name] else {
-                throw VraplError("\(source): model has no tensor '\(t.name)' that the network needs")
-            }
-            guard tensor.shape == t.shape || (tensor.elementCount == 1 && t.count == 1) else {
-                throw VraplError("\(source): tensor '\(t.name)' has shape \(tensor.shape), the network expects \(t.shape)")
-            }
-            switch tensor.values {
-            case .float32(let v): try network.setValues(of: t.name, to: v)
-            case .int64(let v):
-                guard case .batchesTracked(let index) = t.storage, let first = v.first else {
-                    throw VraplError("\(source): tensor '\(t.name)' is int64 but the network stores it as float32")
-                }
-                network.batchesTracked[index] = first
-            }
-        }
+        try model.load(into: network)
     }
 
     /// The model file for the network's current weights.
