@@ -49,6 +49,7 @@ public final class Network: @unchecked Sendable {
     var shardStats: FloatBuffer
     let lossGradient: FloatBuffer
     var record = ForwardRecord()
+    var pool: WorkerPool
     /// Seconds per compute phase, accumulated while non-nil (set it to `[:]` to start; one thread only).
     public var profile: [String: Double]?
 
@@ -70,6 +71,7 @@ public final class Network: @unchecked Sendable {
         single = Workspace(plan: plan, batch: 1, shards: 1)
         shardStats = FloatBuffer(count: self.threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)
         lossGradient = FloatBuffer(count: self.maxBatch)
+        pool = WorkerPool(size: self.threads)
         for _ in 1..<self.threads { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
         initialize(seed: seed)
         BLAS.prepare()
@@ -81,6 +83,7 @@ public final class Network: @unchecked Sendable {
         threads = max(1, count)
         while shardGradients.count < threads - 1 { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
         if workspace.shards < threads { workspace = Workspace(plan: plan, batch: maxBatch, shards: threads) }
+        if pool.size != threads { pool = WorkerPool(size: threads) }
         if shardStats.count < threads * max(1, plan.convStages.count) * 4 * plan.maxChannels {
             shardStats = FloatBuffer(count: threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)
         }

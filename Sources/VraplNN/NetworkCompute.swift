@@ -192,7 +192,7 @@ extension Network {
     // MARK: Sharding
 
     func shardRanges(_ count: Int) -> [Range<Int>] {
-        let shards = max(1, min(threads, count / 8))
+        let shards = max(1, min(threads, pool.available, count / 8))
         var ranges: [Range<Int>] = []
         var start = 0
         for s in 0..<shards {
@@ -205,7 +205,7 @@ extension Network {
 
     @inline(__always)
     func parallel(_ n: Int, _ body: (Int) -> Void) {
-        if n == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: n, execute: body) }
+        if n == 1 { body(0) } else { pool.run(n, body) }
     }
 
     func gradientBase(_ shard: Int) -> UnsafeMutablePointer<Float> {

@@ -1,4 +1,7 @@
 import VraplCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The layer list and memory plan of a `Network`: offsets of every tensor in the flat parameter and
 /// buffer arrays, in PyTorch `state_dict` order, and the per-sample activation sizes.
@@ -158,7 +161,9 @@ final class Workspace: @unchecked Sendable {
         input = FloatBuffer(count: batch * plan.inputSize)
         let maxColPerSample = plan.convStages.map { $0.inChannels * $0.kernelSize * $0.outLength }.max() ?? 0
         // About 256 KiB of im2col per chunk: it and the chunk's GEMM operands stay in a 1–2 MiB L2.
-        chunk = max(1, min(batch, (1 << 16) / max(1, maxColPerSample)))
+        var chunkSamples = (1 << 16) / max(1, maxColPerSample)
+        if let text = getenv("VRAPL_NN_CHUNK"), let value = Int(String(cString: text)), value > 0 { chunkSamples = value }
+        chunk = max(1, min(batch, chunkSamples))
         for _ in 0..<self.shards {
             col.append(FloatBuffer(count: chunk * maxColPerSample))
             dCol.append(FloatBuffer(count: chunk * maxColPerSample))
