@@ -13,7 +13,7 @@ public enum ReportWriter {
     public static func summaryTable(_ r: EvaluationReport) -> String {
         var rows: [[String]] = [["set", "windows", "MAE W", "RMSE W", "R²", "MAPE %", "bias W", "idle bias W", "ceiling W"]]
         for s in r.splits {
-            rows.append(["\(s.split) (model)", "\(s.testWindows)", f(s.model.overall.mae), f(s.model.overall.rmse), f(s.model.overall.r2, 3),
+            rows.append(["\(s.split) (model\(s.mayIncludeTrainingWindows ? " *" : ""))", "\(s.testWindows)", f(s.model.overall.mae), f(s.model.overall.rmse), f(s.model.overall.r2, 3),
                          f(s.model.overall.mape, 1), f(s.model.overall.meanBias), f(s.model.idleBias.metrics.count > 0 ? s.model.idleBias.metrics.meanBias : nil),
                          f(s.ceilingRMSE)])
             if let lin = s.baselines.first(where: { $0.baseline.kind == .linear }) {
@@ -32,10 +32,14 @@ public enum ReportWriter {
         rows.append(["feature ceiling (all windows)", "\(r.data.windows)", "", f(r.ceiling.result.overall.rmse), "", "", "", "", f(r.ceiling.result.overall.rmse)])
         if let h = r.ceiling.hiddenRMSE { rows.append(["sim_hidden_w (true ceiling)", "\(r.data.windows)", "", f(h), "", "", "", "", f(h)]) }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        let footnote = r.splits.contains(where: \.mayIncludeTrainingWindows)
+            ? "* the given model was trained with another split: these test windows may include its training windows, so"
+              + " the row flatters it; the 'gap:' rows retrain under each split and are the honest comparison\n"
+            : ""
         return rows.map { row in
             row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0)
                                               : String(repeating: " ", count: widths[c] - v.count) + v }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n[power source: \(r.powerSource)]\n"
+        }.joined(separator: "\n") + "\n" + footnote + "[power source: \(r.powerSource)]\n"
     }
 
     static func mdTable(_ header: [String], _ rows: [[String]], align: String? = nil) -> String {

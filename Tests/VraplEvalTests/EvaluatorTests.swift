@@ -94,6 +94,11 @@ struct EvaluatorTests {
             #expect(text.contains("power source: sim"))
             #expect(md.contains("(\(svg))"))
         }
-        #expect(ReportWriter.summaryTable(report).contains("[power source: sim]"))
+        let table = ReportWriter.summaryTable(report)
+        #expect(table.contains("[power source: sim]"))
+        // The split the model was trained with is scored plainly; another split is marked as flattering.
+        #expect(table.contains("segment (model) "))
+        #expect(table.contains("shuffle (model *)"))
+        #expect(table.contains("* the given model was trained with another split"))
     }
 }
