@@ -144,9 +144,10 @@ public final class Trainer {
         return (seen > 0 ? total / Double(seen) : .nan, seconds > 0 ? Double(seen) / seconds : 0)
     }
 
-    /// Eval-mode predictions for the given windows, in window order.
-    public func predict(windows: [Int32]) -> [Float] {
-        var out = [Float](repeating: 0, count: windows.count)
+    /// Eval-mode forward passes over `windows` in batches of `config.batchSize`, gathered into the reused
+    /// input buffer; `body(offset, count, outputs)` sees each batch's outputs (the network's latent rows
+    /// are valid for that batch too).
+    func forEachEvalBatch(_ windows: [Int32], _ body: (_ offset: Int, _ count: Int, _ outputs: UnsafeBufferPointer<Float>) -> Void) {
         let batch = config.batchSize
         windows.withUnsafeBufferPointer { ids in
             var index = 0
@@ -156,11 +157,18 @@ public final class Trainer {
                 batchInputs.withUnsafeMutableBufferPointer { x in
                     guard let xb = x.baseAddress else { return }
                     dataset.gather(windows: slice, scaler: scaler, inputs: xb, targets: nil)
-                    let p = network.forward(inputs: xb, count: n, training: false)
-                    for i in 0..<n { out[index + i] = p[i] }
+                    body(index, n, network.forward(inputs: xb, count: n, training: false))
                 }
                 index += n
             }
+        }
+    }
+
+    /// Eval-mode predictions for the given windows, in window order.
+    public func predict(windows: [Int32]) -> [Float] {
+        var out = [Float](repeating: 0, count: windows.count)
+        forEachEvalBatch(windows) { offset, n, p in
+            for i in 0..<n { out[offset + i] = p[i] }
         }
         return out
     }
@@ -248,20 +256,8 @@ public final class Trainer {
         let sorted = split.train.sorted()
         let stride = max(1, sorted.count / max(1, latentWindows))
         let chosen = Swift.stride(from: 0, to: sorted.count, by: stride).map { sorted[$0] }
-        let batch = config.batchSize
-        chosen.withUnsafeBufferPointer { ids in
-            var index = 0
-            while index < ids.count {
-                let n = min(batch, ids.count - index)
-                let slice = UnsafeBufferPointer(rebasing: ids[index..<(index + n)])
-                batchInputs.withUnsafeMutableBufferPointer { x in
-                    guard let xb = x.baseAddress else { return }
-                    dataset.gather(windows: slice, scaler: scaler, inputs: xb, targets: nil)
-                    network.forward(inputs: xb, count: n, training: false)
-                    for r in 0..<n { acc.addLatent(Array(network.latent(row: r))) }
-                }
-                index += n
-            }
+        forEachEvalBatch(chosen) { _, n, _ in
+            for r in 0..<n { acc.addLatent(Array(network.latent(row: r))) }
         }
         return acc.finish(windows: split.train.count)
     }
