@@ -1,4 +1,5 @@
 import Foundation
+import VraplCore
 
 /// The feature ceiling: a model-free estimate of the error that no predictor of the chosen window
 /// features can avoid, i.e. √E[Var(power | window)].
@@ -330,21 +331,3 @@ public struct WindowReduction: Sendable, Equatable {
     }
 }
 
-/// SplitMix64: a small seeded generator (deterministic sampling in evaluation).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Standard normal (Box–Muller).
-    mutating func gaussian() -> Double {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300)
-        let u2 = Double(next() >> 11) / Double(1 << 53)
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-}

@@ -1,3 +1,5 @@
+import VraplCore
+
 // ReLU, MaxPool1d and Dropout, PyTorch semantics.
 
 /// ReLU forward, out = max(0, input), n values; may run in place.
@@ -98,28 +100,3 @@ public func applyMask(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Flo
     for i in 0..<count { out[i] = input[i] * mask[i] }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): the engine's seeded generator (initialisation, dropout,
-/// shuffling). Tiny, fast and good enough for this use.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(state: UInt64) { self.state = state }
-    public init(seed: UInt64) { self.state = seed }
-
-    @inline(__always)
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return SplitMix64.mix(state)
-    }
-
-    @inline(__always)
-    public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    @inline(__always)
-    public mutating func nextUniform() -> Float { Float(next() >> 40) * 0x1p-24 }
-}

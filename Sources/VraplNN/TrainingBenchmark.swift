@@ -1,3 +1,4 @@
+import VraplCore
 import Dispatch
 
 /// The measurements behind `vrapl bench train`: the v4.1 CNN at batch 256 on synthetic data.

@@ -1,19 +1,7 @@
 /// Deterministic pseudo-random numbers for the simulator: SplitMix64 seeds xoshiro256**.
-/// Same seed → same stream on every platform and build (no Foundation or system RNG involved).
+/// Same seed → same stream on every platform and build (no system RNG involved).
 
-/// SplitMix64 (Steele, Lea, Flood 2014): used to expand one 64-bit seed into generator state.
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    @inline(__always)
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import VraplCore
 
 /// xoshiro256** (Blackman, Vigna 2018) with helpers for the distributions the simulator uses.
 public struct SimRandom: Sendable {

@@ -17,6 +17,7 @@ the config's schedule: AdamW(lr 5e-4, weight decay 3e-4), batch 256, L1 loss, Re
       scores it on this script's validation and test windows: equal to vrapl's own figures only if
       features, windows, split and scaling agree.
 """
+import VraplCore
 import argparse, json, time
 import h5py
 import numpy as np

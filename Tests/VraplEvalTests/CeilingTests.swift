@@ -1,3 +1,4 @@
+import VraplCore
 import Foundation
 import Testing
 @testable import VraplEval

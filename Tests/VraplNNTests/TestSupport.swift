@@ -1,3 +1,4 @@
+import VraplCore
 import Testing
 @testable import VraplNN
 
