@@ -70,41 +70,10 @@ public enum DecodeRaplCSVConversion {
     /// rate × Δt, and a `package-0` energy counter from watts × Δt (64-bit, never wraps). Rounding to
     /// integers carries its error forward, so no drift accumulates. Other counters are zero.
     public static func importCSV(text: String, name: String, options: ImportOptions = ImportOptions()) throws -> TraceData {
-        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
-        lines.removeAll { $0.allSatisfy(\.isWhitespace) }
-        guard !lines.isEmpty else { throw TraceError(path: name, message: "empty CSV") }
-        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        var index: [String: Int] = [:]
-        for (i, column) in header.enumerated() { index[column] = i }
-        let required = ["timestamp_unix", "user_percent", "system_percent", "iowait_percent", "ctx_switches_per_sec"]
-        let missing = required.filter { index[$0] == nil }
-        guard missing.isEmpty else {
-            throw TraceError(path: name, message: "not DECODE-RAPL CSV: missing column(s) \(missing.joined(separator: ", ")) (header: \(header.joined(separator: ",")))")
-        }
-        let columns = required.compactMap { index[$0] }
-        let powerColumn = index["package_power_watts"]
-        let rows = lines.count
-        guard rows > 0 else { throw TraceError(path: name, message: "no data rows") }
-
-        var time = [Double](repeating: 0, count: rows)
-        var user = time, system = time, iowait = time, ctx = time
-        var power: [Double]? = powerColumn == nil ? nil : time
-        for (r, line) in lines.enumerated() {
-            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            func number(_ c: Int) throws -> Double {
-                let text = c < fields.count ? fields[c].trimmingCharacters(in: .whitespaces) : ""
-                guard let v = Double(text), v.isFinite else {
-                    throw TraceError(path: name, message: "line \(r + 2): column \(header[c]) is not a number: \"\(text)\"")
-                }
-                return v
-            }
-            time[r] = try number(columns[0])
-            user[r] = try number(columns[1])
-            system[r] = try number(columns[2])
-            iowait[r] = try number(columns[3])
-            ctx[r] = try number(columns[4])
-            if let pc = powerColumn { power?[r] = try number(pc) }
-        }
+        let table = try DecodeRaplCSVTable(text: text, name: name)
+        let rows = table.rowCount
+        let time = table.timestamps, user = table.userPercent, system = table.systemPercent
+        let iowait = table.iowaitPercent, ctx = table.contextSwitchesPerSecond, power = table.packageWatts
         // Timestamps: seconds, or milliseconds / nanoseconds since the epoch for large values.
         let scale: Double = time[0] > 1e17 ? 1e-9 : (time[0] > 1e11 ? 1e-3 : 1)
         let wallNs = time.map { Int64(($0 * scale * 1e9).rounded()) }

@@ -1,0 +1,64 @@
+import Foundation
+
+/// The columns of a DECODE-RAPL collector CSV (`timestamp_unix,user_percent,system_percent,
+/// iowait_percent,ctx_switches_per_sec[,package_power_watts]`), found by header name in any order
+/// (extra columns ignored), every value a finite number. The one parser behind `vrapl import`
+/// (which rebuilds counters from it) and the dataset's CSV input (which takes the values as features).
+public struct DecodeRaplCSVTable: Sendable {
+    public static let requiredColumns = ["timestamp_unix", "user_percent", "system_percent", "iowait_percent", "ctx_switches_per_sec"]
+
+    /// `timestamp_unix` as written (seconds, or ms / ns since the epoch in some exports).
+    public var timestamps: [Double]
+    public var userPercent: [Double]
+    public var systemPercent: [Double]
+    public var iowaitPercent: [Double]
+    public var contextSwitchesPerSecond: [Double]
+    /// `package_power_watts`, when the file has it.
+    public var packageWatts: [Double]?
+
+    public var rowCount: Int { timestamps.count }
+
+    /// Parses CSV text; errors name `name`, the line and the column.
+    public init(text: String, name: String) throws {
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
+        lines.removeAll { $0.allSatisfy(\.isWhitespace) }
+        guard !lines.isEmpty else { throw TraceError(path: name, message: "empty CSV") }
+        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var index: [String: Int] = [:]
+        for (i, column) in header.enumerated() { index[column] = i }
+        let missing = Self.requiredColumns.filter { index[$0] == nil }
+        guard missing.isEmpty else {
+            throw TraceError(path: name, message: "not DECODE-RAPL CSV: missing column(s) \(missing.joined(separator: ", ")) (header: \(header.joined(separator: ",")))")
+        }
+        let columns = Self.requiredColumns.compactMap { index[$0] }
+        let powerColumn = index["package_power_watts"]
+        let rows = lines.count
+        guard rows > 0 else { throw TraceError(path: name, message: "no data rows") }
+
+        var time = [Double](repeating: 0, count: rows)
+        var user = time, system = time, iowait = time, ctx = time
+        var power: [Double]? = powerColumn == nil ? nil : time
+        for (r, line) in lines.enumerated() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            func number(_ c: Int) throws -> Double {
+                let text = c < fields.count ? fields[c].trimmingCharacters(in: .whitespaces) : ""
+                guard let v = Double(text), v.isFinite else {
+                    throw TraceError(path: name, message: "line \(r + 2): column \(header[c]) is not a number: \"\(text)\"")
+                }
+                return v
+            }
+            time[r] = try number(columns[0])
+            user[r] = try number(columns[1])
+            system[r] = try number(columns[2])
+            iowait[r] = try number(columns[3])
+            ctx[r] = try number(columns[4])
+            if let pc = powerColumn { power?[r] = try number(pc) }
+        }
+        timestamps = time
+        userPercent = user
+        systemPercent = system
+        iowaitPercent = iowait
+        contextSwitchesPerSecond = ctx
+        packageWatts = power
+    }
+}
