@@ -56,9 +56,10 @@ public enum DatasetLoader {
 
     /// Loads every file into one dataset. `log` receives one line per file.
     /// CSV files carry no power-source label: `csvPowerSource` says what they hold (DECODE-RAPL's
-    /// collector CSV is RAPL; pass `sim:<profile>` for CSV exported from a simulated trace).
+    /// collector CSV is RAPL; pass `sim:<profile>` for CSV exported from a simulated trace), unless a
+    /// `<csv>.power_source` sidecar written by `vrapl export` says otherwise.
     public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
-                            csvPowerSource: PowerSource = .rapl,
+                            csvPowerSource defaultCSVPowerSource: PowerSource = .rapl,
                             log: (String) -> Void = { _ in }) throws -> (dataset: WindowDataset, provenance: [TraceProvenance]) {
         var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
         var provenance: [TraceProvenance] = []
@@ -71,6 +72,10 @@ public enum DatasetLoader {
                     throw VraplError("\(path): CSV input carries only the decode-rapl-4 features, not '\(featureSet.name)'")
                 }
                 let csv = try DecodeRaplCSV(url: URL(fileURLWithPath: path))
+                // A sidecar written by `vrapl export` overrides the default: simulated stays simulated.
+                let csvPowerSource: PowerSource
+                do { csvPowerSource = try DecodeRaplCSVTable.declaredPowerSource(csvPath: path) ?? defaultCSVPowerSource }
+                catch { throw VraplError("\(error)") }
                 guard let watts = csv.packageWatts else {
                     throw VraplError("\(path): no package_power_watts column to train on")
                 }

@@ -37,7 +37,9 @@ public struct EvalData: Sendable {
                 }
                 let csv = try DecodeRaplCSV(url: URL(fileURLWithPath: path))
                 guard let watts = csv.packageWatts else { throw VraplError("\(path): no package_power_watts column to score against") }
-                try acc.builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: .rapl)
+                let source: PowerSource
+                do { source = try DecodeRaplCSVTable.declaredPowerSource(csvPath: path) ?? .rapl } catch { throw VraplError("\(error)") }
+                try acc.builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: source)
                 acc.hidden += [Float](repeating: .nan, count: csv.series.count)
             } else {
                 try acc.add(trace: try TraceReader.read(path), name: name)

@@ -32,6 +32,8 @@ public enum DecodeRaplCSVConversion {
     public static func export(_ trace: TraceData, to path: String) throws {
         do {
             try export(trace).write(toFile: path, atomically: true, encoding: .utf8)
+            try (trace.metadata.powerSource.description + "\n")
+                .write(toFile: DecodeRaplCSVTable.powerSourceSidecar(forCSV: path), atomically: true, encoding: .utf8)
         } catch {
             throw TraceError(path: path, message: "cannot write CSV: \(error.localizedDescription)")
         }
@@ -58,6 +60,12 @@ public enum DecodeRaplCSVConversion {
             throw TraceError(path: path, message: "cannot read CSV: \(error.localizedDescription)")
         }
         var options = options
+        // Simulated stays simulated: a sidecar from `vrapl export` saying `sim:…` wins over `rapl`
+        // (an explicit `sim:<profile>` option may still rename the profile).
+        if let declared = try DecodeRaplCSVTable.declaredPowerSource(csvPath: path), declared.isSimulated,
+           !options.powerSource.isSimulated {
+            options.powerSource = declared
+        }
         if options.labels["imported_from"] == nil { options.labels["imported_from"] = (path as NSString).lastPathComponent }
         return try importCSV(text: text, name: path, options: options)
     }

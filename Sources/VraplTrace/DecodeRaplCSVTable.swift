@@ -1,4 +1,5 @@
 import Foundation
+import VraplCore
 
 /// The columns of a DECODE-RAPL collector CSV (`timestamp_unix,user_percent,system_percent,
 /// iowait_percent,ctx_switches_per_sec[,package_power_watts]`), found by header name in any order
@@ -60,5 +61,23 @@ public struct DecodeRaplCSVTable: Sendable {
         iowaitPercent = iowait
         contextSwitchesPerSecond = ctx
         packageWatts = power
+    }
+
+    // MARK: power source sidecar
+
+    /// DECODE-RAPL's CSV has no place for a power source, so `vrapl export` writes it beside the CSV in
+    /// `<csv>.power_source` (one line: `rapl` or `sim:<profile>`): a CSV exported from a simulated
+    /// trace is then never read back as RAPL.
+    public static func powerSourceSidecar(forCSV path: String) -> String { path + ".power_source" }
+
+    /// The power source a sidecar declares for the CSV at `path`; nil when there is no sidecar.
+    public static func declaredPowerSource(csvPath path: String) throws -> PowerSource? {
+        let sidecar = powerSourceSidecar(forCSV: path)
+        guard FileManager.default.fileExists(atPath: sidecar) else { return nil }
+        let text = (try? String(contentsOfFile: sidecar, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard let source = PowerSource(parsing: text) else {
+            throw TraceError(path: sidecar, message: "not a power source: \"\(text)\" (expected rapl or sim:<profile>)")
+        }
+        return source
     }
 }

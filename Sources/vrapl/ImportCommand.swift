@@ -16,8 +16,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Output trace (HDF5).")
     var out: String
 
-    @Option(help: "Power source of the recording: rapl or sim:<profile>.")
-    var powerSource: String = "rapl"
+    @Option(help: "Power source of the recording: rapl or sim:<profile> (default: what the CSV's .power_source sidecar from vrapl export says, else rapl).")
+    var powerSource: String?
 
     @Option(help: "Core count of the recording host (scales the synthetic CPU ticks).")
     var cores: Int = 1
@@ -29,8 +29,14 @@ struct ImportCommand: ParsableCommand {
     var labels: [String] = []
 
     func run() throws {
-        guard let source = PowerSource(parsing: powerSource) else {
-            throw ValidationError("--power-source must be rapl, sim or sim:<profile>, not \(powerSource)")
+        let source: PowerSource
+        if let powerSource {
+            guard let parsed = PowerSource(parsing: powerSource) else {
+                throw ValidationError("--power-source must be rapl, sim or sim:<profile>, not \(powerSource)")
+            }
+            source = parsed
+        } else {
+            source = try DecodeRaplCSVTable.declaredPowerSource(csvPath: csv) ?? .rapl
         }
         var options = DecodeRaplCSVConversion.ImportOptions()
         options.powerSource = source

@@ -19,6 +19,24 @@ struct DecodeRaplCSVConversionTests {
         #expect(r[0] == [10.016, 30, 10, 20, 10_000, 0.13125])
     }
 
+    @Test("a CSV exported from a simulated trace imports as simulated, and never as measured")
+    func simulatedStaysSimulated() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var trace = SyntheticTrace.make(samples: 200)
+        trace.metadata.powerSource = .simulated(profile: "xeon-silver-4210r")
+        let csvPath = dir.appendingPathComponent("sim.csv").path
+        try DecodeRaplCSVConversion.export(trace, to: csvPath)
+        #expect(try DecodeRaplCSVTable.declaredPowerSource(csvPath: csvPath) == .simulated(profile: "xeon-silver-4210r"))
+        let imported = try DecodeRaplCSVConversion.importCSV(path: csvPath)   // options default to rapl
+        #expect(imported.metadata.powerSource == .simulated(profile: "xeon-silver-4210r"))
+        // A plain DECODE-RAPL CSV (no sidecar) keeps the caller's choice.
+        let plain = dir.appendingPathComponent("plain.csv").path
+        try DecodeRaplCSVConversion.export(trace).write(toFile: plain, atomically: true, encoding: .utf8)
+        #expect(try DecodeRaplCSVTable.declaredPowerSource(csvPath: plain) == nil)
+        #expect(try DecodeRaplCSVConversion.importCSV(path: plain).metadata.powerSource == .rapl)
+    }
+
     @Test("export → import → export reproduces the CSV")
     func roundTrip() throws {
         let dir = try TraceTestSupport.temporaryDirectory()
@@ -31,7 +49,7 @@ struct DecodeRaplCSVConversionTests {
         let imported = try DecodeRaplCSVConversion.importCSV(path: csvPath, options: options)
         #expect(imported.sampleCount == original.sampleCount)
         #expect(imported.metadata.labels["imported_from"] == "decode.csv")
-        #expect(imported.metadata.powerSource == .rapl)
+        #expect(imported.metadata.powerSource == original.metadata.powerSource)  // sim stays sim (sidecar)
         #expect(imported.rapl.map(\.name) == ["package-0"])
 
         // Through the HDF5 file as `vrapl import` does.
