@@ -33,8 +33,8 @@ public enum ReportWriter {
         if let h = r.ceiling.hiddenRMSE { rows.append(["sim_hidden_w (true ceiling)", "\(r.data.windows)", "", f(h), "", "", "", "", f(h)]) }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         let footnote = r.splits.contains(where: \.mayIncludeTrainingWindows)
-            ? "* the given model was trained with another split: these test windows may include its training windows, so"
-              + " the row flatters it; the 'gap:' rows retrain under each split and are the honest comparison\n"
+            ? "* the given model was trained with another split, or does not say which: these test windows may include its"
+              + " training windows, so the row may flatter it; the 'gap:' rows retrain under each split and are the honest comparison\n"
             : ""
         return rows.map { row in
             row.enumerated().map { c, v in c == 0 ? v.padding(toLength: widths[c], withPad: " ", startingAt: 0)
