@@ -20,7 +20,7 @@ let package = Package(
     ],
     targets: [
         // C libraries behind thin shims.
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Library modules, in data-path order.

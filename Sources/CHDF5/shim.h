@@ -2,7 +2,12 @@
 #define VRAPL_CHDF5_SHIM_H
 // Thin accessors for HDF5's function-like macros and `*_g` globals, which Swift cannot import.
 // Each expands the real macro (H5open() runs inside them), so values are never stale.
+// Debian's serial HDF5 lives under hdf5/serial; elsewhere hdf5.h sits on the default path.
+#if __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#else
 #include <hdf5.h>
+#endif
 
 static inline hid_t vrapl_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t vrapl_H5S_ALL(void) { return H5S_ALL; }
