@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Glibc
 import VraplCollect
 import VraplCore
 
@@ -91,11 +91,11 @@ struct CollectCommand: ParsableCommand {
                 let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
                 let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
                 let share = summary.elapsedNs > 0 ? 100 * (user + system) / (Double(summary.elapsedNs) / 1e9) : 0
-                print(String(format: "collector CPU %.3f s (user %.3f, system %.3f; %.3f%% of one core), max RSS %.1f MB",
+                print(String(cFormat: "collector CPU %.3f s (user %.3f, system %.3f; %.3f%% of one core), max RSS %.1f MB",
                              user + system, user, system, share, Double(usage.ru_maxrss) / 1024))
             }
         } catch {
-            FileHandle.standardError.write(Data("vrapl-collect: \(error)\n".utf8))
+            fputs("vrapl-collect: \(error)\n", stderr)
             throw ExitCode.failure
         }
     }

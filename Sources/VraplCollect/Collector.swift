@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import VraplCore
 import VraplSources
 import VraplTrace
@@ -59,10 +59,10 @@ public struct CollectorSummary: Sendable, CustomStringConvertible {
     public var stoppedBySignal: Int32
 
     public var description: String {
-        func ms(_ ns: UInt64) -> String { String(format: "%.3f ms", Double(ns) / 1e6) }
-        var lines = ["samples \(samples) in \(String(format: "%.2f", Double(elapsedNs) / 1e9)) s, missed deadlines \(missedDeadlines)"]
+        func ms(_ ns: UInt64) -> String { String(cFormat: "%.3f ms", Double(ns) / 1e6) }
+        var lines = ["samples \(samples) in \(String(cFormat: "%.2f", Double(elapsedNs) / 1e9)) s, missed deadlines \(missedDeadlines)"]
         if let i = intervals {
-            lines.append("interval p50 \(ms(i.p50Ns)), p99 \(ms(i.p99Ns)), max \(ms(i.maxNs)) (min \(ms(i.minNs)), mean \(String(format: "%.3f ms", i.meanNs / 1e6)))")
+            lines.append("interval p50 \(ms(i.p50Ns)), p99 \(ms(i.p99Ns)), max \(ms(i.maxNs)) (min \(ms(i.minNs)), mean \(String(cFormat: "%.3f ms", i.meanNs / 1e6)))")
         }
         let why = stoppedBySignal == SIGINT ? " (stopped by SIGINT)" : stoppedBySignal == SIGTERM ? " (stopped by SIGTERM)" : ""
         lines.append("trace \(outputPath), power source \(powerSource)\(why)")
@@ -210,22 +210,22 @@ final class StatusLine {
     }
 
     func show(elapsedNs: UInt64, samples: Int, missed: Int, histogram: IntervalHistogram, energy: [UInt64], monotonicNs: UInt64) {
-        var text = String(format: "\r\u{1B}[2K%7.1f s  %d samples  missed %d", Double(elapsedNs) / 1e9, samples, missed)
+        var text = String(cFormat: "\r\u{1B}[2K%7.1f s  %ld samples  missed %ld", Double(elapsedNs) / 1e9, samples, missed)
         if let p99 = histogram.percentile(99) {
-            text += String(format: "  p99 %.2f ms  max %.2f ms", Double(p99) / 1e6, Double(histogram.maxNs) / 1e6)
+            text += String(cFormat: "  p99 %.2f ms  max %.2f ms", Double(p99) / 1e6, Double(histogram.maxNs) / 1e6)
         }
         if let i = packageIndex, i < energy.count {
             if let last = lastEnergy, monotonicNs > lastNs {
                 let d = energyDelta(previous: Microjoules(last), current: Microjoules(energy[i]), maxRange: maxRange)
-                text += String(format: "  package %.1f W", Double(d.value) / (Double(monotonicNs - lastNs) / 1e3))
+                text += String(cFormat: "  package %.1f W", Double(d.value) / (Double(monotonicNs - lastNs) / 1e3))
             }
             lastEnergy = energy[i]
             lastNs = monotonicNs
         }
-        FileHandle.standardError.write(Data(text.utf8))
+        fputs(text, stderr)
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled { fputs("\n", stderr) }
     }
 }

@@ -6,7 +6,7 @@ public enum DurationText {
     /// Parses `text` into nanoseconds. Throws a message naming the text for a missing or unknown unit,
     /// a negative or non-numeric amount, or a value that overflows.
     public static func nanoseconds(_ text: String) throws -> UInt64 {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingWhitespace()
         guard let unitStart = trimmed.firstIndex(where: { !($0.isNumber || $0 == ".") }) else {
             throw VraplError("duration '\(text)' has no unit: write for example 16ms, 1s, 60s or 2m")
         }
@@ -39,4 +39,3 @@ public enum DurationText {
     }
 }
 
-import Foundation

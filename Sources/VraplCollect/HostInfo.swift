@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import VraplCore
 
 /// The host facts written as root attributes: host name, CPU model (from `<procfs>/cpuinfo`),
@@ -23,7 +23,7 @@ public enum HostInfo {
     /// The first `model name` of `<procfs>/cpuinfo` (x86), else `Hardware`/`cpu model`/`uarch` (other
     /// architectures), else "unknown" (also when the file is absent, as in minimal fixture trees).
     public static func cpuModel(procfs: String) -> String {
-        guard let text = try? String(contentsOfFile: procfs + "/cpuinfo", encoding: .utf8) else { return "unknown" }
+        guard let text = try? TextFile.read(procfs + "/cpuinfo") else { return "unknown" }
         return cpuModel(cpuinfo: text)
     }
 
@@ -31,8 +31,8 @@ public enum HostInfo {
         for key in ["model name", "Hardware", "cpu model", "uarch", "cpu"] {
             for line in text.split(separator: "\n") {
                 let parts = line.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == key else { continue }
-                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                guard parts.count == 2, String(parts[0]).trimmingWhitespace() == key else { continue }
+                let value = String(parts[1]).trimmingWhitespace()
                 if !value.isEmpty { return value }
             }
         }

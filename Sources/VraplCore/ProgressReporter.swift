@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Progress for long work (training epochs, campaigns, simulation). On a terminal it redraws one line
 /// with rate and ETA; otherwise it prints plain log lines at most every `logEvery` seconds.
@@ -6,13 +10,13 @@ public final class ProgressReporter {
     public let label: String
     public let total: Double
     public let unit: String
-    private let start = Date()
-    private var lastPrint = Date.distantPast
+    private let start = ProgressReporter.now()
+    private var lastPrint = -Double.infinity
     private let isTerminal: Bool
-    private let logEvery: TimeInterval
+    private let logEvery: Double
 
     /// - Parameters: label shown first; total work in `unit`s (0 if unknown).
-    public init(label: String, total: Double, unit: String, logEvery: TimeInterval = 5, forceTerminal: Bool? = nil) {
+    public init(label: String, total: Double, unit: String, logEvery: Double = 5, forceTerminal: Bool? = nil) {
         self.label = label
         self.total = total
         self.unit = unit
@@ -22,26 +26,26 @@ public final class ProgressReporter {
 
     /// Reports `done` units finished, with an optional extra text (losses, metrics).
     public func update(done: Double, extra: String = "") {
-        let now = Date()
+        let now = ProgressReporter.now()
         let minGap = isTerminal ? 0.1 : logEvery
-        guard now.timeIntervalSince(lastPrint) >= minGap || (total > 0 && done >= total) else { return }
+        guard now - lastPrint >= minGap || (total > 0 && done >= total) else { return }
         lastPrint = now
         let line = Self.format(label: label, done: done, total: total, unit: unit,
-                               elapsed: now.timeIntervalSince(start), extra: extra)
+                               elapsed: now - start, extra: extra)
         if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+            fputs("\r\u{1B}[2K" + line, stderr)
         } else {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            fputs(line + "\n", stderr)
         }
     }
 
     /// Ends the progress line (a newline on a terminal).
     public func finish() {
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if isTerminal { fputs("\n", stderr) }
     }
 
     /// The text of one progress line: `label done/total unit (pct%) rate unit/s ETA mm:ss extra`.
-    public static func format(label: String, done: Double, total: Double, unit: String, elapsed: TimeInterval, extra: String) -> String {
+    public static func format(label: String, done: Double, total: Double, unit: String, elapsed: Double, extra: String) -> String {
         let rate = elapsed > 0 ? done / elapsed : 0
         var s = "\(label) \(compact(done))"
         if total > 0 {
@@ -58,14 +62,21 @@ public final class ProgressReporter {
     }
 
     static func compact(_ x: Double) -> String {
-        if x >= 1e6 { return String(format: "%.2fM", x / 1e6) }
-        if x >= 1e4 { return String(format: "%.1fk", x / 1e3) }
+        if x >= 1e6 { return String(cFormat: "%.2fM", x / 1e6) }
+        if x >= 1e4 { return String(cFormat: "%.1fk", x / 1e3) }
         if x == x.rounded() { return String(Int(x)) }
-        return String(format: "%.1f", x)
+        return String(cFormat: "%.1f", x)
     }
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return String(format: "%d:%02d", s / 60, s % 60)
+        return String(cFormat: "%ld:%02ld", s / 60, s % 60)
+    }
+
+    /// Seconds on the monotonic clock.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

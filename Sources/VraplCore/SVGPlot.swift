@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// A small, dependency-free SVG plotter for reports and training curves (no Python anywhere).
 ///
@@ -113,9 +118,9 @@ public struct SVGPlot: Sendable {
 
     public func write(to path: String) throws {
         do {
-            try render().write(toFile: path, atomically: true, encoding: .utf8)
+            try render().write(to: URL(fileURLWithPath: path), atomically: true, encoding: .utf8)
         } catch {
-            throw VraplError("cannot write plot \(path): \(error.localizedDescription)")
+            throw VraplError("cannot write plot \(path): \(error)")
         }
     }
 
@@ -295,11 +300,15 @@ public struct SVGPlot: Sendable {
     static func tickLabel(_ v: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
-        if a >= 1e5 || a < 1e-3 { return String(format: "%.2g", v) }
-        if v == v.rounded() { return String(format: "%.0f", v) }
-        if a >= 10 { return String(format: "%.1f", v) }
-        if a >= 1 { return String(format: "%.2f", v).replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression) }
-        return String(format: "%.3g", v)
+        if a >= 1e5 || a < 1e-3 { return String(cFormat: "%.2g", v) }
+        if v == v.rounded() { return String(cFormat: "%.0f", v) }
+        if a >= 10 { return String(cFormat: "%.1f", v) }
+        if a >= 1 {
+            var s = String(cFormat: "%.2f", v)
+            while s.hasSuffix("0") { s.removeLast() }
+            return s
+        }
+        return String(cFormat: "%.3g", v)
     }
 
     /// Min/max decimation to at most ~maxPoints points, keeping order.
@@ -325,9 +334,9 @@ public struct SVGPlot: Sendable {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;")
+            .replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
     }
 
-    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    private func f(_ v: Double) -> String { String(cFormat: "%.1f", v) }
 }

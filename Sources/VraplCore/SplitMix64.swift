@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// SplitMix64 (Steele, Lea, Flood 2014): the project's one small seeded generator. Splits, epoch
 /// orders, subsamples, weight initialisation, dropout masks and evaluation sampling all draw from it,

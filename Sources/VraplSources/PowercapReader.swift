@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import VraplCore
 
 /// One RAPL zone or subzone of the Linux powercap tree.
@@ -73,8 +73,8 @@ public final class PowercapReader: EnergySource {
     /// The simulator profile named by the tree's marker file, or nil for a real (unmarked) tree.
     public static func simulatedProfile(sysfs: String) -> String? {
         let path = sysfs + "/class/powercap/" + simulatorMarker
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let text = try? TextFile.read(path) else { return nil }
+        let name = text.trimmingWhitespace()
         return name.isEmpty ? "unknown" : name
     }
 
@@ -108,20 +108,18 @@ public final class PowercapReader: EnergySource {
 
     /// Finds every RAPL zone and subzone, ordered by their numbers (`intel-rapl:0`, `intel-rapl:0:0`, …, `intel-rapl:1`).
     public static func discover(sysfs: String) throws -> [PowercapZone] {
-        let fm = FileManager.default
         let classDir = joined(sysfs, "class/powercap")
         let devicesDir = joined(sysfs, "devices/virtual/powercap/intel-rapl")
         var dirs: [String: String] = [:]  // key → directory
         func scan(_ dir: String, depth: Int) {
-            guard depth <= 2, let entries = try? fm.contentsOfDirectory(atPath: dir) else { return }
+            guard depth <= 2, let entries = try? TextFile.directoryEntries(dir) else { return }
             for entry in entries where isZoneKey(entry) {
                 let path = dir + "/" + entry
                 if dirs[entry] == nil { dirs[entry] = path }
                 scan(path, depth: depth + 1)
             }
         }
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: classDir, isDirectory: &isDir), isDir.boolValue {
+        if TextFile.isDirectory(classDir) {
             scan(classDir, depth: 0)
         }
         if dirs.isEmpty { scan(devicesDir, depth: 0) }
@@ -129,7 +127,7 @@ public final class PowercapReader: EnergySource {
 
         var zones: [PowercapZone] = []
         for (key, dir) in dirs {
-            let name = try readSmallFile(dir + "/name").trimmingCharacters(in: .whitespacesAndNewlines)
+            let name = try readSmallFile(dir + "/name").trimmingWhitespace()
             guard !name.isEmpty else { throw VraplError("\(dir)/name is empty") }
             let rangePath = dir + "/max_energy_range_uj"
             let rangeText = try readSmallFile(rangePath)

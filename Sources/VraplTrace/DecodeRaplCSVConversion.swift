@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// Conversion between vrapl traces and DECODE-RAPL's collector CSV
@@ -20,9 +19,9 @@ public enum DecodeRaplCSVConversion {
         var out = header + "\n"
         out.reserveCapacity(d.intervalCount * 80 + 128)
         for k in 0..<d.intervalCount {
-            out += String(format: "%.6f,%.6f,%.6f,%.6f,%.3f,", d.endTimeUnix[k], d.userPercent[k], d.systemPercent[k],
-                          d.iowaitPercent[k], d.contextSwitchesPerSecond[k])
-            if let p = d.packageWatts { out += String(format: "%.6f", p[k]) }
+            out += String(cFormat: "%.6f,%.6f,%.6f,%.6f,%.3f,", d.endTimeUnix[k], d.userPercent[k], d.systemPercent[k],
+                           d.iowaitPercent[k], d.contextSwitchesPerSecond[k])
+            if let p = d.packageWatts { out += String(cFormat: "%.6f", p[k]) }
             out += "\n"
         }
         return out
@@ -31,11 +30,11 @@ public enum DecodeRaplCSVConversion {
     /// Writes `export(trace)` to `path`.
     public static func export(_ trace: TraceData, to path: String) throws {
         do {
-            try export(trace).write(toFile: path, atomically: true, encoding: .utf8)
-            try (trace.metadata.powerSource.description + "\n")
-                .write(toFile: DecodeRaplCSVTable.powerSourceSidecar(forCSV: path), atomically: true, encoding: .utf8)
+            try TextFile.writeAtomically(export(trace), to: path)
+            try TextFile.writeAtomically(trace.metadata.powerSource.description + "\n",
+                                         to: DecodeRaplCSVTable.powerSourceSidecar(forCSV: path))
         } catch {
-            throw TraceError(path: path, message: "cannot write CSV: \(error.localizedDescription)")
+            throw TraceError(path: path, message: "cannot write CSV: \(error)")
         }
     }
 
@@ -56,8 +55,8 @@ public enum DecodeRaplCSVConversion {
     /// Reads DECODE-RAPL CSV from `path` and rebuilds a trace of raw cumulative counters.
     public static func importCSV(path: String, options: ImportOptions = ImportOptions()) throws -> TraceData {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TraceError(path: path, message: "cannot read CSV: \(error.localizedDescription)")
+        do { text = try TextFile.read(path) } catch {
+            throw TraceError(path: path, message: "cannot read CSV: \(error)")
         }
         var options = options
         // Simulated stays simulated: a sidecar from `vrapl export` saying `sim:…` wins over `rapl`
@@ -66,7 +65,7 @@ public enum DecodeRaplCSVConversion {
            !options.powerSource.isSimulated {
             options.powerSource = declared
         }
-        if options.labels["imported_from"] == nil { options.labels["imported_from"] = (path as NSString).lastPathComponent }
+        if options.labels["imported_from"] == nil { options.labels["imported_from"] = TextFile.lastComponent(path) }
         return try importCSV(text: text, name: path, options: options)
     }
 

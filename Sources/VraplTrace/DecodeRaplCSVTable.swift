@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// The columns of a DECODE-RAPL collector CSV (`timestamp_unix,user_percent,system_percent,
@@ -24,7 +23,7 @@ public struct DecodeRaplCSVTable: Sendable {
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
         lines.removeAll { $0.allSatisfy(\.isWhitespace) }
         guard !lines.isEmpty else { throw TraceError(path: name, message: "empty CSV") }
-        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let header = lines.removeFirst().split(separator: ",").map { String($0).trimmingWhitespace() }
         var index: [String: Int] = [:]
         for (i, column) in header.enumerated() { index[column] = i }
         let missing = Self.requiredColumns.filter { index[$0] == nil }
@@ -42,7 +41,7 @@ public struct DecodeRaplCSVTable: Sendable {
         for (r, line) in lines.enumerated() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             func number(_ c: Int) throws -> Double {
-                let text = c < fields.count ? fields[c].trimmingCharacters(in: .whitespaces) : ""
+                let text = c < fields.count ? String(fields[c]).trimmingWhitespace() : ""
                 guard let v = Double(text), v.isFinite else {
                     throw TraceError(path: name, message: "line \(r + 2): column \(header[c]) is not a number: \"\(text)\"")
                 }
@@ -73,8 +72,8 @@ public struct DecodeRaplCSVTable: Sendable {
     /// The power source a sidecar declares for the CSV at `path`; nil when there is no sidecar.
     public static func declaredPowerSource(csvPath path: String) throws -> PowerSource? {
         let sidecar = powerSourceSidecar(forCSV: path)
-        guard FileManager.default.fileExists(atPath: sidecar) else { return nil }
-        let text = (try? String(contentsOfFile: sidecar, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard TextFile.exists(sidecar) else { return nil }
+        let text = (try? TextFile.read(sidecar))?.trimmingWhitespace() ?? ""
         guard let source = PowerSource(parsing: text) else {
             throw TraceError(path: sidecar, message: "not a power source: \"\(text)\" (expected rapl or sim:<profile>)")
         }

@@ -1,5 +1,6 @@
 import CHDF5
-import Foundation
+import Glibc
+import VraplCore
 
 // A thin Swift layer over the parts of the HDF5 C API the trace store needs: files, groups,
 // extendible chunked 1-D datasets of numbers or variable-length UTF-8 strings, and scalar string and
@@ -215,7 +216,7 @@ final class H5File {
     /// Opens an existing file read-only (or read-write).
     static func open(_ path: String, writable: Bool = false) throws -> H5File {
         HDF5.prepare()
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard TextFile.exists(path) else {
             throw TraceError(path: path, message: "no such file")
         }
         if H5Fis_hdf5(path) <= 0 {

@@ -1,5 +1,4 @@
 import CHDF5
-import Foundation
 import VraplCore
 
 /// A new trace file with every dataset created (empty, extendible, chunked) and the root attributes

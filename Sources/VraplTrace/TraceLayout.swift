@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // JSON coders only; the recording chain does not link Foundation
+#else
 import Foundation
+#endif
 import VraplCore
 
 /// Names of everything in a trace file (docs/trace-format.md is the prose version of this).
@@ -21,30 +25,22 @@ public enum TraceLayout {
     public static let segmentsGroup = "segments"
 
     /// HDF5 group name of a RAPL zone: the powercap key with `:` replaced by `_` (`intel-rapl_0_1`).
-    public static func raplGroupName(forKey key: String) -> String { key.replacingOccurrences(of: ":", with: "_") }
+    public static func raplGroupName(forKey key: String) -> String { key.replacing(":", with: "_") }
 
     /// Labels and segment parameters are stored as JSON objects with sorted keys.
     static func json(_ dictionary: [String: String]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: dictionary, options: [.sortedKeys]),
-              let text = String(data: data, encoding: .utf8) else { return "{}" }
-        return text
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(dictionary) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Parses a JSON object of strings; non-string values are kept as their JSON text.
     static func parseJSONObject(_ text: String, path: String, object: String) throws -> [String: String] {
         if text.isEmpty { return [:] }
-        guard let data = text.data(using: .utf8),
-              let value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-              let dictionary = value as? [String: Any] else {
+        guard let dictionary = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else {
             throw TraceError(path: path, object: object, message: "expected a JSON object, found \(text.prefix(80))")
         }
-        var result: [String: String] = [:]
-        for (key, value) in dictionary {
-            if let s = value as? String { result[key] = s }
-            else if let n = value as? NSNumber { result[key] = n.stringValue }
-            else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),
-                    let s = String(data: data, encoding: .utf8) { result[key] = s }
-        }
-        return result
+        return dictionary.mapValues(\.text)
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// What a trace holds, without its per-sample data (cheap: attributes and dataset sizes only).

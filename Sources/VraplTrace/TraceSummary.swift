@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // Date's ISO 8601 style; the recording chain does not link Foundation
+#else
 import Foundation
+#endif
 import VraplCore
 
 /// What `vrapl inspect` prints about a trace: timing quality, power per zone, a feature summary and
@@ -78,7 +82,7 @@ public struct TraceSummary: Sendable {
 
     /// The human-readable report.
     public func render() -> String {
-        func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
+        func f(_ x: Double, _ digits: Int = 2) -> String { String(cFormat: "%.\(digits)f", x) }
         var lines: [String] = []
         lines.append("trace          \(path)")
         lines.append("power source   \(metadata.powerSource)\(metadata.powerSource.isSimulated ? "  (SIMULATED power, not a measurement)" : "")")
@@ -86,7 +90,7 @@ public struct TraceSummary: Sendable {
         lines.append("kernel         \(metadata.kernel.isEmpty ? "?" : metadata.kernel)   vrapl \(metadata.toolVersion)   format v\(metadata.formatVersion)")
         if metadata.startTimeNs > 0 {
             let start = Date(timeIntervalSince1970: Double(metadata.startTimeNs) / 1e9)
-            lines.append("start          \(ISO8601DateFormatter().string(from: start))")
+            lines.append("start          \(start.formatted(.iso8601))")
         }
         lines.append("samples        \(sampleCount) over \(f(durationSeconds, 3)) s")
         let nominal = Double(metadata.sampleIntervalNs) / 1e6
@@ -101,11 +105,11 @@ public struct TraceSummary: Sendable {
         } else {
             lines.append("power (W)      zone                        mean       min       max")
             for zone in zones {
-                let label = "\(zone.name) (\(zone.key))".padding(toLength: 26, withPad: " ", startingAt: 0)
+                let label = "\(zone.name) (\(zone.key))".padded(to: 26)
                 lines.append("               \(label) \(pad(f(zone.watts.mean))) \(pad(f(zone.watts.min))) \(pad(f(zone.watts.max)))")
             }
             if let p = packageWatts {
-                let label = "package total".padding(toLength: 26, withPad: " ", startingAt: 0)
+                let label = "package total".padded(to: 26)
                 lines.append("               \(label) \(pad(f(p.mean))) \(pad(f(p.min))) \(pad(f(p.max)))")
             }
         }
@@ -113,7 +117,7 @@ public struct TraceSummary: Sendable {
         lines.append("")
         lines.append("features       name                        mean       min       max")
         for feature in features {
-            let label = feature.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+            let label = feature.name.padded(to: 26)
             lines.append("               \(label) \(pad(f(feature.stats.mean))) \(pad(f(feature.stats.min))) \(pad(f(feature.stats.max)))")
         }
         lines.append("")

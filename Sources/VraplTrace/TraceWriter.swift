@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// Writes vrapl traces (layout: docs/trace-format.md).
