@@ -4,7 +4,9 @@
 # timestamps), the sample count against duration/interval, the collector's CPU time as % of one core
 # (utime+stime from /proc/<pid>/stat), and its resident memory once a second (max, and first vs last
 # after a 5 s warm-up, to show it stays flat). Figures go to docs/PERFORMANCE.md `## Collector`.
-#   scripts/measure-collector.sh [OUT_DIR]       env: DURATION=60 INTERVAL_MS=16 STRESS_CPUS=2 EXTRA=--no-realtime
+# It measures the lean binary of `make collector` (scripts/build-lean.sh); BUILD=default measures the
+# plain `swift build -c release` one (Swift runtime as shared libraries) instead.
+#   scripts/measure-collector.sh [OUT_DIR]       env: DURATION=60 INTERVAL_MS=16 STRESS_CPUS=2 EXTRA=--no-realtime BUILD=lean
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-bench-out/collector}
@@ -13,8 +15,13 @@ INTERVAL_MS=${INTERVAL_MS:-16}
 STRESS_CPUS=${STRESS_CPUS:-2}
 EXTRA=${EXTRA:-}   # e.g. EXTRA=--no-realtime
 mkdir -p "$OUT"
-swift build -c release --product vrapl-collect >/dev/null
-BIN="$(swift build -c release --show-bin-path)/vrapl-collect"
+if [ "${BUILD:-lean}" = default ]; then
+    swift build -c release --product vrapl-collect >/dev/null
+    BIN="$(swift build -c release --show-bin-path)/vrapl-collect"
+else
+    BIN=$(scripts/build-lean.sh vrapl-collect 2>/dev/null)
+fi
+echo "== binary: $BIN"
 command -v stress-ng >/dev/null || { echo "stress-ng is not installed (apt-get install stress-ng)"; exit 1; }
 
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
