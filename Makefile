@@ -32,6 +32,7 @@ guest: deps-build
 
 test: deps
 	$(SWIFT) build --build-tests
+	scripts/build-lean.sh vrapl-collect >/dev/null
 	$(SWIFT) test
 
 demo: deps release
