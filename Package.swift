@@ -20,6 +20,7 @@ let package = Package(
     ],
     targets: [
         // C libraries behind thin shims.
+        // HDF5 is linked statically (Sources/CHDF5/module.modulemap says why), so not through pkg-config.
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
