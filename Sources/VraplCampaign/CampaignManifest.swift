@@ -52,9 +52,7 @@ public struct CampaignManifest: Codable, Sendable, Equatable {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data: Data
         do { data = try enc.encode(self) } catch { throw VraplError("cannot encode campaign manifest: \(error)") }
-        let p = CampaignManifest.path(in: dir), tmp = p + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw VraplError("cannot write \(tmp)") }
-        guard rename(tmp, p) == 0 else { throw VraplError("cannot rename \(tmp) to \(p): \(String(cString: strerror(errno)))") }
+        try TextFile.writeAtomically(String(decoding: data, as: UTF8.self), to: CampaignManifest.path(in: dir))
     }
 
     public var doneCount: Int { entries.filter { $0.status == .done }.count }

@@ -22,25 +22,27 @@ public enum TextFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Writes `text` to `path` through a temporary file in the same directory and a rename, so
-    /// readers see the old file or the new one, never a part.
+    /// Writes `text` to `path` through a hidden temporary file in the same directory
+    /// (`.<name>.tmp-<pid>`, which globs such as node_exporter's `*.prom` skip) and a rename, so
+    /// readers see the old file or the new one, never a part. The project's one atomic text writer.
     public static func writeAtomically(_ text: String, to path: String) throws {
-        let temporary = path + ".tmp-\(getpid())"
+        let name = lastComponent(path)
+        let directory = path.hasSuffix("/" + name) ? String(path.dropLast(name.utf8.count)) : ""
+        let temporary = directory + "." + name + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VraplError("cannot write \(path): \(systemReason())") }
-        var utf8 = Array(text.utf8)
+        let utf8 = Array(text.utf8)
         var written = 0
         while written < utf8.count {
-            let n = utf8.withUnsafeMutableBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = systemReason()
+            let n = utf8.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n == 0 ? "no space left (write returned 0)" : systemReason()
                 close(fd); unlink(temporary)
                 throw VraplError("cannot write \(path): \(reason)")
             }
             written += n
         }
-        utf8 = []
         guard close(fd) == 0 else {
             let reason = systemReason()
             unlink(temporary)

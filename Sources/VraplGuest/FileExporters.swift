@@ -6,36 +6,6 @@ import Darwin
 import Foundation
 import VraplCore
 
-/// Writes `contents` to `directory/name` atomically: a temporary file in the same directory, then
-/// `rename(2)`, so a reader sees either the old or the new file, never a partial one.
-func writeAtomically(_ contents: String, directory: String, name: String) throws {
-    let path = directory + "/" + name
-    let temporary = directory + "/." + name + ".tmp"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw VraplError("\(temporary): cannot write: \(String(cString: strerror(errno)))") }
-    let bytes = Array(contents.utf8)
-    var written = 0
-    while written < bytes.count {
-        let n = bytes.withUnsafeBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return -1 }
-            return write(fd, base + written, raw.count - written)
-        }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw VraplError("\(temporary): cannot write: \(reason)")
-        }
-        written += n
-    }
-    close(fd)
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw VraplError("\(path): cannot rename into place: \(reason)")
-    }
-}
 
 /// Creates `directory` if needed and checks that this user can write in it; a one-line error otherwise.
 func prepareWritableDirectory(_ directory: String, option: String) throws {
@@ -73,7 +43,7 @@ public final class TextfileExporter {
     }
 
     public func export(_ snapshot: GuestSnapshot) throws {
-        try writeAtomically(PrometheusText.render(snapshot), directory: directory, name: Self.fileName)
+        try TextFile.writeAtomically(PrometheusText.render(snapshot), to: directory + "/" + Self.fileName)
     }
 }
 
@@ -94,10 +64,10 @@ public final class PowercapExporter {
         self.maxEnergyRange = maxEnergyRange
         zoneDirectory = directory + "/intel-rapl:0"
         try prepareWritableDirectory(zoneDirectory, option: "--powercap-dir")
-        try writeAtomically("package-0\n", directory: zoneDirectory, name: "name")
-        try writeAtomically("\(maxEnergyRange)\n", directory: zoneDirectory, name: "max_energy_range_uj")
-        try writeAtomically("1\n", directory: zoneDirectory, name: "enabled")
-        try writeAtomically("0\n", directory: zoneDirectory, name: "energy_uj")
+        try TextFile.writeAtomically("package-0\n", to: zoneDirectory + "/name")
+        try TextFile.writeAtomically("\(maxEnergyRange)\n", to: zoneDirectory + "/max_energy_range_uj")
+        try TextFile.writeAtomically("1\n", to: zoneDirectory + "/enabled")
+        try TextFile.writeAtomically("0\n", to: zoneDirectory + "/energy_uj")
     }
 
     /// The counter value for a total energy: µJ modulo (range + 1), as the hardware counter wraps.
@@ -108,8 +78,8 @@ public final class PowercapExporter {
 
     public func export(_ snapshot: GuestSnapshot) throws {
         let joules = snapshot.estimate?.energyJoules ?? 0
-        try writeAtomically("\(Self.counterValue(joules: joules, maxEnergyRange: maxEnergyRange))\n",
-                            directory: zoneDirectory, name: "energy_uj")
+        try TextFile.writeAtomically("\(Self.counterValue(joules: joules, maxEnergyRange: maxEnergyRange))\n",
+                                     to: zoneDirectory + "/energy_uj")
     }
 }
 

@@ -34,7 +34,7 @@ public struct CampaignCurrent: Codable, Sendable, Equatable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let data = try enc.encode(self)
-        try PowercapTree.atomicWrite(path, String(decoding: data, as: UTF8.self) + "\n")
+        try TextFile.writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: path)
     }
 }
 

@@ -41,13 +41,13 @@ public final class PowercapTree {
         } catch {
             throw VraplError("cannot create powercap tree under \(root): \(error.localizedDescription)")
         }
-        try PowercapTree.atomicWrite(base + "/intel-rapl/enabled", "1\n")
-        try PowercapTree.atomicWrite(zoneDirectory + "/name", zoneName + "\n")
-        try PowercapTree.atomicWrite(zoneDirectory + "/enabled", "1\n")
-        try PowercapTree.atomicWrite(zoneDirectory + "/max_energy_range_uj", "\(maxEnergyRangeUj)\n")
+        try TextFile.writeAtomically("1\n", to: base + "/intel-rapl/enabled")
+        try TextFile.writeAtomically(zoneName + "\n", to: zoneDirectory + "/name")
+        try TextFile.writeAtomically("1\n", to: zoneDirectory + "/enabled")
+        try TextFile.writeAtomically("\(maxEnergyRangeUj)\n", to: zoneDirectory + "/max_energy_range_uj")
         if let profile = simulatorProfile {
             // Marker for readers that want to label what they record: this tree is simulated.
-            try PowercapTree.atomicWrite(root + "/class/powercap/vrapl-sim-profile", profile + "\n")
+            try TextFile.writeAtomically(profile + "\n", to: root + "/class/powercap/vrapl-sim-profile")
         }
         width = String(maxEnergyRangeUj).count + 1
         buffer = [UInt8](repeating: 0x20, count: width + 1)
@@ -81,16 +81,4 @@ public final class PowercapTree {
         guard written == n else { throw VraplError("cannot write \(zoneDirectory)/energy_uj: \(String(cString: strerror(errno)))") }
     }
 
-    /// Writes a small file by rename so readers never see it half written.
-    public static func atomicWrite(_ path: String, _ text: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-            throw VraplError("cannot write \(tmp)")
-        }
-        guard rename(tmp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw VraplError("cannot rename \(tmp) to \(path): \(reason)")
-        }
-    }
 }
