@@ -24,7 +24,7 @@ public final class LiveAttributor {
     /// - Parameters: `clock` returns monotonic seconds; `memoryTotalBytes` nil reads `<procfs>/meminfo`
     ///   unless the config sets `memory.total_gb`.
     public init(config: AttributionConfig, cgroups: CGroupReader, cpu: CPUPowerSource, gpu: GPUSource? = nil,
-                procfs: String = "/proc", memoryTotalBytes: Double? = nil, clock: @escaping () -> Double = LiveAttributor.monotonicSeconds) {
+                procfs: String = "/proc", memoryTotalBytes: Double? = nil, clock: @escaping () -> Double = SampleClock.monotonicSeconds) {
         attributor = Attributor(config: config)
         sampler = UsageSampler(config: config, reader: cgroups)
         self.cpu = cpu
@@ -34,11 +34,6 @@ public final class LiveAttributor {
         self.memoryTotalBytes = memoryTotalBytes ?? config.memoryTotalGB.map { $0 * bytesPerGB } ?? Self.memTotal(procfs: procfs)
     }
 
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     /// `MemTotal` from `<procfs>/meminfo`, bytes.
     static func memTotal(procfs: String) -> Double? {

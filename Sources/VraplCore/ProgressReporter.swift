@@ -10,7 +10,7 @@ public final class ProgressReporter {
     public let label: String
     public let total: Double
     public let unit: String
-    private let start = ProgressReporter.now()
+    private let start = SampleClock.monotonicSeconds()
     private var lastPrint = -Double.infinity
     private let isTerminal: Bool
     private let logEvery: Double
@@ -26,7 +26,7 @@ public final class ProgressReporter {
 
     /// Reports `done` units finished, with an optional extra text (losses, metrics).
     public func update(done: Double, extra: String = "") {
-        let now = ProgressReporter.now()
+        let now = SampleClock.monotonicSeconds()
         let minGap = isTerminal ? 0.1 : logEvery
         guard now - lastPrint >= minGap || (total > 0 && done >= total) else { return }
         lastPrint = now
@@ -71,12 +71,5 @@ public final class ProgressReporter {
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return String(cFormat: "%ld:%02ld", s / 60, s % 60)
-    }
-
-    /// Seconds on the monotonic clock.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -39,7 +39,7 @@ public final class GuestAttribution {
         live = LiveAttributor(config: config, cgroups: CGroupReader(root: root),
                               cpu: PredictedCPUPowerSource(modelName: modelName, energy: energy), gpu: nil, procfs: procfs)
         try live.prime()
-        lastStep = LiveAttributor.monotonicSeconds()
+        lastStep = SampleClock.monotonicSeconds()
     }
 
     /// CPU energy attributed to each workload so far, J, by name.
@@ -49,7 +49,7 @@ public final class GuestAttribution {
 
     /// Attributes the interval since the last step when `interval_s` has passed.
     public func update() throws {
-        let now = LiveAttributor.monotonicSeconds()
+        let now = SampleClock.monotonicSeconds()
         guard now - lastStep >= intervalSeconds * 0.95 else { return }
         lastStep = now
         try live.step()

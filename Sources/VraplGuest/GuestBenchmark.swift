@@ -40,11 +40,6 @@ public enum GuestBenchmark {
         try withStats.write(to: URL(fileURLWithPath: path))
     }
 
-    @inline(__always) static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 
     static func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
@@ -69,9 +64,9 @@ public enum GuestBenchmark {
             stat.cpu.user += busy; stat.cpu.system += (rng >> 40) % 2; stat.cpu.idle += 3 - min(3, busy)
             stat.contextSwitches += 100 + (rng >> 20) % 4000
             t += 16_000_000
-            let start = nowNs()
+            let start = SampleClock.monotonicNs()
             _ = estimator.process(RawSample(monotonicNs: t, stat: stat), wallClockUnix: 0)
-            let elapsed = Double(nowNs() - start) / 1e3
+            let elapsed = Double(SampleClock.monotonicNs() - start) / 1e3
             if i >= warmup + estimator.warmupSamples { steps.append(elapsed) }
         }
         let predictions = Array(timed.samples.suffix(count)).sorted()
@@ -90,9 +85,9 @@ public enum GuestBenchmark {
         for i in 0..<(count + 5) {
             window[i % window.count] = Float(i % 7) * 0.1
             usleep(useconds_t(intervalMs * 1000))
-            let start = nowNs()
+            let start = SampleClock.monotonicNs()
             _ = window.withUnsafeBufferPointer { p in p.baseAddress.map { network.predict(window: $0) } }
-            if i >= 5 { samples.append(Double(nowNs() - start) / 1e3) }
+            if i >= 5 { samples.append(Double(SampleClock.monotonicNs() - start) / 1e3) }
         }
         samples.sort()
         return (percentile(samples, 0.5), percentile(samples, 0.99))
@@ -106,9 +101,9 @@ public enum GuestBenchmark {
         var inputSize: Int { inner.inputSize }
         var latent: UnsafeBufferPointer<Float> { inner.latent }
         func predict(window: UnsafePointer<Float>) -> Float {
-            let start = GuestBenchmark.nowNs()
+            let start = SampleClock.monotonicNs()
             let y = inner.predict(window: window)
-            samples.append(Double(GuestBenchmark.nowNs() - start) / 1e3)
+            samples.append(Double(SampleClock.monotonicNs() - start) / 1e3)
             return y
         }
     }
@@ -144,7 +139,7 @@ public enum GuestBenchmark {
         process.arguments = ["--model", modelPath, "--quiet", "--duration", String(seconds), "--textfile", dir.path] + extraArguments
         var before = rusage()
         getrusage(childrenUsage, &before)
-        let start = nowNs()
+        let start = SampleClock.monotonicNs()
         do {
             try process.run()
         } catch {
@@ -170,7 +165,7 @@ public enum GuestBenchmark {
             }
         }
         process.waitUntilExit()
-        let wall = Double(nowNs() - start) / 1e9
+        let wall = Double(SampleClock.monotonicNs() - start) / 1e9
         guard process.terminationStatus == 0 else { throw VraplError("\(guestBinary) exited with status \(process.terminationStatus)") }
         var after = rusage()
         getrusage(childrenUsage, &after)

@@ -38,17 +38,9 @@ public struct GuestConfig: Sendable {
 /// Set by SIGTERM/SIGINT; the loop finishes the tick, exports once more and returns.
 nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
 
-/// Monotonic and wall clocks, ns.
-@inline(__always) func monotonicNow() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
+/// Wall clock, s since the Unix epoch.
 @inline(__always) func wallNowUnix() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    Double(SampleClock.wallNs()) / 1e9
 }
 
 /// The guest daemon: loads and checks the model, opens every output (failing at start with a
@@ -178,7 +170,7 @@ public final class GuestRunner {
 
         let showTerminal = config.terminal ?? (isatty(STDOUT_FILENO) != 0 && config.jsonl != "-")
         let exportEveryNs = UInt64(max(10, config.exportIntervalMs) * 1e6)
-        let start = monotonicNow()
+        let start = SampleClock.monotonicNs()
         let endNs: UInt64? = config.duration.map { start + UInt64(max(0, $0) * 1e9) }
         var deadline = start
         var nextExport = start + exportEveryNs
@@ -193,7 +185,7 @@ public final class GuestRunner {
             if rc == EINTR { continue }  // re-check the stop flag, then finish sleeping
             try reader.read(into: &stat)
             if let vmstat { try vmstat.read(into: &vmValues) }
-            let now = monotonicNow()
+            let now = SampleClock.monotonicNs()
             let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
             _ = step(sample, wallClockUnix: wallNowUnix(), previousNs: previousNs)
             previousNs = now
@@ -210,7 +202,7 @@ public final class GuestRunner {
                 deadline += missed * intervalNs
             }
         }
-        try exportTick(monotonicNs: monotonicNow(), showTerminal: showTerminal)
+        try exportTick(monotonicNs: SampleClock.monotonicNs(), showTerminal: showTerminal)
         if showTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }
 

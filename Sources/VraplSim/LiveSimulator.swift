@@ -155,11 +155,6 @@ public final class LiveSimulator {
         return (b, max(1, cpus))
     }
 
-    private static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
 
     /// Runs until `duration` seconds have passed (forever when nil). /proc/stat is read and the power
     /// recomputed every `interval`; the counter advances every `updateInterval` (like RAPL's ~1 ms
@@ -171,7 +166,7 @@ public final class LiveSimulator {
         let userHz = 100.0
         let fineNs = UInt64(max(0.0005, min(updateInterval, interval)) * 1e9)
         let statNs = UInt64(interval * 1e9)
-        let t0 = LiveSimulator.nowNs()
+        let t0 = SampleClock.monotonicNs()
         var prevBusy = try LiveSimulator.readStat(procfs: procfs).busy
         var prevStat = t0
         var prevFine = t0
@@ -183,11 +178,11 @@ public final class LiveSimulator {
         while true {
             k += 1
             let deadline = t0 + k * fineNs
-            var now = LiveSimulator.nowNs()
+            var now = SampleClock.monotonicNs()
             if deadline > now {
                 var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
                 while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-                now = LiveSimulator.nowNs()
+                now = SampleClock.monotonicNs()
             }
             model.accumulate(watts: watts, dt: Double(now - prevFine) / 1e9)
             prevFine = now

@@ -103,11 +103,11 @@ struct AttributeRun: ParsableCommand {
         live.historyLimit = history
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try live.prime()
-        let start = LiveAttributor.monotonicSeconds()
+        let start = SampleClock.monotonicSeconds()
         var k = 1
         while Double(k) * step <= duration + 1e-9 {
             let deadline = start + Double(k) * step
-            let wait = deadline - LiveAttributor.monotonicSeconds()
+            let wait = deadline - SampleClock.monotonicSeconds()
             if wait > 0 { usleep(useconds_t(wait * 1e6)) }
             let r = try live.step()
             let parts = r.workloads.map { "\($0.name)=\(String(format: "%.2f", $0.energy.total.value))J" }.joined(separator: " ")

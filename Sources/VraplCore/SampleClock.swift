@@ -4,14 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// The clocks of the sampling loop: CLOCK_MONOTONIC for deadlines and intervals, CLOCK_REALTIME for
-/// the wall-clock column. Both in nanoseconds.
+/// The project's clocks: CLOCK_MONOTONIC for deadlines, intervals and rates, CLOCK_REALTIME for the
+/// wall-clock column. Nanoseconds, or seconds where a rate or an elapsed time wants them.
 public enum SampleClock {
     @inline(__always)
     public static func monotonicNs() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// CLOCK_MONOTONIC in seconds.
+    @inline(__always)
+    public static func monotonicSeconds() -> Double {
+        Double(monotonicNs()) / 1e9
     }
 
     @inline(__always)
