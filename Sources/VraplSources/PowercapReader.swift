@@ -73,7 +73,7 @@ public final class PowercapReader: EnergySource {
     /// The simulator profile named by the tree's marker file, or nil for a real (unmarked) tree.
     public static func simulatedProfile(sysfs: String) -> String? {
         let path = sysfs + "/class/powercap/" + simulatorMarker
-        guard let text = try? TextFile.read(path) else { return nil }
+        guard let text = try? readSmallFile(path) else { return nil }
         let name = text.trimmingWhitespace()
         return name.isEmpty ? "unknown" : name
     }
