@@ -33,7 +33,10 @@ static inline hid_t vrapl_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t vrapl_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
 static inline hid_t vrapl_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }
 /// Turns off HDF5's automatic printing of the error stack for the calling thread (the setting is
-/// per thread in thread-safe builds); callers report errors themselves.
-static inline void vrapl_silence_errors(void) { (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/// per thread in thread-safe builds); callers report errors themselves. The first call, before the
+/// library initialises, also stops HDF5 from closing files in an atexit handler: after a failed
+/// flush (a full disk) that handler dereferences a half-closed file and the process dies of SIGSEGV.
+/// vrapl closes every file it writes explicitly. (Later calls of H5dont_atexit change nothing.)
+static inline void vrapl_silence_errors(void) { (void)H5dont_atexit(); (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 #endif

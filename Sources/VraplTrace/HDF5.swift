@@ -33,7 +33,9 @@ enum HDF5 {
             let box = Unmanaged<Box>.fromOpaque(data).takeUnretainedValue()
             let function = entry.pointee.func_name.map { String(cString: $0) } ?? ""
             let text = entry.pointee.desc.map { String(cString: $0) } ?? ""
-            box.lines.append(function.isEmpty ? text : "\(function)(): \(text)")
+            // HDF5's file-driver messages carry a ctime() newline: errors stay on one line.
+            let line = function.isEmpty ? text : "\(function)(): \(text)"
+            box.lines.append(String(line.map { $0 == "\n" ? " " : $0 }))
             return 0
         }, unmanaged.toOpaque())
         guard let first = box.lines.first else { return "" }

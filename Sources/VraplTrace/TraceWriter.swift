@@ -17,11 +17,17 @@ public final class TraceWriter {
         public var chunkRows: Int = 4096
         /// Rows buffered before a flush is forced (0: derived from the flush and sample intervals).
         public var bufferRows: Int = 0
+        /// Disk space held back for the last flush (`DiskReserve`): nil derives it from the number of
+        /// datasets and the chunk length (room for a new chunk of each, which is the most one flush
+        /// can add, plus 256 KiB of metadata); 0 records without a reserve.
+        public var reserveBytes: Int? = nil
 
-        public init(flushIntervalNs: UInt64 = 1_000_000_000, chunkRows: Int = 4096, bufferRows: Int = 0) {
+        public init(flushIntervalNs: UInt64 = 1_000_000_000, chunkRows: Int = 4096, bufferRows: Int = 0,
+                    reserveBytes: Int? = nil) {
             self.flushIntervalNs = flushIntervalNs
             self.chunkRows = chunkRows
             self.bufferRows = bufferRows
+            self.reserveBytes = reserveBytes
         }
 
         /// Flush interval in seconds.
@@ -55,6 +61,8 @@ public final class TraceWriter {
     /// The error of a failed flush: the file is valid up to the previous flush, and the writer refuses
     /// further appends (its datasets may differ in length after a partial flush).
     private var failure: Error? = nil
+    /// Space for the last flush when the disk fills (nil: recording without a reserve).
+    private let reserve: DiskReserve?
 
     private let monotonicBuffer: UnsafeMutablePointer<UInt64>
     private let wallBuffer: UnsafeMutablePointer<Int64>
@@ -84,6 +92,11 @@ public final class TraceWriter {
             capacity = max(64, 2 * perFlush + 16)
         }
         self.capacity = capacity
+        let perSampleDatasets = 2 + 15 + vmstatNames.count + raplZones.count + (recordsSimHiddenWatts ? 1 : 0)
+        let reserveBytes = options.reserveBytes ?? (perSampleDatasets * max(1, options.chunkRows) * 8 + (256 << 10))
+        var directory = String(path.dropLast(TextFile.lastComponent(path).utf8.count))
+        while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
+        reserve = reserveBytes > 0 ? try DiskReserve(directory: directory.isEmpty ? "." : directory, bytes: reserveBytes) : nil
         schema = try TraceFileSchema(path: path, metadata: metadata, vmstatNames: vmstatNames, raplZones: raplZones,
                                      recordsSimHiddenWatts: recordsSimHiddenWatts, chunkRows: options.chunkRows)
         monotonicBuffer = .allocate(capacity: capacity)
@@ -179,11 +192,22 @@ public final class TraceWriter {
 
     private func flush(at now: UInt64?) throws {
         if let failure { throw failure }
+        // Less free space than the reserve: release it, write everything into that room, close the
+        // file and stop, instead of letting HDF5 meet ENOSPC in the middle of a flush.
+        let diskFull = reserve?.shouldRelease() ?? false
         do {
             try writeBuffered(at: now)
         } catch {
             failure = error
             throw error
+        }
+        if diskFull {
+            let stop = TraceError(path: path, message: "the disk is full (less than \((reserve?.bytes ?? 0) / 1024) KiB free): "
+                                  + "recording stopped; the trace is closed with all \(flushedSampleCount) samples")
+            failure = stop
+            try schema.close()
+            closed = true
+            throw stop
         }
     }
 
@@ -221,7 +245,7 @@ public final class TraceWriter {
     /// Flushes and closes the file. Further appends throw.
     public func close() throws {
         guard !closed else { return }
-        defer { closed = true }
+        defer { closed = true; reserve?.release() }
         do {
             try flush()
         } catch {
