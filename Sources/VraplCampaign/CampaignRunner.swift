@@ -94,6 +94,9 @@ public final class CampaignRunner {
     public func run() throws -> CampaignManifest {
         let fm = FileManager.default
         let dir = options.outDir
+        // The state file's directory must be ours alone before anything runs (a root campaign writing
+        // into a directory another user controls could be made to overwrite any file).
+        try PrivateDirectory.ensure(URL(fileURLWithPath: options.stateFile).deletingLastPathComponent().path)
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw VraplError("cannot create \(dir): \(error.localizedDescription)")
         }

@@ -23,25 +23,27 @@ public enum TextFile {
     }
 
     /// Writes `text` to `path` through a hidden temporary file in the same directory
-    /// (`.<name>.tmp-<pid>`, which globs such as node_exporter's `*.prom` skip) and a rename, so
-    /// readers see the old file or the new one, never a part. The project's one atomic text writer.
+    /// (`.<name>.tmp-XXXXXX`, which globs such as node_exporter's `*.prom` skip) and a rename, so
+    /// readers see the old file or the new one, never a part. For files vrapl owns (a textfile, a
+    /// state file, a CSV export); a path the user names as a stream goes through `writeStream`.
+    ///
+    /// The temporary name is unpredictable and created with `mkstemp` (`O_CREAT | O_EXCL`, so an
+    /// existing name or a planted symbolic link is never opened); the file ends up mode 0644, and
+    /// `rename` replaces the name itself, never a symbolic link's target.
     public static func writeAtomically(_ text: String, to path: String) throws {
         let name = lastComponent(path)
         let directory = path.hasSuffix("/" + name) ? String(path.dropLast(name.utf8.count)) : ""
-        let temporary = directory + "." + name + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var template = Array((directory + "." + name + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw VraplError("cannot write \(path): \(systemReason())") }
-        let utf8 = Array(text.utf8)
-        var written = 0
-        while written < utf8.count {
-            let n = utf8.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = n == 0 ? "no space left (write returned 0)" : systemReason()
-                close(fd); unlink(temporary)
-                throw VraplError("cannot write \(path): \(reason)")
-            }
-            written += n
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        do {
+            guard fchmod(fd, 0o644) == 0 else { throw VraplError("cannot write \(path): \(systemReason())") }
+            try writeAll(Array(text.utf8), to: fd, path: path)
+        } catch {
+            close(fd); unlink(temporary)
+            throw error
         }
         guard close(fd) == 0 else {
             let reason = systemReason()
@@ -52,6 +54,57 @@ public enum TextFile {
             let reason = systemReason()
             unlink(temporary)
             throw VraplError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// Opens `path` for writing as the user named it: an existing file is truncated and written in
+    /// place, so a FIFO, a device (`/dev/stdout`, `/dev/full`) or a symbolic link the user chose gets
+    /// the bytes instead of being replaced by a new regular file; a missing file is created 0644.
+    /// A symbolic link owned by another user (other than root) is refused, as the kernel's
+    /// `protected_symlinks` would in a sticky directory, so a root run never writes through a link
+    /// someone else planted. Returns a descriptor the caller closes.
+    /// Errors read "cannot write PATH: reason", or "OPTION PATH: reason" when `option` names the flag.
+    public static func openStream(_ path: String, option: String? = nil) throws -> Int32 {
+        let what = option.map { "\($0) \(path)" } ?? "cannot write \(path)"
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK, info.st_uid != 0, info.st_uid != geteuid() {
+            throw VraplError("\(what): refusing to write through a symbolic link owned by uid \(info.st_uid)")
+        }
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw VraplError("\(what): is a directory")
+        }
+        while true {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw VraplError("\(what): \(systemReason())")
+        }
+    }
+
+    /// Writes `text` to `path` in place (`openStream`'s rules), checking every write and the close.
+    public static func writeStream(_ text: String, to path: String, option: String? = nil) throws {
+        let fd = try openStream(path, option: option)
+        let what = option.map { "\($0) \(path)" } ?? "cannot write \(path)"
+        do {
+            try writeAll(Array(text.utf8), to: fd, path: path)
+        } catch let error as VraplError {
+            close(fd)
+            throw VraplError(option == nil ? error.message : "\(what): " + error.message.replacingPrefix("cannot write \(path): "))
+        }
+        guard close(fd) == 0 else { throw VraplError("\(what): \(systemReason())") }
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR; errors name `path`.
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n == 0 ? "no space left (write returned 0)" : systemReason()
+                throw VraplError("cannot write \(path): \(reason)")
+            }
+            written += n
         }
     }
 
@@ -91,4 +144,9 @@ public enum TextFile {
     }
 
     static func systemReason() -> String { String(cString: strerror(errno)) }
+}
+
+extension String {
+    /// `self` without `prefix` when it starts with it.
+    func replacingPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
 }

@@ -84,6 +84,8 @@ public final class PowercapExporter {
 }
 
 /// `--jsonl FILE|-`: one JSON object per prediction, buffered and flushed about once a second.
+/// The path is a stream the user names: it is opened and written in place (`TextFile.openStream`),
+/// so a FIFO, a device or the user's own symbolic link receives the lines instead of being replaced.
 public final class JSONLWriter {
     private let handle: FileHandle
     private let path: String
@@ -96,14 +98,8 @@ public final class JSONLWriter {
             handle = FileHandle.standardOutput
             closeOnDeinit = false
         } else {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty, access(directory, W_OK) != 0 {
-                throw VraplError("--jsonl \(path): directory \(directory) is not writable: \(String(cString: strerror(errno)))")
-            }
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw VraplError("--jsonl \(path): cannot create file: \(String(cString: strerror(errno)))")
-            }
-            handle = h
+            let fd = try TextFile.openStream(path, option: "--jsonl")
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
             closeOnDeinit = true
         }
         buffer.reserveCapacity(64 * 1024)

@@ -238,11 +238,7 @@ public final class GuestRunner {
         }
         if let last = previousNs { try exportTick(monotonicNs: last, showTerminal: false) }
         if let out, out != "-" {
-            do {
-                try text.write(toFile: out, atomically: true, encoding: .utf8)
-            } catch {
-                throw VraplError("--out \(out): cannot write: \(errnoReason(error))")
-            }
+            try TextFile.writeStream(text, to: out, option: "--out")
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -20,17 +20,21 @@ public struct CampaignCurrent: Codable, Sendable, Equatable {
     public var stressors: [Entry]
     public init(name: String, family: String, stressors: [Entry]) { self.name = name; self.family = family; self.stressors = stressors }
 
-    /// Default path shared by `vrapl campaign` and `vrapl simulate --live`.
-    public static let defaultPath = "/tmp/vrapl-campaign/current.json"
+    /// Default path shared by `vrapl campaign` and `vrapl simulate --live` run by the same user:
+    /// `campaign/current.json` in the user's private runtime directory
+    /// (`PrivateDirectory.runtimeDirectory()`: `$XDG_RUNTIME_DIR/vrapl`, `/run/vrapl` as root).
+    public static var defaultPath: String { PrivateDirectory.runtimeDirectory() + "/campaign/current.json" }
 
     public static func read(path: String) -> CampaignCurrent? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return try? JSONDecoder().decode(CampaignCurrent.self, from: data)
     }
 
+    /// Writes the state atomically into a directory only this user controls (created 0700 when
+    /// missing; a directory another user owns or can write is refused, naming it).
     public func write(path: String) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try PrivateDirectory.ensure(dir)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let data = try enc.encode(self)

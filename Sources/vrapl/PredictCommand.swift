@@ -67,9 +67,8 @@ struct PredictCommand: ParsableCommand {
             if let power { text += power[t].isFinite ? String(format: ",%.4f", power[t]) : "," }
             text += "\n"
         }
-        do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
-            throw VraplError("\(out): cannot write predictions: \(error.localizedDescription)")
-        }
+        // --out is a stream the user names (a file, a FIFO, /dev/stdout): written in place, never replaced.
+        try TextFile.writeStream(text, to: out, option: "--out")
         FileHandle.standardError.write(Data("\(predictions.count) predictions (\(modelFile.powerSource) model) → \(out)\n".utf8))
     }
 }

@@ -113,4 +113,52 @@ struct CLITests {
             #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         }
     }
+
+    /// The probe's F3: output paths the user names are written, never replaced (a device, a FIFO, a
+    /// symbolic link, /dev/stdout), and a write error is one line naming the path.
+    @Test("--jsonl, --out and predict --out write into devices, FIFOs and links in place", .enabled(if: available && FileManager.default.isExecutableFile(atPath: vrapl)))
+    func outputStreamsAreWrittenInPlace() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
+        let tracePath = dir.path + "/t.h5"
+        try TraceWriter.write(GuestFixtures.trace(samples: 120), to: tracePath)
+        func fileType(_ path: String) -> mode_t {
+            var info = stat()
+            return lstat(path, &info) == 0 ? info.st_mode & S_IFMT : 0
+        }
+        // predict --out through our own symbolic link: the target gets the CSV, the link stays.
+        let target = dir.path + "/target.csv"
+        try "old\n".write(toFile: target, atomically: true, encoding: .utf8)
+        symlink(target, dir.path + "/link.csv")
+        let a = try Self.run(Self.vrapl, ["predict", "--model", modelPath, "--trace", tracePath, "--out", dir.path + "/link.csv"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(fileType(dir.path + "/link.csv") == S_IFLNK)
+        let predicted = try String(contentsOfFile: target, encoding: .utf8)
+        #expect(predicted.hasPrefix("index,timestamp_unix,predicted_power_watts"))
+        let rows = predicted.split(separator: "\n").count
+        #expect(rows > 100)
+        // --replay --out /dev/stdout: the CSV arrives on stdout.
+        let b = try Self.run(Self.guest, ["--model", modelPath, "--replay", tracePath, "--out", "/dev/stdout"])
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(b.stdout.hasPrefix("index,timestamp_unix,predicted_power_watts") && b.stdout.split(separator: "\n").count == rows)
+        // --replay --out into a FIFO: a reader gets every line, the FIFO stays a FIFO.
+        let fifo = dir.path + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        final class Box: @unchecked Sendable { var text = "" }
+        let box = Box()
+        let read = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { box.text = (try? TextFile.read(fifo)) ?? ""; read.signal() }
+        let c = try Self.run(Self.guest, ["--model", modelPath, "--replay", tracePath, "--out", fifo])
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(read.wait(timeout: .now() + 20) == .success)
+        #expect(box.text.split(separator: "\n").count == rows)
+        #expect(fileType(fifo) == S_IFIFO)
+        // --jsonl /dev/full: one line naming the device, exit 1, and /dev/full is still a device.
+        let d = try Self.run(Self.guest, ["--model", modelPath, "--replay", tracePath, "--out", dir.path + "/r.csv", "--jsonl", "/dev/full"])
+        #expect(d.status == 1)
+        #expect(d.stderr.contains("/dev/full") && d.stderr.contains("No space left on device"), "\(d.stderr)")
+        #expect(d.stderr.split(separator: "\n").count == 1, "\(d.stderr)")
+        #expect(fileType("/dev/full") == S_IFCHR)
+    }
 }

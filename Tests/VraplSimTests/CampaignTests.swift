@@ -183,6 +183,37 @@ struct CampaignTests {
         let r2 = CampaignRunner(matrix: other, matrixFile: "x.yaml", options: o)
         #expect(throws: (any Error).self) { try r2.run() }
     }
+
+    /// The reliability probe's attack (F1): as root, a campaign whose state directory an unprivileged
+    /// user pre-created, with symbolic links at the old writer's predictable temporary names pointing
+    /// at a root-owned mode-600 file. The campaign must refuse before running anything and leave the
+    /// file alone.
+    @Test(.enabled(if: getuid() == 0, "the attack needs root to hand a directory to another user"))
+    func stateDirectoryOfAnotherUserIsRefused() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let victim = dir + "/important.conf"
+        try "root only\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        chmod(victim, 0o600)
+        let state = dir + "/vrapl-campaign"
+        mkdir(state, 0o755)
+        for pid in getpid()..<(getpid() + 3000) { symlink(victim, state + "/.current.json.tmp-\(pid)") }
+        #expect(chown(state, 65534, 65534) == 0)
+        let collector = dir + "/vrapl-collect"
+        try script(collector, "#!/bin/sh\necho called >> \(dir)/collector.log\nexit 0\n")
+        let stress = dir + "/stress-ng"
+        try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; fi\nexit 0\n")
+        let m = try CampaignMatrix.parse(yaml: "name: attack\nstressors: [cpu]\nlevels: [1.0]\nduration: 1s\ncooldown: 0s\n")
+        var o = CampaignRunner.Options(outDir: dir + "/out")
+        o.coreCount = 2; o.collector = collector; o.stressNG = stress; o.leadIn = 0
+        o.stateFile = state + "/current.json"
+        var runner = CampaignRunner(matrix: m, matrixFile: "attack.yaml", options: o)
+        runner.sleep = { _ in }
+        runner.log = { _ in }
+        #expect { try runner.run() } throws: { "\($0)".contains("owned by uid 65534") && "\($0)".contains(state) }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root only\n")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/collector.log"), "a combination ran")
+    }
 }
 
 func tempDir() throws -> String {
