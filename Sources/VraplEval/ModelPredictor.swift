@@ -17,23 +17,7 @@ public final class ModelPredictor {
         self.batch = batch
         network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
         let source = model.path ?? model.displayName
-        for t in network.tensors {
-            guard let tensor = model.tensors[t.name] else {
-                throw VraplError("\(source): model has no tensor '\(t.name)' that the network needs")
-            }
-            switch tensor.values {
-            case .float32(let v):
-                guard v.count == t.count else {
-                    throw VraplError("\(source): tensor '\(t.name)' has \(v.count) values, the network expects shape \(t.shape)")
-                }
-                try network.setValues(of: t.name, to: v)
-            case .int64(let v):
-                guard case .batchesTracked(let index) = t.storage, let first = v.first else {
-                    throw VraplError("\(source): tensor '\(t.name)' is int64 but the network stores it as float32")
-                }
-                network.batchesTracked[index] = first
-            }
-        }
+        try model.load(into: network)  // the one loading path: names, shapes, extra tensors, finite outputs
         let n = model.normalization
         guard n.featureMin.count == model.inputSize, n.featureRange.count == model.inputSize else {
             throw VraplError("\(source): normalization has \(n.featureMin.count) entries, the model takes \(model.inputSize) inputs")

@@ -27,6 +27,9 @@ public struct GuestEstimate: Sendable, Equatable {
     public var outOfDistributionCount: Int
     /// Predictions made so far.
     public var predictionCount: Int
+    /// Predictions that came out NaN or infinite so far: each was replaced by the last finite one
+    /// (0 W before any), so energy never integrates a non-finite power.
+    public var nonFinitePredictionCount: Int = 0
 
     /// Power as exported (a model may undershoot below zero at idle; power is never negative).
     public var watts: Double { max(0, predictedWatts) }
@@ -57,6 +60,7 @@ public final class GuestEstimator {
     private var energy = 0.0
     private var predictions = 0
     private var oodCount = 0
+    private var nonFiniteCount = 0
     // busy % bookkeeping
     private var busyStartNs: UInt64 = 0
     private var busyStartTotal: UInt64 = 0
@@ -149,6 +153,11 @@ public final class GuestEstimator {
             }
         }
         predictions += 1
+        var predicted = Double(watts)
+        if !predicted.isFinite {
+            nonFiniteCount += 1
+            predicted = current?.predictedWatts ?? 0
+        }
         var trust: Double?
         var ood = false
         var limitedBy: String?
@@ -162,10 +171,10 @@ public final class GuestEstimator {
             limitedBy = result.latentScore < result.featureScore ? "latent" : model.features[result.worstFeature]
             if ood { oodCount += 1 }
         }
-        current = GuestEstimate(index: sampleIndex, monotonicNs: 0, wallClockUnix: 0, predictedWatts: Double(watts),
+        current = GuestEstimate(index: sampleIndex, monotonicNs: 0, wallClockUnix: 0, predictedWatts: predicted,
                                 isNewPrediction: true, energyJoules: energy, busyPercent: busy, trust: trust,
                                 isOutOfDistribution: ood, trustLimitedBy: limitedBy, outOfDistributionCount: oodCount,
-                                predictionCount: predictions)
+                                predictionCount: predictions, nonFinitePredictionCount: nonFiniteCount)
     }
 
     private func updateBusy(_ sample: RawSample) {

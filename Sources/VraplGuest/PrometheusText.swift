@@ -41,6 +41,8 @@ public enum PrometheusText {
             sample("vrapl_out_of_distribution_windows_total", [], Double(e.outOfDistributionCount))
             family("vrapl_predictions_total", "counter", "Model predictions made.")
             sample("vrapl_predictions_total", [], Double(e.predictionCount))
+            family("vrapl_nonfinite_predictions_total", "counter", "Predictions that came out NaN or infinite and were replaced by the last finite one.")
+            sample("vrapl_nonfinite_predictions_total", [], Double(e.nonFinitePredictionCount))
         }
         family("vrapl_samples_total", "counter", "Samples of /proc/stat read.")
         sample("vrapl_samples_total", [], Double(s.samples))

@@ -137,7 +137,28 @@ public struct ModelFile: Equatable, Sendable {
         }
     }
 
+    /// Members of the embedding and architecture objects that hold integers (or lists of them).
+    static let integerMembers: Set<String> = ["d", "tau", "num_features", "sequence_length", "cnn_channels", "cnn_kernel_size",
+                                              "pool_size", "input_dim", "encoder_layers", "latent_dim", "power_head_layers"]
+
+    /// Names the member whose number cannot be an integer (0.5, 1e39), which JSONDecoder reports only
+    /// as "not valid JSON".
+    private static func checkIntegers(_ text: String, key: String, fail: (String) -> VraplError) throws {
+        guard let members = (try? JSONValue.parse(text))?.objectValue else { return }
+        for (name, value) in members where integerMembers.contains(name) {
+            let items: [(String, JSONValue)]
+            if case .array(let list) = value { items = list.enumerated().map { ("\(name)[\($0.offset)]", $0.element) } } else { items = [(name, value)] }
+            for (label, item) in items {
+                guard case .number(let x, let text) = item else { continue }
+                if Int(text) == nil {
+                    throw fail("\(key).\(label) \(x.isFinite ? text : "\(x)") is not an integer within ±9.2e18")
+                }
+            }
+        }
+    }
+
     private static func decode<T: Decodable>(_ text: String, key: String, fail: (String) -> VraplError) throws -> T {
+        try checkIntegers(text, key: key, fail: fail)
         do {
             return try JSONDecoder().decode(T.self, from: Data(text.utf8))
         } catch let DecodingError.keyNotFound(codingKey, _) {
@@ -146,6 +167,9 @@ public struct ModelFile: Equatable, Sendable {
             throw fail("\(key): wrong type at '\(context.codingPath.map { $0.stringValue }.joined(separator: "."))'")
         } catch let DecodingError.valueNotFound(_, context) {
             throw fail("\(key): null at '\(context.codingPath.map { $0.stringValue }.joined(separator: "."))'")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            // A number that does not fit its type (1e39 or 1e-9 where an integer belongs).
+            throw fail("\(key).\(context.codingPath.map { $0.stringValue }.joined(separator: ".")) is not a number of the expected type")
         } catch {
             throw fail("\(key) is not valid JSON of the expected shape")
         }
@@ -158,10 +182,8 @@ public struct ModelFile: Equatable, Sendable {
             throw ArchitectureError("target '\(target)' is not supported (expected package_power_watts)")
         }
         guard !features.isEmpty else { throw ArchitectureError("features is empty") }
-        guard embedding.d >= 1, embedding.tau >= 1 else { throw ArchitectureError("embedding d and tau must be at least 1") }
-        guard embedding.sampleIntervalMs.isFinite, embedding.sampleIntervalMs > 0 else {
-            throw ArchitectureError("embedding sample_interval_ms must be positive")
-        }
+        // Every number within its documented bound before any size is computed from it.
+        try ModelLimits.validate(embedding: embedding, architecture: arch)
         switch arch.kind {
         case .cnn1d:
             guard arch.numFeatures == features.count else {
@@ -182,10 +204,15 @@ public struct ModelFile: Equatable, Sendable {
         guard normalization.featureMin.count == n, normalization.featureRange.count == n else {
             throw ArchitectureError("normalization has \(normalization.featureMin.count) feature_min and \(normalization.featureRange.count) feature_range entries, expected \(n) (features × d)")
         }
-        guard normalization.featureMin.allSatisfy({ $0.isFinite }), normalization.featureRange.allSatisfy({ $0.isFinite }) else {
-            throw ArchitectureError("normalization contains non-finite values")
+        // Scaling runs in float32: a value beyond its range (1e39) would become infinite there.
+        let floatMax = Double(Float.greatestFiniteMagnitude)
+        for (key, values) in [("feature_min", normalization.featureMin), ("feature_range", normalization.featureRange)] {
+            if let i = values.firstIndex(where: { !$0.isFinite || abs($0) > floatMax }) {
+                throw ArchitectureError("normalization.\(key)[\(i)] \(values[i]) is outside the float32 range ±3.4e38")
+            }
         }
         let expected = try ParameterLayout.expected(for: arch)
+        try ModelLimits.check(expected.reduce(0) { $0 + $1.shape.reduce(1, *) }, ModelLimits.parameterCount)
         for entry in expected {
             guard let tensor = tensors[entry.name] else { throw ArchitectureError("missing tensor '\(entry.name)'") }
             guard tensor.shape == entry.shape else {
@@ -196,6 +223,9 @@ public struct ModelFile: Equatable, Sendable {
             }
             if let values = tensor.floats, let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw ArchitectureError("tensor '\(entry.name)' has a non-finite value at element \(bad)")
+            }
+            if entry.name.hasSuffix(".running_var"), let values = tensor.floats, let bad = values.firstIndex(where: { $0 < 0 }) {
+                throw ArchitectureError("tensor '\(entry.name)' has a negative variance \(values[bad]) at element \(bad)")
             }
         }
         let expectedNames = Set(expected.map(\.name))

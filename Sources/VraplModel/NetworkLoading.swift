@@ -50,6 +50,20 @@ extension ModelFile {
                 network.batchesTracked[slot] = first
             }
         }
+        try checkFiniteOutputs(of: network, source: source)
+    }
+
+    /// Refuses weights that cannot give finite estimates (FLT_MAX weights overflowing, and whatever
+    /// `validate` cannot see from single numbers): windows of scaled inputs all 0, all ½ and all 1,
+    /// the corners and centre of the training range, must predict finite watts.
+    func checkFiniteOutputs(of network: Network, source: String) throws {
+        for level: Float in [0, 0.5, 1] {
+            let watts = network.predict(window: [Float](repeating: level, count: network.inputSize))
+            guard watts.isFinite else {
+                throw VraplError("\(source): invalid model: it predicts \(watts) W for a window of scaled inputs all \(level), "
+                                 + "so it cannot produce finite estimates (weights too large?)")
+            }
+        }
     }
 
     /// The network's state_dict as safetensors tensors (F32, and I64 for `num_batches_tracked`):

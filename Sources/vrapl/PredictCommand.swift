@@ -59,6 +59,14 @@ struct PredictCommand: ParsableCommand {
         }
         let predictions = try SeriesPredictor.predict(model: modelFile, series: series, threads: threads)
         let first = series.firstWindowEnd(DelayEmbedding(d: modelFile.embedding.d, tau: modelFile.embedding.tau))
+        let input = trace ?? csv ?? ""
+        guard !predictions.isEmpty else {
+            throw VraplError("\(input): \(series.count) feature rows, fewer than the \(first + 1) that one window of \(model) needs: no prediction")
+        }
+        if let bad = predictions.firstIndex(where: { !$0.isFinite }) {
+            let count = predictions.lazy.filter { !$0.isFinite }.count
+            throw VraplError("\(model): \(count) of \(predictions.count) predictions are not finite (the first, \(predictions[bad]), for the window ending at sample \(first + bad) of \(input)); nothing written")
+        }
         var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? ",package_power_watts" : "") + "\n"
         text.reserveCapacity(predictions.count * 48)
         for (i, p) in predictions.enumerated() {
