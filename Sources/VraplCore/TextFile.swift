@@ -108,6 +108,18 @@ public enum TextFile {
         }
     }
 
+    /// Creates `path` and its missing parents (mode 0755 less the umask), like `mkdir -p`.
+    public static func createDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw VraplError("cannot create directory \(prefix): \(systemReason())")
+            }
+        }
+        guard isDirectory(path) else { throw VraplError("cannot create directory \(path): a file of that name exists") }
+    }
+
     /// Whether `path` exists (following symbolic links).
     public static func exists(_ path: String) -> Bool {
         var info = stat()

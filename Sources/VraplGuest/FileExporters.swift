@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import VraplCore
+import VraplSources
 
 
 /// Creates `directory` if needed and checks that this user can write in it; a one-line error otherwise.
@@ -50,13 +51,20 @@ public final class TextfileExporter {
 /// A powercap-shaped tree, so tools that read RAPL (Scaphandre in VM mode, Kepler, turbostat-like
 /// scripts) work inside the guest unchanged: `DIR/intel-rapl:0/name` = `package-0`,
 /// `max_energy_range_uj`, and `energy_uj`, the integrated energy in µJ wrapping past the range to 0
-/// like the real counter. Each file is replaced atomically.
+/// like the real counter. Written by the one powercap writer (`PowercapTree`): `energy_uj` in place,
+/// so readers that keep it open see every update.
+///
+/// A restart continues the counter: the tree starts from the `energy_uj` the previous run left, and
+/// this run's energy is added to it, so a reader applying the wrap rule sees no false wrap.
 public final class PowercapExporter {
     public let directory: String
     public let zoneDirectory: String
     /// The range of a typical server package counter (2^32 µJ × 61, as RAPL reports it): 262 143 328 850 µJ.
     public static let defaultMaxEnergyRange: UInt64 = 262_143_328_850
     public let maxEnergyRange: UInt64
+    /// The counter value this run continues from (0 for a fresh tree).
+    public var startEnergyUj: UInt64 { tree.startEnergyUj }
+    private let tree: PowercapTree
 
     public init(directory: String, maxEnergyRange: UInt64 = PowercapExporter.defaultMaxEnergyRange) throws {
         try prepareWritableDirectory(directory, option: "--powercap-dir")
@@ -64,10 +72,11 @@ public final class PowercapExporter {
         self.maxEnergyRange = maxEnergyRange
         zoneDirectory = directory + "/intel-rapl:0"
         try prepareWritableDirectory(zoneDirectory, option: "--powercap-dir")
-        try TextFile.writeAtomically("package-0\n", to: zoneDirectory + "/name")
-        try TextFile.writeAtomically("\(maxEnergyRange)\n", to: zoneDirectory + "/max_energy_range_uj")
-        try TextFile.writeAtomically("1\n", to: zoneDirectory + "/enabled")
-        try TextFile.writeAtomically("0\n", to: zoneDirectory + "/energy_uj")
+        do {
+            tree = try PowercapTree(zoneDirectory: zoneDirectory, maxEnergyRangeUj: maxEnergyRange, continuing: true)
+        } catch let error as VraplError {
+            throw VraplError("--powercap-dir \(directory): \(error.message)")
+        }
     }
 
     /// The counter value for a total energy: µJ modulo (range + 1), as the hardware counter wraps.
@@ -76,10 +85,15 @@ public final class PowercapExporter {
         return maxEnergyRange == 0 ? microjoules : microjoules % (maxEnergyRange + 1)
     }
 
+    /// The counter after `joules` of this run, continuing from `start`, wrapping past the range.
+    public static func counterValue(joules: Double, continuingFrom start: UInt64, maxEnergyRange: UInt64) -> UInt64 {
+        let run = counterValue(joules: joules, maxEnergyRange: maxEnergyRange)
+        return maxEnergyRange == 0 ? start &+ run : (start % (maxEnergyRange + 1) + run) % (maxEnergyRange + 1)
+    }
+
     public func export(_ snapshot: GuestSnapshot) throws {
         let joules = snapshot.estimate?.energyJoules ?? 0
-        try TextFile.writeAtomically("\(Self.counterValue(joules: joules, maxEnergyRange: maxEnergyRange))\n",
-                                     to: zoneDirectory + "/energy_uj")
+        try tree.write(energyUj: Self.counterValue(joules: joules, continuingFrom: tree.startEnergyUj, maxEnergyRange: maxEnergyRange))
     }
 }
 

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import VraplCore
+import VraplSources
 
 /// What the campaign is running now, as written to the campaign state file (JSON):
 /// `{"name": "cpu-2", "family": "cpu", "stressors": [{"name": "cpu", "workers": 2}]}`;

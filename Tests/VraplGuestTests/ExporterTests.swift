@@ -141,6 +141,48 @@ struct ExporterTests {
         #expect(try counter() - first == 12_500_000)
     }
 
+    /// The probe's F7: a restart used to reset energy_uj to 0, which a reader applying the wrap rule
+    /// counts as a whole range (262 kJ). The next run continues from the value left behind, and
+    /// writes in place, so a reader holding the file open keeps seeing it.
+    @Test("powercap tree: a restart continues the counter, written in place")
+    func powercapRestart() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.path + "/intel-rapl:0/energy_uj"
+        var s = Self.snapshot()  // 1234.25 J
+        do {
+            let first = try PowercapExporter(directory: dir.path)
+            #expect(first.startEnergyUj == 0)
+            try first.export(s)
+        }
+        let heldOpen = open(path, O_RDONLY)
+        defer { close(heldOpen) }
+        func readHeld() -> UInt64? {
+            var bytes = [UInt8](repeating: 0, count: 64)
+            let n = pread(heldOpen, &bytes, 64, 0)
+            return UInt64(String(decoding: bytes.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(readHeld() == 1_234_250_000)
+        let second = try PowercapExporter(directory: dir.path)
+        #expect(second.startEnergyUj == 1_234_250_000)
+        s.estimate?.energyJoules = 0.5  // the new run has integrated half a joule
+        try second.export(s)
+        #expect(readHeld() == 1_234_750_000, "a reader that kept energy_uj open sees the new run")
+        // A garbage or out-of-range value left behind starts a fresh counter.
+        try "not a number\n".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try PowercapExporter(directory: dir.path).startEnergyUj == 0)
+        try "999999999999999\n".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(try PowercapExporter(directory: dir.path).startEnergyUj == 0)
+    }
+
+    @Test("a continued counter wraps past the range like the hardware", arguments: [
+        (0.0, UInt64(0), UInt64(1000), UInt64(0)), (0.0005, 400, 1000, 900), (0.0007, 400, 1000, 99),
+        (0.001, 1000, 1000, 999), (2.0, 5, 0, 2_000_005),
+    ])
+    func continuedWrap(_ joules: Double, _ start: UInt64, _ range: UInt64, _ expected: UInt64) {
+        #expect(PowercapExporter.counterValue(joules: joules, continuingFrom: start, maxEnergyRange: range) == expected)
+    }
+
     @Test("JSONL: one object per line with the documented keys")
     func jsonl() throws {
         let s = Self.snapshot()
