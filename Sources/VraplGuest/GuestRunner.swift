@@ -92,7 +92,12 @@ public final class GuestRunner {
         if let listen = config.listen {
             let (host, port) = try MetricsServer.parseListen(listen)
             let box = snapshots
-            server = try MetricsServer(address: host, port: port) { PrometheusText.render(box.current) }
+            let metrics = try MetricsServer(address: host, port: port) { PrometheusText.render(box.current) }
+            if !metrics.isLoopback {
+                fputs("vrapl-guest: warning: --listen \(listen) is not a loopback address: every host that can reach this "
+                      + "machine can read /metrics (127.0.0.1:\(port) serves local scrapes only)\n", stderr)
+            }
+            server = metrics
         }
     }
 
