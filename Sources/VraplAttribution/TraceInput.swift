@@ -9,6 +9,10 @@ extension OfflineInputs {
     public static func hostRows(trace: TraceData, binSeconds: Double, source: String) throws -> [HostRow] {
         let derived = DerivedSeries(trace)
         guard let watts = derived.packageWatts else { throw VraplError("\(source): the trace has no RAPL package zone") }
+        if let first = derived.implausiblePowerIntervals.first {
+            throw VraplError("\(source): \(derived.implausiblePowerIntervals.count) intervals have an implausible RAPL reading "
+                             + "(a counter above its range or over 5 kW; first between samples \(first) and \(first + 1)): energy cannot be attributed across them")
+        }
         func phase(ofSample s: Int) -> String {
             trace.segments.first { $0.firstSample <= s && s <= $0.lastSample }?.name ?? ""
         }

@@ -18,3 +18,19 @@ public func energyDelta(previous: Microjoules, current: Microjoules, maxRange: M
     }
     return Microjoules((range - previous.value) + current.value + 1)
 }
+
+/// The most power one RAPL zone can plausibly report, in watts: above every server package, DRAM and
+/// platform (psys) domain. A larger figure is not a measurement but a broken reading.
+public let maximumPlausibleZoneWatts = 5000.0
+
+/// `energyDelta` when the interval is plausible, nil when the delta implies more than
+/// `maximumPlausibleZoneWatts` over `seconds` and so cannot be a measurement: a counter that stepped
+/// back by a little (a driver reset, a corrupted row) reads as a near-full wrap (262 kJ in 16 ms
+/// would be 16 MW), and a reading far above the range as a 2^64 wrap (10^15 W). The bound is
+/// `maximumPlausibleZoneWatts` × Δt; intervals of zero length cannot be judged and pass.
+public func plausibleEnergyDelta(previous: Microjoules, current: Microjoules, maxRange: Microjoules,
+                                 seconds: Double) -> Microjoules? {
+    let delta = energyDelta(previous: previous, current: current, maxRange: maxRange)
+    guard seconds <= 0 || Double(delta.value) / 1e6 <= maximumPlausibleZoneWatts * seconds else { return nil }
+    return delta
+}

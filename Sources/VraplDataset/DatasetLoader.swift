@@ -67,6 +67,7 @@ public enum DatasetLoader {
         for path in paths {
             let name = URL(fileURLWithPath: path).lastPathComponent
             var record: TraceProvenance
+            var implausible = 0
             if path.hasSuffix(".csv") {
                 guard featureSet == .decodeRapl4 else {
                     throw VraplError("\(path): CSV input carries only the decode-rapl-4 features, not '\(featureSet.name)'")
@@ -84,7 +85,7 @@ public enum DatasetLoader {
                                          cpuModel: "", powerSource: csvPowerSource.description, segments: 0)
             } else {
                 let trace = try TraceReader.read(path)
-                try builder.add(trace: trace, featureSet: featureSet, name: name)
+                implausible = try builder.add(trace: trace, featureSet: featureSet, name: name)
                 record = TraceProvenance(path: path, samples: trace.sampleCount, windows: 0, sha256: "",
                                          host: trace.metadata.hostName, cpuModel: trace.metadata.cpuModel,
                                          powerSource: trace.metadata.powerSource.description, segments: trace.segments.count)
@@ -93,7 +94,8 @@ public enum DatasetLoader {
             let windows = builder.windowCount
             record.windows = windows - windowsBefore
             windowsBefore = windows
-            log("  \(name): \(record.samples) samples, \(record.windows) windows, power \(record.powerSource)")
+            log("  \(name): \(record.samples) samples, \(record.windows) windows, power \(record.powerSource)"
+                + (implausible > 0 ? "; \(implausible) intervals with an implausible RAPL reading (above the counter's range or over 5 kW) left out" : ""))
             provenance.append(record)
         }
         return (builder.build(), provenance)

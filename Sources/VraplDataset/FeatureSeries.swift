@@ -87,6 +87,12 @@ public enum PackagePower {
     /// (`package-N`) of `energyDelta` (wrap-around handled, VraplCore) divided by Δt from the
     /// monotonic clock. Sample 0 (no interval) and intervals with Δt = 0 are NaN.
     public static func series(trace: TraceData) throws -> [Float] {
+        try seriesWithImplausibleCount(trace: trace).watts
+    }
+
+    /// `series` and the number of intervals left NaN because a zone's reading cannot be a measurement
+    /// (`plausibleEnergyDelta`: a counter above its range, or more than 5 kW in one zone).
+    public static func seriesWithImplausibleCount(trace: TraceData) throws -> (watts: [Float], implausible: Int) {
         let n = trace.sampleCount
         let zones = trace.rapl.filter(\.isPackage)
         guard !zones.isEmpty else {
@@ -96,17 +102,24 @@ public enum PackagePower {
             throw VraplError("RAPL zone \(z.key) has \(z.energyUj.count) samples, expected \(n)")
         }
         var watts = [Float](repeating: .nan, count: n)
-        guard n > 1 else { return watts }
+        var implausible = 0
+        guard n > 1 else { return (watts, 0) }
         for t in 1..<n {
             let t0 = trace.monotonicNs[t - 1], t1 = trace.monotonicNs[t]
             guard t1 > t0 else { continue }
+            let seconds = Double(t1 - t0) / 1e9
             var uj: UInt64 = 0
+            var plausible = true
             for z in zones {
-                uj &+= energyDelta(previous: Microjoules(z.energyUj[t - 1]), current: Microjoules(z.energyUj[t]),
-                                   maxRange: Microjoules(z.maxEnergyRangeUj)).value
+                guard let delta = plausibleEnergyDelta(previous: Microjoules(z.energyUj[t - 1]), current: Microjoules(z.energyUj[t]),
+                                                       maxRange: Microjoules(z.maxEnergyRangeUj), seconds: seconds) else {
+                    plausible = false
+                    break
+                }
+                uj &+= delta.value
             }
-            watts[t] = Float(Double(uj) / 1e6 / (Double(t1 - t0) / 1e9))
+            if plausible { watts[t] = Float(Double(uj) / 1e6 / seconds) } else { implausible += 1 }
         }
-        return watts
+        return (watts, implausible)
     }
 }

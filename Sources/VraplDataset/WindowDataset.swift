@@ -172,13 +172,17 @@ public struct WindowDatasetBuilder {
     }
 
     /// Adds a trace: features of `featureSet` through `FeatureExtractor`, targets from its package zones.
-    public mutating func add(trace: TraceData, featureSet: FeatureSet, name: String) throws {
+    /// Returns how many intervals had an implausible power reading (NaN targets, so no window ends
+    /// on them), for the caller to report.
+    @discardableResult
+    public mutating func add(trace: TraceData, featureSet: FeatureSet, name: String) throws -> Int {
         guard featureSet.featureNames == featureNames else {
             throw VraplError("\(name): feature set \(featureSet.name) does not match the dataset's features")
         }
         let series = try FeatureSeries(trace: trace, featureSet: featureSet)
-        let watts = try PackagePower.series(trace: trace)
+        let (watts, implausible) = try PackagePower.seriesWithImplausibleCount(trace: trace)
         try add(series: series, targets: watts, segments: trace.segments, name: name, powerSource: trace.metadata.powerSource)
+        return implausible
     }
 
     /// Adds a precomputed series with its per-sample targets and labelled segments (trace-local positions).

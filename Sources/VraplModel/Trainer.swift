@@ -15,6 +15,29 @@ public struct RegressionMetrics: Codable, Equatable, Sendable {
     public var r2: Double
     public var count: Int
 
+    public init(loss: Double, mae: Double, rmse: Double, r2: Double, count: Int) {
+        self.loss = loss; self.mae = mae; self.rmse = rmse; self.r2 = r2; self.count = count
+    }
+
+    enum CodingKeys: String, CodingKey { case loss, mae, rmse, r2, count }
+
+    /// Non-finite scores (R² of constant targets, anything of an empty set) are stored as JSON
+    /// `null`, which JSON can hold, and read back as NaN.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        for (key, value) in [(CodingKeys.loss, loss), (.mae, mae), (.rmse, rmse), (.r2, r2)] {
+            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+        try c.encode(count, forKey: .count)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func score(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+        self.init(loss: try score(.loss), mae: try score(.mae), rmse: try score(.rmse), r2: try score(.r2),
+                  count: try c.decode(Int.self, forKey: .count))
+    }
+
     /// Scores `predictions` against `targets` (Double accumulation).
     public static func compute(predictions: [Float], targets: [Float], loss: LossKind) -> RegressionMetrics {
         let n = min(predictions.count, targets.count)

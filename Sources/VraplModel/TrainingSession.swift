@@ -60,6 +60,14 @@ public struct TrainingSession {
         }
         let split = try DatasetSplit.make(dataset: data, options: config.split)
         log("split \(config.split.kind.rawValue): train \(split.train.count), validation \(split.validation.count), test \(split.test.count) windows")
+        // Every part the config asks for needs a window, or its metrics are NaN: refuse before any file is written.
+        let parts = [("training", split.train.count, true), ("validation", split.validation.count, config.split.validationFraction > 0),
+                     ("test", split.test.count, config.split.testFraction > 0)]
+        if let empty = parts.first(where: { $0.2 && $0.1 == 0 }) {
+            throw VraplError("\(data.traces.map(\.name).joined(separator: ", ")): \(data.windowCount) windows are too few: the "
+                             + "\(config.split.kind.rawValue) split leaves no \(empty.0) window (train \(split.train.count), "
+                             + "validation \(split.validation.count), test \(split.test.count)); record longer traces. No model written.")
+        }
         let trainer = try Trainer(config: config, dataset: data, split: split, threads: threads)
         let source = Self.powerSource(of: data)
         let stateURL = TrainState.sidecar(of: output)

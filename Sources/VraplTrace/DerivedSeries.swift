@@ -12,7 +12,8 @@ import VraplCore
 ///   (user … steal): guest and guest_nice are already counted inside user and nice, so they are not
 ///   added again. busy = total − idle − iowait.
 /// - Counters that step backwards (the kernel's iowait can) give a delta of 0, never a huge number.
-/// - A zero Δt gives rates and watts of 0; a zero tick total gives percentages of 0: never NaN.
+/// - A zero Δt gives rates and watts of 0; a zero tick total gives percentages of 0. The only NaN is
+///   the watts of an implausible RAPL reading (`implausiblePowerIntervals`), which readers report.
 public struct DerivedSeries: Sendable {
     /// Power of one RAPL zone per interval.
     public struct ZonePower: Sendable, Equatable {
@@ -36,6 +37,9 @@ public struct DerivedSeries: Sendable {
     public var zones: [ZonePower]
     /// Sum of the package zones' watts; nil when the trace has no package zone.
     public var packageWatts: [Double]?
+    /// Intervals where some zone's reading cannot be a measurement (`plausibleEnergyDelta`): their
+    /// watts are NaN, and every reader reports them instead of using them.
+    public var implausiblePowerIntervals: [Int]
     public var userPercent: [Double]
     public var systemPercent: [Double]
     public var iowaitPercent: [Double]
@@ -64,16 +68,19 @@ public struct DerivedSeries: Sendable {
         intervalSeconds = dt
         endTimeUnix = end
 
+        var implausible = Set<Int>()
         zones = trace.rapl.map { zone in
             var watts = [Double](repeating: 0, count: m)
             if zone.energyUj.count == n {
                 for k in 0..<m {
                     watts[k] = Self.watts(previous: zone.energyUj[k], current: zone.energyUj[k + 1],
                                           maxRange: zone.maxEnergyRangeUj, seconds: dt[k])
+                    if watts[k].isNaN { implausible.insert(k) }
                 }
             }
             return ZonePower(key: zone.key, name: zone.name, watts: watts)
         }
+        implausiblePowerIntervals = implausible.sorted()
         let packages = zones.filter(\.isPackage)
         if packages.isEmpty {
             packageWatts = nil
@@ -138,10 +145,12 @@ public struct DerivedSeries: Sendable {
         seconds > 0 ? Double(counterDelta(previous: previous, current: current)) / seconds : 0
     }
 
-    /// Average watts of a wrapping RAPL counter over `seconds` (via `energyDelta`); 0 for a zero interval.
+    /// Average watts of a wrapping RAPL counter over `seconds` (via `plausibleEnergyDelta`); 0 for a
+    /// zero interval without energy, NaN for a reading that cannot be a measurement.
     public static func watts(previous: UInt64, current: UInt64, maxRange: UInt64, seconds: Double) -> Double {
+        guard let delta = plausibleEnergyDelta(previous: Microjoules(previous), current: Microjoules(current),
+                                               maxRange: Microjoules(maxRange), seconds: seconds) else { return .nan }
         guard seconds > 0 else { return 0 }
-        let delta = energyDelta(previous: Microjoules(previous), current: Microjoules(current), maxRange: Microjoules(maxRange))
         return Double(delta.value) / 1e6 / seconds
     }
 

@@ -51,13 +51,24 @@ public enum SyntheticTrace {
         vmstat[1] = 2_000 + k / 100
         vmstat[2] = 0
         vmstat[3] = 0
-        let watts = 25.0 + 5.0 * Double(busyTicks)
-        let uj = UInt64(watts * 16_000)       // per 16 ms
-        energy[0] = (10_000_000 + k * uj) % (zones[0].maxEnergyRangeUj + 1)
-        energy[1] = (5_000_000 + k * uj * 6 / 10) % (zones[1].maxEnergyRangeUj + 1)
+        // Energy is cumulative over the phases (25 + 5·busy ticks W, per 16 ms), so a counter never
+        // steps back when the load drops.
+        let uj = cumulativeMicrojoules(before: i)
+        energy[0] = (10_000_000 + uj) % (zones[0].maxEnergyRangeUj + 1)
+        energy[1] = (5_000_000 + uj * 6 / 10) % (zones[1].maxEnergyRangeUj + 1)
         energy[2] = (65_712_000_000 + k * 48_000) % (zones[2].maxEnergyRangeUj + 1)
-        energy[3] = (20_000_000 + k * uj / 2) % (zones[3].maxEnergyRangeUj + 1)
+        energy[3] = (20_000_000 + uj / 2) % (zones[3].maxEnergyRangeUj + 1)
         return Float(i % 97) * 0.01
+    }
+
+    /// Package energy in µJ of the samples before `i`: 16 ms at 25 + 5·busy ticks W in each phase.
+    static func cumulativeMicrojoules(before i: Int) -> UInt64 {
+        let perSample: [UInt64] = [1, 4, 8, 12].map { UInt64((25.0 + 5.0 * Double($0)) * 16_000) }
+        let cycle = 500 * perSample.reduce(0, +)
+        let cycles = UInt64(i / 2000), rest = i % 2000
+        var total = cycles * cycle
+        for phase in 0..<4 { total += UInt64(min(500, max(0, rest - phase * 500))) * perSample[phase] }
+        return total
     }
 
     /// A whole synthetic trace of `samples` samples at `intervalNs`.

@@ -15,6 +15,10 @@ public struct TraceHeader: Sendable {
 /// Reads vrapl traces (layout: docs/trace-format.md). Accepts every `format_version` up to
 /// `TraceMetadata.currentFormatVersion` and refuses newer ones with an error that says so.
 public enum TraceReader {
+    /// How far the per-sample datasets may differ in length (the rows of one flush interrupted by a
+    /// crash, at most one HDF5 chunk): the trace is read to the shortest. More is refused as damage.
+    public static let crashToleranceRows = 4096
+
     /// Reads a whole trace into memory.
     public static func read(_ path: String) throws -> TraceData {
         let file = try H5File.open(path)
@@ -116,15 +120,15 @@ private struct OpenTrace {
         let root = file.root
         let path = file.path
         let metadata = try TraceReader.readMetadata(root: root)
-        var lengths: [Int] = []
+        var lengths: [(object: String, length: Int)] = []
         for name in [TraceLayout.monotonic, TraceLayout.wallClock] + TraceLayout.statDatasets {
-            lengths.append(try root.openDataset(name).length)
+            lengths.append(("/" + name, try root.openDataset(name).length))
         }
         var vmstatNames: [String] = []
         if root.contains(TraceLayout.vmstatGroup) {
             let group = try root.openGroup(TraceLayout.vmstatGroup)
             vmstatNames = try group.memberNames()
-            for name in vmstatNames { lengths.append(try group.openDataset(name).length) }
+            for name in vmstatNames { lengths.append(("/vmstat/" + name, try group.openDataset(name).length)) }
             vmstatGroup = group
         }
         var zones: [RaplDomainSeries] = []
@@ -133,7 +137,7 @@ private struct OpenTrace {
             for member in try rapl.memberNames() {
                 let group = try rapl.openGroup(member)
                 let energy = try group.openDataset(TraceLayout.energyDataset)
-                lengths.append(energy.length)
+                lengths.append(("/rapl/\(member)/energy_uj", energy.length))
                 let key = try group.stringAttribute("key") ?? member
                 let name = try group.stringAttribute("name") ?? member
                 let range = try group.uint64Attribute("max_energy_range_uj") ?? energy.uint64Attribute("max_energy_range_uj") ?? 0
@@ -142,8 +146,15 @@ private struct OpenTrace {
             }
         }
         let hasHidden = root.contains(TraceLayout.simHidden)
-        if hasHidden { lengths.append(try root.openDataset(TraceLayout.simHidden).length) }
-        let sampleCount = lengths.min() ?? 0
+        if hasHidden { lengths.append(("/" + TraceLayout.simHidden, try root.openDataset(TraceLayout.simHidden).length)) }
+        // After a crash the per-sample datasets can differ by the rows of one unfinished flush; more
+        // than that is damage, reported instead of silently cut to the shortest.
+        let shortest = lengths.min { $0.length < $1.length }, longest = lengths.max { $0.length < $1.length }
+        let sampleCount = shortest?.length ?? 0
+        if let shortest, let longest, longest.length - shortest.length > TraceReader.crashToleranceRows {
+            throw TraceError(path: path, object: shortest.object,
+                             message: "has \(shortest.length) samples but \(longest.object) has \(longest.length): the per-sample datasets differ by more than one flush (\(TraceReader.crashToleranceRows) rows), the trace is damaged")
+        }
 
         var segments: [TraceSegment] = []
         if root.contains(TraceLayout.segmentsGroup) {
@@ -152,8 +163,16 @@ private struct OpenTrace {
             let first = try group.openDataset("first_sample").read(Int64.self)
             let last = try group.openDataset("last_sample").read(Int64.self)
             let parameters = group.contains("parameters") ? try group.openDataset("parameters").readStrings() : []
-            let count = min(names.count, first.count, last.count)
+            let count = names.count
+            guard first.count == count, last.count == count, parameters.isEmpty || parameters.count == count else {
+                throw TraceError(path: path, object: "/segments",
+                                 message: "the segment table is inconsistent: \(names.count) names, \(first.count) first_sample, \(last.count) last_sample, \(parameters.count) parameters")
+            }
             for i in 0..<count {
+                guard first[i] >= 0, first[i] <= last[i], last[i] < Int64(sampleCount + TraceReader.crashToleranceRows) else {
+                    throw TraceError(path: path, object: "/segments",
+                                     message: "segment \(i) '\(names[i])' spans samples \(first[i])…\(last[i]), outside the trace's 0…\(sampleCount - 1)")
+                }
                 let p = i < parameters.count
                     ? try TraceLayout.parseJSONObject(parameters[i], path: path, object: "/segments/parameters[\(i)]") : [:]
                 segments.append(TraceSegment(name: names[i], firstSample: Int(first[i]), lastSample: Int(last[i]), parameters: p))

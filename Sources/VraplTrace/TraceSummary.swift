@@ -16,9 +16,11 @@ public struct TraceSummary: Sendable {
 
         public init(_ values: [Double]) {
             guard !values.isEmpty else { mean = 0; min = 0; max = 0; return }
-            var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
-            for v in values { sum += v; lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            mean = sum / Double(values.count); min = lo; max = hi
+            // NaN (an implausible reading, reported on its own line) is left out.
+            var sum = 0.0, lo = Double.infinity, hi = -Double.infinity, count = 0
+            for v in values where !v.isNaN { sum += v; lo = Swift.min(lo, v); hi = Swift.max(hi, v); count += 1 }
+            guard count > 0 else { mean = .nan; min = .nan; max = .nan; return }
+            mean = sum / Double(count); min = lo; max = hi
         }
     }
 
@@ -33,6 +35,8 @@ public struct TraceSummary: Sendable {
     public var intervalMaxMs: Double
     /// Intervals longer than 1.5 × the nominal sample interval.
     public var missedDeadlines: Int
+    /// Intervals whose RAPL reading cannot be a measurement (`DerivedSeries.implausiblePowerIntervals`).
+    public var implausiblePowerIntervals: [Int] = []
     public var zones: [(key: String, name: String, watts: Stats)]
     public var packageWatts: Stats?
     /// Feature name → statistics over the intervals.
@@ -63,6 +67,7 @@ public struct TraceSummary: Sendable {
         missedDeadlines = sorted.reduce(0) { $0 + ($1 > limit ? 1 : 0) }
         zones = derived.zones.map { (key: $0.key, name: $0.name, watts: Stats($0.watts)) }
         packageWatts = derived.packageWatts.map(Stats.init)
+        implausiblePowerIntervals = derived.implausiblePowerIntervals
         var features: [(String, Stats)] = [
             ("user_percent", Stats(derived.userPercent)),
             ("system_percent", Stats(derived.systemPercent)),
@@ -112,6 +117,11 @@ public struct TraceSummary: Sendable {
                 let label = "package total".padded(to: 26)
                 lines.append("               \(label) \(pad(f(p.mean))) \(pad(f(p.min))) \(pad(f(p.max)))")
             }
+        }
+        if let first = implausiblePowerIntervals.first {
+            lines.append("               WARNING: \(implausiblePowerIntervals.count) intervals with an implausible RAPL reading "
+                         + "(a counter above its range or over 5 kW in one zone; first between samples \(first) and \(first + 1)): "
+                         + "left out of the figures above, of training and of evaluation")
         }
         if hasSimHiddenWatts { lines.append("               sim_hidden_w present (simulator only, never a feature)") }
         lines.append("")

@@ -75,6 +75,27 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
         #expect(a.scaler == MinMaxScaler.fit(dataset: ds, windows: split.train))
     }
 
+    /// The probe's one-window trace: training used to write a model and then die on a NaN R².
+    @Test func tooFewWindowsAreRefusedBeforeAnyFile() throws {
+        let ds = try syntheticDataset().limited(toWindows: 3, seed: 1)
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("few.safetensors")
+        #expect {
+            try TrainingSession(config: tinyConfig(epochs: 1), dataset: ds, provenance: [], threads: 1, output: out).run()
+        } throws: { "\($0)".contains("3 windows are too few") && "\($0)".contains("No model written") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func nonFiniteScoresRoundTripThroughJSONAsNull() throws {
+        let constant = RegressionMetrics.compute(predictions: [1, 2], targets: [5, 5], loss: .l1)
+        #expect(constant.r2.isNaN && constant.mae == 3.5)
+        let json = String(decoding: try JSONEncoder().encode([constant]), as: UTF8.self)
+        #expect(json.contains("\"r2\":null"), "\(json)")
+        let back = try JSONDecoder().decode([RegressionMetrics].self, from: Data(json.utf8))
+        #expect(back[0].r2.isNaN && back[0].mae == 3.5 && back[0].count == 2)
+    }
+
     /// The v3 MLP trains through the same loop and writes a loadable model (MSE loss, as DECODE-RAPL's v3).
     @Test func mlpTrainsToo() throws {
         let ds = try syntheticDataset()

@@ -110,4 +110,57 @@ struct TraceRobustnessTests {
         #expect(back.monotonicNs == Array(data.monotonicNs.prefix(7)))
         #expect(try TraceReader.readHeader(path).sampleCount == 7)
     }
+
+    /// The probe's ragged trace: 101 of 6,001 samples in one dataset used to be silently cut to 101.
+    @Test("datasets that differ by more than one flush are refused as damage, naming both")
+    func raggedBeyondAFlush() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("ragged.h5").path
+        try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 6001), to: path)
+        let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf['cpu_user'].resize((101,))\nf.close()"
+        let (status, output) = try TraceTestSupport.python(script, [path])
+        try #require(status == 0, "\(output)")
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(error?.object == "/cpu_user")
+        #expect(error?.message.contains("has 101 samples but") == true && error?.message.contains("6001") == true, "\(error?.description ?? "")")
+    }
+
+    @Test("a segment table whose columns differ in length, or a segment outside the trace, is an error")
+    func brokenSegments() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("segments.h5").path
+        var data = TraceTestSupport.sampleTrace(samples: 200)
+        data.segments = (0..<15).map { TraceSegment(name: "s\($0)", firstSample: $0 * 10, lastSample: $0 * 10 + 9) }
+        try TraceWriter.write(data, to: path)
+        #expect(try TraceReader.read(path).segments.count == 15)
+        let short = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf['segments/last_sample'].resize((5,))\nf.close()"
+        try #require(try TraceTestSupport.python(short, [path]).0 == 0)
+        let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(error?.message.contains("15 names, 15 first_sample, 5 last_sample") == true, "\(error?.description ?? "")")
+
+        data.segments = [TraceSegment(name: "late", firstSample: 10, lastSample: 90_000)]
+        try TraceWriter.write(data, to: path)
+        let outside = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(outside?.message.contains("segment 0 'late' spans samples 10…90000, outside the trace's 0…199") == true, "\(outside?.description ?? "")")
+    }
+
+    /// The probe's counters: a step back read as a wrap (16 MW) and an out-of-range value (10^15 W).
+    @Test("implausible RAPL readings become NaN, are counted and shown, never a megawatt", arguments: [
+        ("step back", UInt64(100)), ("far above the range", UInt64(1) << 62),
+    ])
+    func implausiblePower(_ label: String, _ bad: UInt64) throws {
+        var data = TraceTestSupport.sampleTrace(samples: 50, withHidden: false)
+        let zone = data.rapl.firstIndex { $0.name == "package-0" }!
+        let before = data.rapl[zone].energyUj[20]
+        data.rapl[zone].energyUj[21] = bad == 100 ? before - 100 : bad
+        let derived = DerivedSeries(data)
+        #expect(derived.implausiblePowerIntervals == (bad == 100 ? [20] : [20, 21]), "\(label)")
+        #expect(derived.zones[zone].watts[20].isNaN)
+        #expect(derived.packageWatts?.filter { !$0.isNaN }.allSatisfy { $0 < 100 } == true)
+        let summary = TraceSummary(trace: data, path: "t.h5").render()
+        #expect(summary.contains("WARNING: \(derived.implausiblePowerIntervals.count) intervals with an implausible RAPL reading"), "\(summary)")
+        #expect(!summary.contains("nan"), "\(summary)")
+    }
 }
