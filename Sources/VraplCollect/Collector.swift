@@ -57,12 +57,18 @@ public struct CollectorSummary: Sendable, CustomStringConvertible {
     public var powerSource: PowerSource
     /// SIGINT or SIGTERM when a signal ended the run, else 0.
     public var stoppedBySignal: Int32
+    /// Ticks skipped because their source reads failed twice (`ReadRetry`), and reads that needed a retry.
+    public var skippedReads: Int = 0
+    public var retriedReads: Int = 0
 
     public var description: String {
         func ms(_ ns: UInt64) -> String { String(cFormat: "%.3f ms", Double(ns) / 1e6) }
         var lines = ["samples \(samples) in \(String(cFormat: "%.2f", Double(elapsedNs) / 1e9)) s, missed deadlines \(missedDeadlines)"]
         if let i = intervals {
             lines.append("interval p50 \(ms(i.p50Ns)), p99 \(ms(i.p99Ns)), max \(ms(i.maxNs)) (min \(ms(i.minNs)), mean \(String(cFormat: "%.3f ms", i.meanNs / 1e6)))")
+        }
+        if skippedReads > 0 || retriedReads > 0 {
+            lines.append("source reads: \(retriedReads) retried, \(skippedReads) ticks skipped (read failed twice)")
         }
         let why = stoppedBySignal == SIGINT ? " (stopped by SIGINT)" : stoppedBySignal == SIGTERM ? " (stopped by SIGTERM)" : ""
         lines.append("trace \(outputPath), power source \(powerSource)\(why)")
@@ -131,6 +137,7 @@ public final class Collector {
         let status = StatusLine(enabled: configuration.statusLine ?? (isatty(STDERR_FILENO) != 0), energy: energy)
 
         var samples = 0, missed = 0
+        var retry = ReadRetry(intervalNs: interval)
         var tick: UInt64 = 0
         var previousNs: UInt64 = 0
         let t0 = SampleClock.monotonicNs()
@@ -147,20 +154,26 @@ public final class Collector {
                 let now = SampleClock.monotonicNs()
                 let wall = SampleClock.wallNs()
                 if samples == 0 { metadata.startTimeNs = wall }
-                try stat.read(into: &snapshot)
-                try vmstat.read(into: &vmValues)
-                try energy.sample(stat: snapshot, monotonicNs: now, into: &energyValues)
-                for i in 0..<energyValues.count { energyRaw[i] = energyValues[i].value }
-                try vmValues.withUnsafeBufferPointer { v in
-                    try energyRaw.withUnsafeBufferPointer { e in
-                        try sink.append(monotonicNs: now, wallClockNs: wall, stat: snapshot, vmstat: v, energyUj: e)
-                    }
+                // A failed read is retried once; a tick that still fails is skipped (and counted), never
+                // recorded half-read; only a persistent failure ends the recording.
+                let read = try retry.attempt {
+                    try stat.read(into: &snapshot)
+                    try vmstat.read(into: &vmValues)
+                    try energy.sample(stat: snapshot, monotonicNs: now, into: &energyValues)
                 }
-                if samples > 0 { histogram.add(now &- previousNs) }
-                previousNs = now
-                lastNs = now
-                samples += 1
-                if samples == 1, status.enabled { status.prime(energy: energyRaw, monotonicNs: now) }
+                if read {
+                    for i in 0..<energyValues.count { energyRaw[i] = energyValues[i].value }
+                    try vmValues.withUnsafeBufferPointer { v in
+                        try energyRaw.withUnsafeBufferPointer { e in
+                            try sink.append(monotonicNs: now, wallClockNs: wall, stat: snapshot, vmstat: v, energyUj: e)
+                        }
+                    }
+                    if samples > 0 { histogram.add(now &- previousNs) }
+                    previousNs = now
+                    lastNs = now
+                    samples += 1
+                    if samples == 1, status.enabled { status.prime(energy: energyRaw, monotonicNs: now) }
+                }
 
                 // Next tick; skip those whose slot is already over.
                 let after = SampleClock.monotonicNs()
@@ -186,7 +199,8 @@ public final class Collector {
         status.finish()
         return CollectorSummary(outputPath: configuration.outputPath, samples: samples, missedDeadlines: missed,
                                 intervals: histogram.statistics, elapsedNs: lastNs - t0, startNs: t0,
-                                powerSource: energy.powerSource, stoppedBySignal: StopSignal.received)
+                                powerSource: energy.powerSource, stoppedBySignal: StopSignal.received,
+                                skippedReads: retry.skippedTicks, retriedReads: retry.retriedReads)
     }
 }
 

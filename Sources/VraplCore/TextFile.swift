@@ -3,6 +3,40 @@ import Glibc
 /// Whole-file text I/O and directory listing over POSIX calls, for the recording chain, which does
 /// not link Foundation (see `String(cFormat:_:)`). Every error names the path and the system's reason.
 public enum TextFile {
+    /// The bytes of the regular file at `path`. Errors say what the path is when it is not a file (a
+    /// directory, a FIFO, a device: a FIFO would block the reader forever) and give the system's
+    /// reason otherwise: "no such file", "Permission denied".
+    public static func readRegularFile(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw VraplError(errno == ENOENT ? "no such file" : "cannot read: \(systemReason())")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw VraplError("is a directory, not a file")
+        case S_IFIFO: throw VraplError("is a FIFO, not a regular file")
+        case S_IFCHR, S_IFBLK: throw VraplError("is a device, not a regular file")
+        default: throw VraplError("is not a regular file")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VraplError("cannot read: \(systemReason())") }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw VraplError("cannot read: \(systemReason())")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
+    }
+
     /// The contents of `path` as UTF-8 (invalid bytes become U+FFFD).
     public static func read(_ path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

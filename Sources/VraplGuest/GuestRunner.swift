@@ -61,6 +61,8 @@ public final class GuestRunner {
     private var attribution: GuestAttribution?
     private var samples = 0
     private var lateTicks = 0
+    /// Ticks skipped because /proc/stat (or vmstat) could not be read twice in a row (`ReadRetry`).
+    private var skippedReads = 0
 
     public init(config: GuestConfig) throws {
         self.config = config
@@ -109,6 +111,7 @@ public final class GuestRunner {
                               calibration: calibrator.map { $0.state(rawWatts: estimator.latest?.watts ?? 0) })
         s.samples = samples
         s.lateTicks = lateTicks
+        s.skippedReads = skippedReads
         if let attribution { s.attributedJoules = attribution.totals }
         snapshots.publish(s)
     }
@@ -182,18 +185,26 @@ public final class GuestRunner {
         var previousNs: UInt64?
         var stat = ProcStatSnapshot()
         var ts = timespec()
+        var retry = ReadRetry(intervalNs: intervalNs)
 
         while stopSignal == 0 {
             ts.tv_sec = Int(deadline / 1_000_000_000)
             ts.tv_nsec = Int(deadline % 1_000_000_000)
             let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
             if rc == EINTR { continue }  // re-check the stop flag, then finish sleeping
-            try reader.read(into: &stat)
-            if let vmstat { try vmstat.read(into: &vmValues) }
+            // A failed read is retried once; a tick that still fails is skipped (the next Δt is longer,
+            // no energy lost) and counted; only a persistent failure ends the guest.
+            let read = try retry.attempt {
+                try reader.read(into: &stat)
+                if let vmstat { try vmstat.read(into: &vmValues) }
+            }
             let now = SampleClock.monotonicNs()
-            let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
-            _ = step(sample, wallClockUnix: wallNowUnix(), previousNs: previousNs)
-            previousNs = now
+            if read {
+                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
+                _ = step(sample, wallClockUnix: wallNowUnix(), previousNs: previousNs)
+                previousNs = now
+            }
+            skippedReads = retry.skippedTicks
             if now >= nextExport {
                 try exportTick(monotonicNs: now, showTerminal: showTerminal)
                 nextExport = now + exportEveryNs

@@ -63,6 +63,8 @@ public struct GuestSnapshot: Sendable, Equatable {
     /// Samples read, and ticks that came late (the interval was stretched).
     public var samples: Int = 0
     public var lateTicks: Int = 0
+    /// Ticks skipped because the source reads failed twice (a transient /proc/stat error).
+    public var skippedReads: Int = 0
 
     public init(model: ModelIdentity, estimate: GuestEstimate?, calibration: CalibrationState? = nil) {
         self.model = model
@@ -72,7 +74,7 @@ public struct GuestSnapshot: Sendable, Equatable {
 
     public static func == (a: GuestSnapshot, b: GuestSnapshot) -> Bool {
         a.model == b.model && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
-            && a.lateTicks == b.lateTicks && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
+            && a.lateTicks == b.lateTicks && a.skippedReads == b.skippedReads && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
             && a.attributedJoules.map(\.joules) == b.attributedJoules.map(\.joules)
     }
 }

@@ -48,6 +48,8 @@ public enum PrometheusText {
         sample("vrapl_samples_total", [], Double(s.samples))
         family("vrapl_late_ticks_total", "counter", "Sampling ticks that came late (their interval was stretched; no energy is lost).")
         sample("vrapl_late_ticks_total", [], Double(s.lateTicks))
+        family("vrapl_skipped_reads_total", "counter", "Ticks skipped because /proc/stat could not be read twice in a row (transient errors; a persistent one stops the guest).")
+        sample("vrapl_skipped_reads_total", [], Double(s.skippedReads))
         if let c = s.calibration {
             family("vrapl_calibrated_watts", "gauge", "Package power after host-assisted calibration (offset + scale x raw), zone package.")
             sample("vrapl_calibrated_watts", zone, c.calibratedWatts)

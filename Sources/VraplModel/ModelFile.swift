@@ -67,13 +67,12 @@ public struct ModelFile: Equatable, Sendable {
 
     /// Reads, parses and validates a model file. Every error is one line starting with the path.
     public static func load(contentsOf url: URL) throws -> ModelFile {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw VraplError("\(url.path): cannot read model file: \(SafetensorsFile.reason(error))")
+            bytes = try TextFile.readRegularFile(url.path)
+        } catch let error as VraplError {
+            throw VraplError("\(url.path): cannot read model file: \(error.message)")
         }
-        let bytes = [UInt8](data)
         var model = try parse(bytes, source: url.path)
         model.sha256 = SHA256.hex(bytes)
         model.path = url.path

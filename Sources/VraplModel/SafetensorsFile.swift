@@ -71,13 +71,13 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// Reads and validates a file. Errors are one line that starts with the path.
     /// - Parameter allowNonFinite: accept NaN/±Inf in F32 tensors (default: reject, naming the tensor).
     public static func read(contentsOf url: URL, allowNonFinite: Bool = false) throws -> SafetensorsFile {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw VraplError("\(url.path): cannot read safetensors file: \(Self.reason(error))")
+            bytes = try TextFile.readRegularFile(url.path)
+        } catch let error as VraplError {
+            throw VraplError("\(url.path): cannot read safetensors file: \(error.message)")
         }
-        return try parse([UInt8](data), source: url.path, allowNonFinite: allowNonFinite)
+        return try parse(bytes, source: url.path, allowNonFinite: allowNonFinite)
     }
 
     /// Parses and validates bytes. `source` names the file in errors.

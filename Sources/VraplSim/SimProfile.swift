@@ -100,7 +100,10 @@ extension SimProfile {
             return nameOrPath
         }
         var roots = [fm.currentDirectoryPath]
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        // The running binary's real path (/proc/self/exe), so `vrapl` found through PATH still finds
+        // the configs of the checkout it was built in; argv[0] is only a name then.
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments.first ?? "."
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 { roots.append(dir.path); dir = dir.deletingLastPathComponent() }
         for root in roots {
             let p = root + "/configs/sim/\(nameOrPath).yaml"

@@ -221,6 +221,14 @@ final class H5File {
         guard TextFile.exists(path) else {
             throw TraceError(path: path, message: "no such file")
         }
+        // Say why a path cannot be read before HDF5 calls it "not an HDF5 file".
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw TraceError(path: path, message: (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory, not a trace" : "is not a regular file")
+        }
+        let probe = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard probe >= 0 else { throw TraceError(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
+        Glibc.close(probe)
         if H5Fis_hdf5(path) <= 0 {
             throw TraceError(path: path, message: "not an HDF5 file (no HDF5 signature)")
         }

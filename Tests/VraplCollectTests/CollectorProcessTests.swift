@@ -140,4 +140,46 @@ import VraplTrace
         #expect(py.terminationStatus == 0, "\(text)")
         #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == "\(trace.sampleCount) sim:basic")
     }
+
+    /// The probe's procfs rewritten mid-run: a short stretch of garbage in /proc/stat is skipped and
+    /// counted, the recording goes on; garbage that stays ends it with one line naming the file.
+    @Test func transientBadReadsAreSkippedPersistentOnesReported() throws {
+        let dir = try CollectFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let procfs = dir.appendingPathComponent("procfs").path
+        try FileManager.default.copyItem(atPath: CollectFixtures.procfs("this-machine"), toPath: procfs)
+        let good = try String(contentsOfFile: procfs + "/stat", encoding: .utf8)
+        let garbage = try String(contentsOfFile: CollectFixtures.procfs("broken-garbage") + "/stat", encoding: .utf8)
+        func rewrite(_ text: String) {
+            // In place, as the kernel's file would change under an open descriptor.
+            let fd = open(procfs + "/stat", O_WRONLY | O_TRUNC)
+            _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+            close(fd)
+        }
+        let out = dir.appendingPathComponent("flaky.h5").path
+        let p = Process()
+        p.executableURL = try Self.collectorBinary()
+        p.arguments = ["--out", out, "--procfs", procfs, "--power-source", "sim", "--interval", "10ms", "--no-status"]
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o
+        p.standardError = e
+        try p.run()
+        usleep(500_000)
+        rewrite(garbage)
+        usleep(60_000)  // about 6 ticks: well under the 100 ticks (1 s) that count as persistent
+        rewrite(good)
+        usleep(300_000)
+        #expect(p.isRunning, "one bad stretch of reads ended the recording")
+        rewrite(garbage)  // now for good
+        let deadline = Date().addingTimeInterval(10)
+        while p.isRunning, Date() < deadline { usleep(20_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); Issue.record("a persistent read error did not end the recording") }
+        p.waitUntilExit()
+        let stderr = String(decoding: e.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains(procfs + "/stat") && stderr.contains("samples in a row could not be read"), "\(stderr)")
+        #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+        let trace = try TraceReader.read(out)
+        #expect(trace.sampleCount > 40, "the samples before and between the bad reads are kept")
+    }
 }

@@ -137,3 +137,32 @@ import Testing
         #expect(Self.contents(victim) == "root only\n")
     }
 }
+
+@Suite struct ReadRetryTests {
+    struct Flaky: Error, CustomStringConvertible { var description: String { "/proc/stat: truncated read" } }
+
+    @Test func transientFailuresAreRetriedOrSkippedAndCounted() throws {
+        var retry = ReadRetry(limit: 3)
+        var calls = 0
+        // Fails once, then succeeds: retried, the tick has data.
+        #expect(try retry.attempt { calls += 1; if calls == 1 { throw Flaky() } })
+        #expect(retry.retriedReads == 1 && retry.skippedTicks == 0)
+        // Fails twice: the tick is skipped.
+        #expect(try !retry.attempt { throw Flaky() })
+        #expect(try !retry.attempt { throw Flaky() })
+        #expect(retry.skippedTicks == 2)
+        // A good tick resets the run of failures.
+        #expect(try retry.attempt {})
+        #expect(try !retry.attempt { throw Flaky() })
+        #expect(try !retry.attempt { throw Flaky() })
+        // The third failed tick in a row is persistent: the error names the source and the counts.
+        #expect { _ = try retry.attempt { throw Flaky() } } throws: {
+            "\($0)" == "/proc/stat: truncated read (3 samples in a row could not be read; 5 skipped in all)"
+        }
+    }
+
+    @Test func limitFollowsTheInterval() {
+        #expect(ReadRetry(intervalNs: 16_000_000).limit == 62)
+        #expect(ReadRetry(intervalNs: 1_000_000_000).limit == 3)
+    }
+}
