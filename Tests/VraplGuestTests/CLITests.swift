@@ -162,3 +162,23 @@ struct CLITests {
         #expect(fileType("/dev/full") == S_IFCHR)
     }
 }
+
+/// The shipped unit's sandbox, scored the way an operator would (`systemd-analyze security`).
+@Suite struct SystemdUnitTests {
+    @Test("configs/systemd/vrapl-guest.service scores at most 3.0 (OK) in systemd-analyze security --offline")
+    func unitIsHardened() throws {
+        let unit = GuestFixtures.packageRoot.appendingPathComponent("configs/systemd/vrapl-guest.service").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        p.arguments = ["security", "--offline=yes", "--no-pager", unit]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let line = try #require(text.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(text)")
+        let score = line.split(separator: " ").compactMap { Double($0) }.first
+        #expect(score.map { $0 <= 3.0 } == true, "\(line)")
+    }
+}
