@@ -159,8 +159,12 @@ public struct AttributionConfig: Sendable, Equatable {
 
     /// Reads and parses a YAML file.
     public static func load(path: String) throws -> AttributionConfig {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw VraplError("attribution config \(path): cannot read file")
+        let bytes: [UInt8]
+        do { bytes = try TextFile.readRegularFile(path) } catch let error as VraplError {
+            throw VraplError("attribution config \(path): \(error.message)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw VraplError("attribution config \(path): not UTF-8 text")
         }
         return try parse(yaml: text, source: path)
     }
@@ -172,6 +176,10 @@ public struct AttributionConfig: Sendable, Equatable {
             if w.name.isEmpty { throw VraplError("workload with an empty name") }
             if !seen.insert(w.name).inserted { throw VraplError("workload '\(w.name)' is declared twice") }
             if w.cgroups.isEmpty && discover == nil { throw VraplError("workload '\(w.name)' has no cgroups") }
+            // Cgroup paths are relative to --cgroupfs; a `..` component would read outside the tree.
+            if let escaping = w.cgroups.first(where: { $0.split(separator: "/").contains("..") }) {
+                throw VraplError("workload '\(w.name)': cgroup '\(escaping)' leaves the cgroup tree ('..' is not allowed)")
+            }
             if let m = w.memoryGB, !(m >= 0) { throw VraplError("workload '\(w.name)': memory_gb must be ≥ 0") }
             if w.gpus.contains(where: { $0 < 0 }) { throw VraplError("workload '\(w.name)': GPU indices must be ≥ 0") }
         }

@@ -96,7 +96,7 @@ public enum PackagePower {
         let n = trace.sampleCount
         let zones = trace.rapl.filter(\.isPackage)
         guard !zones.isEmpty else {
-            throw VraplError("trace (host '\(trace.metadata.hostName)') has no package RAPL zone: nothing to train on")
+            throw VraplError("the trace has no package RAPL zone (host '\(trace.metadata.hostName)'): no power to train on or score against")
         }
         for z in zones where z.energyUj.count != n {
             throw VraplError("RAPL zone \(z.key) has \(z.energyUj.count) samples, expected \(n)")

@@ -180,7 +180,10 @@ public struct WindowDatasetBuilder {
             throw VraplError("\(name): feature set \(featureSet.name) does not match the dataset's features")
         }
         let series = try FeatureSeries(trace: trace, featureSet: featureSet)
-        let (watts, implausible) = try PackagePower.seriesWithImplausibleCount(trace: trace)
+        let watts: [Float], implausible: Int
+        do { (watts, implausible) = try PackagePower.seriesWithImplausibleCount(trace: trace) } catch let error as VraplError {
+            throw VraplError("\(name): \(error.message)")
+        }
         try add(series: series, targets: watts, segments: trace.segments, name: name, powerSource: trace.metadata.powerSource)
         return implausible
     }

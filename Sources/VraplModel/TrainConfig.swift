@@ -152,7 +152,13 @@ public struct TrainConfig: Equatable, Sendable {
         try check(learningRate > 0, "training.learning_rate must be positive")
         try check(skipSamples >= 0, "data.skip_samples must not be negative")
         try check(["l1", "mse", "huber"].contains(loss.lowercased()), "training.loss '\(loss)' is not l1, mse or huber")
-        try check(dropout >= 0 && dropout < 1, "model.dropout must be in [0, 1)")
+        try check(dropout >= 0 && dropout < 1, "model.dropout \(dropout) must be in [0, 1)")
+        // The same bounds as a model file, so training never writes a model it would refuse to load.
+        do {
+            try ModelLimits.validate(embedding: Embedding(d: d, tau: tau, sampleIntervalMs: sampleIntervalMs), architecture: architecture)
+        } catch let error as ArchitectureError {
+            throw VraplError("\(source): \(error.description)")
+        }
     }
 }
 

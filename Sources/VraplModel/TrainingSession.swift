@@ -58,6 +58,10 @@ public struct TrainingSession {
             data = data.limited(toWindows: cap, seed: config.seed)
             log("using \(cap) of \(dataset.windowCount) windows (seeded subsample, max_samples)")
         }
+        guard data.windowCount > 0 else {
+            throw VraplError("\(data.traces.map(\.name).joined(separator: ", ")): no complete window of \(config.d) samples "
+                             + "(τ \(config.tau)) in \(data.sampleCount) samples: record longer traces. No model written.")
+        }
         let split = try DatasetSplit.make(dataset: data, options: config.split)
         log("split \(config.split.kind.rawValue): train \(split.train.count), validation \(split.validation.count), test \(split.test.count) windows")
         // Every part the config asks for needs a window, or its metrics are NaN: refuse before any file is written.

@@ -45,7 +45,7 @@ struct Plan: Sendable {
         latentDim = a.latentDim
         dropout = Float(a.dropout)
         guard a.latentDim > 0, a.dropout >= 0, a.dropout < 1 else {
-            throw VraplError("architecture: latent_dim must be > 0 and dropout in [0, 1)")
+            throw VraplError("architecture: latent_dim \(a.latentDim) must be > 0 and dropout \(a.dropout) in [0, 1)")
         }
         switch a.kind {
         case .cnn1d:

@@ -28,6 +28,11 @@ public enum TraceReader {
         var data = TraceData(metadata: opened.header.metadata)
         let root = file.root
         data.monotonicNs = try root.openDataset(TraceLayout.monotonic).read(UInt64.self, count: n)
+        // Monotonic time never runs backwards in a recording: a trace where it does is damaged.
+        if n > 1, let k = (1..<n).first(where: { data.monotonicNs[$0] < data.monotonicNs[$0 - 1] }) {
+            throw TraceError(path: path, object: "/" + TraceLayout.monotonic,
+                             message: "runs backwards at sample \(k) (\(data.monotonicNs[k - 1]) → \(data.monotonicNs[k]) ns): the trace is damaged")
+        }
         data.wallClockNs = try root.openDataset(TraceLayout.wallClock).read(Int64.self, count: n)
         var stat: [[UInt64]] = []
         for name in TraceLayout.statDatasets {
@@ -176,6 +181,12 @@ private struct OpenTrace {
                 let p = i < parameters.count
                     ? try TraceLayout.parseJSONObject(parameters[i], path: path, object: "/segments/parameters[\(i)]") : [:]
                 segments.append(TraceSegment(name: names[i], firstSample: Int(first[i]), lastSample: Int(last[i]), parameters: p))
+            }
+            // Overlapping segments would count their shared windows twice.
+            let ordered = segments.sorted { $0.firstSample < $1.firstSample }
+            for (a, b) in zip(ordered, ordered.dropFirst()) where b.firstSample <= a.lastSample {
+                throw TraceError(path: path, object: "/segments",
+                                 message: "segments '\(a.name)' (\(a.firstSample)…\(a.lastSample)) and '\(b.name)' (\(b.firstSample)…\(b.lastSample)) overlap")
             }
         }
         header = TraceHeader(metadata: metadata, sampleCount: sampleCount, vmstatNames: vmstatNames, raplZones: zones,

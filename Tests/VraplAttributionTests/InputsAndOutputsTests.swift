@@ -32,6 +32,8 @@ struct AttributionConfigTests {
         ("workloads: [{cgroups: [a]}]", "workloads.[0].name"),
         ("workloads: [{name: a, cgroups: [a]}]\npolicy: {gpu_idle: sometimes}", "policy.gpu_idle"),
         ("workloads: [{name: a, cgroups: [a]}]\nmemory: {watts_per_gb: -1}", "watts_per_gb"),
+        ("workloads: [{name: a, cgroups: ['../../../../etc']}]", "leaves the cgroup tree"),
+        ("workloads: [{name: a, cgroups: [\"ok.slice\", \"x/../../y\"]}]", "cgroup 'x/../../y' leaves the cgroup tree"),
     ])
     func errorsNameFileAndEntry(yaml: String, fragment: String) {
         do {

@@ -18,7 +18,8 @@ struct FuzzTests {
             case 0:  // bit flip anywhere
                 let i = Int.random(in: 0..<bytes.count, using: &rng)
                 bytes[i] ^= 1 << UInt8.random(in: 0..<8, using: &rng)
-            case 1:  // bit flip inside the header
+            case 1:  // bit flip inside the header (once truncation has left one)
+                guard min(bytes.count, 8 + headerLength) > 8 else { continue }
                 let i = Int.random(in: 8..<min(bytes.count, 8 + headerLength), using: &rng)
                 bytes[i] ^= 1 << UInt8.random(in: 0..<8, using: &rng)
             case 2:  // truncate
@@ -28,7 +29,7 @@ struct FuzzTests {
                          UInt64(headerLength) &- 1][Int.random(in: 0..<4, using: &rng)]
                 for k in 0..<min(8, bytes.count) { bytes[k] = UInt8(truncatingIfNeeded: n >> (8 * UInt64(k))) }
             case 4:  // replace a digit in the header with another (shapes, offsets)
-                let digits = (8..<min(bytes.count, 8 + headerLength)).filter { bytes[$0] >= 48 && bytes[$0] <= 57 }
+                let digits = (8..<max(8, min(bytes.count, 8 + headerLength))).filter { bytes[$0] >= 48 && bytes[$0] <= 57 }
                 if let i = digits.randomElement(using: &rng) { bytes[i] = UInt8.random(in: 48...57, using: &rng) }
             case 5:  // insert or delete header bytes (keeps the length field: misaligns)
                 let i = Int.random(in: 8..<max(9, min(bytes.count, 8 + headerLength)), using: &rng)

@@ -163,4 +163,22 @@ struct TraceRobustnessTests {
         #expect(summary.contains("WARNING: \(derived.implausiblePowerIntervals.count) intervals with an implausible RAPL reading"), "\(summary)")
         #expect(!summary.contains("nan"), "\(summary)")
     }
+
+    @Test("overlapping segments and monotonic time running backwards are errors")
+    func overlapAndBackwardsTime() throws {
+        let dir = try TraceTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("t.h5").path
+        var data = TraceTestSupport.sampleTrace(samples: 100)
+        data.segments = [TraceSegment(name: "a", firstSample: 0, lastSample: 60), TraceSegment(name: "b", firstSample: 50, lastSample: 99)]
+        try TraceWriter.write(data, to: path)
+        let overlap = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(overlap?.message == "segments 'a' (0…60) and 'b' (50…99) overlap", "\(overlap?.description ?? "")")
+        data = TraceTestSupport.sampleTrace(samples: 100)
+        data.monotonicNs[40] = data.monotonicNs[39] - 1
+        try TraceWriter.write(data, to: path)
+        let backwards = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        #expect(backwards?.object == "/timestamp_monotonic_ns" && backwards?.message.hasPrefix("runs backwards at sample 40") == true,
+                "\(backwards?.description ?? "")")
+    }
 }
