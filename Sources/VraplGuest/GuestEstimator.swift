@@ -53,6 +53,31 @@ public final class GuestEstimator {
     private var rawWindow: [Float]
     private var window: [Float]
 
+    /// The batched mode: the network that predicts many windows at once, and how many samples a
+    /// batch holds (at least the samples of one export interval).
+    public struct Batch {
+        public let predictor: BatchWindowPredictor
+        public let capacity: Int
+        public init(predictor: BatchWindowPredictor, capacity: Int) { self.predictor = predictor; self.capacity = capacity }
+    }
+    private let batch: Batch?
+    /// One staged sample: what `integrate` needs, and its window's slot (−1: no prediction due).
+    private struct PendingSample {
+        var sampleIndex: Int
+        var monotonicNs: UInt64
+        var wallClockUnix: Double
+        var dtNs: UInt64
+        var busy: Double
+        var window: Int
+    }
+    private var pending: [PendingSample] = []
+    private var pendingWindows: [Float] = []
+    private var pendingRaw: [Float] = []
+    private var pendingOutputs: [Float] = []
+    private var pendingWindowCount = 0
+    /// Whether the first prediction has been made or staged (the per-tick `current == nil`).
+    private var predictionScheduled = false
+
     private var previousNs: UInt64?
     private var sampleIndex = -1
     private var rowsSincePrediction = 0
@@ -70,7 +95,10 @@ public final class GuestEstimator {
 
     /// Checks that the model and this guest agree (features computable, input size) and sets up
     /// the buffers. Throws a one-line reason naming the model file.
-    public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1) throws {
+    /// - Parameters:
+    ///   - batch: nil predicts every tick through `predictor`; otherwise windows are staged and
+    ///     predicted `flush` by flush through `batch.predictor` (up to `batch.capacity` at once).
+    public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1, batch: Batch? = nil) throws {
         let name = model.path ?? model.displayName
         guard let set = try? FeatureSet(featureNames: model.features) else {
             throw VraplError("\(name): model features \(model.features) are not computed by any feature set this guest knows (\(FeatureSet.all.map(\.name).joined(separator: ", "))); refusing to build windows that differ from training")
@@ -96,6 +124,16 @@ public final class GuestEstimator {
         }
         rawWindow = [Float](repeating: 0, count: model.inputSize)
         window = [Float](repeating: 0, count: model.inputSize)
+        if let batch {
+            guard batch.capacity >= 1, batch.predictor.maxBatch >= batch.capacity, batch.predictor.inputSize == model.inputSize else {
+                throw VraplError("\(name): a batch of \(batch.capacity) windows needs a network built for at least that many (it takes \(batch.predictor.maxBatch))")
+            }
+            pending.reserveCapacity(batch.capacity)
+            pendingWindows = [Float](repeating: 0, count: batch.capacity * model.inputSize)
+            pendingRaw = [Float](repeating: 0, count: batch.capacity * model.inputSize)
+            pendingOutputs = [Float](repeating: 0, count: batch.capacity)
+        }
+        self.batch = batch
     }
 
     /// Samples of history the window needs before the first prediction (one more than the ring,
@@ -108,9 +146,21 @@ public final class GuestEstimator {
     /// Total energy so far, J.
     public var energyJoules: Double { energy }
 
-    /// Feeds one raw sample. Returns the estimate after it, or nil while the window is filling.
+    /// Feeds one raw sample and predicts at once (the per-tick mode). Returns the estimate after it,
+    /// or nil while the window is filling.
     @discardableResult
     public func process(_ sample: RawSample, wallClockUnix: Double) -> GuestEstimate? {
+        var result: GuestEstimate?
+        process(sample, wallClockUnix: wallClockUnix) { estimate, _ in result = estimate }
+        return result
+    }
+
+    /// Feeds one raw sample. Per tick (`batchCapacity` 0) it predicts at once and calls `emit` with
+    /// the estimate after this sample and the interval it covers (ns). Batched, it only builds and
+    /// stages the window; `flush` predicts every staged window in one pass and emits the estimates
+    /// in order, exactly as the per-tick mode would have (same windows, same held prediction over
+    /// each real Δt). A full batch flushes itself.
+    public func process(_ sample: RawSample, wallClockUnix: Double, emit: (GuestEstimate, UInt64) -> Void) {
         sampleIndex += 1
         let dtNs: UInt64
         if let prev = previousNs, sample.monotonicNs > prev { dtNs = sample.monotonicNs - prev } else { dtNs = 0 }
@@ -120,38 +170,103 @@ public final class GuestEstimator {
         let produced = ring.withNextRow { extractor.push(sample, into: $0, stride: 1) }
         if produced { ring.commit() }
 
-        var newPrediction = false
+        var due = false
         if produced && ring.isFull {
             rowsSincePrediction += 1
-            if current == nil || rowsSincePrediction >= predictEvery {
+            if !predictionScheduled || rowsSincePrediction >= predictEvery {
                 rowsSincePrediction = 0
-                predict()
-                newPrediction = true
+                predictionScheduled = true
+                due = true
             }
         }
-        guard var estimate = current else { return nil }
+        guard let batch else {
+            if due {
+                let watts: Float = window.withUnsafeMutableBufferPointer { w in
+                    rawWindow.withUnsafeMutableBufferPointer { raw in
+                        guard let wp = w.baseAddress, let rp = raw.baseAddress else { return .nan }
+                        stageWindow(raw: rp, scaled: wp)
+                        return predictor.predict(window: wp)
+                    }
+                }
+                rawWindow.withUnsafeBufferPointer { raw in
+                    finishPrediction(watts: watts, rawWindow: raw, latent: useLatent ? predictor.latent : nil)
+                }
+            }
+            integrate(sampleIndex: sampleIndex, monotonicNs: sample.monotonicNs, wallClockUnix: wallClockUnix, dtNs: dtNs,
+                      busy: busy, newPrediction: due, emit: emit)
+            return
+        }
+        var slot = -1
+        if due {
+            slot = pendingWindowCount
+            let size = model.inputSize
+            pendingRaw.withUnsafeMutableBufferPointer { raw in
+                pendingWindows.withUnsafeMutableBufferPointer { scaled in
+                    stageWindow(raw: raw.baseAddress! + slot * size, scaled: scaled.baseAddress! + slot * size)
+                }
+            }
+            pendingWindowCount += 1
+        }
+        pending.append(PendingSample(sampleIndex: sampleIndex, monotonicNs: sample.monotonicNs, wallClockUnix: wallClockUnix,
+                                     dtNs: dtNs, busy: busy, window: slot))
+        if pending.count >= batch.capacity || pendingWindowCount >= batch.capacity { flush(emit: emit) }
+    }
+
+    /// Batched mode: predicts every staged window in one pass (one fetch of the weights), then
+    /// integrates and emits each staged sample in order. Nothing to do per tick or when empty.
+    public func flush(emit: (GuestEstimate, UInt64) -> Void) {
+        guard let batch, !pending.isEmpty else { return }
+        let size = model.inputSize
+        if pendingWindowCount > 0 {
+            pendingWindows.withUnsafeBufferPointer { w in
+                pendingOutputs.withUnsafeMutableBufferPointer { out in
+                    batch.predictor.predict(inputs: w.baseAddress!, count: pendingWindowCount, into: out.baseAddress!)
+                }
+            }
+        }
+        for p in pending {
+            if p.window >= 0 {
+                pendingRaw.withUnsafeBufferPointer { raw in
+                    finishPrediction(watts: pendingOutputs[p.window],
+                                     rawWindow: UnsafeBufferPointer(rebasing: raw[(p.window * size)..<((p.window + 1) * size)]),
+                                     latent: useLatent ? batch.predictor.latent(row: p.window) : nil)
+                }
+            }
+            integrate(sampleIndex: p.sampleIndex, monotonicNs: p.monotonicNs, wallClockUnix: p.wallClockUnix, dtNs: p.dtNs,
+                      busy: p.busy, newPrediction: p.window >= 0, emit: emit)
+        }
+        pending.removeAll(keepingCapacity: true)
+        pendingWindowCount = 0
+    }
+
+    /// Samples staged for the next `flush` (batched mode).
+    public var pendingSampleCount: Int { pending.count }
+
+    /// The held estimate over the interval ending at one sample: energy, then the estimate's fields.
+    private func integrate(sampleIndex index: Int, monotonicNs: UInt64, wallClockUnix: Double, dtNs: UInt64, busy: Double,
+                           newPrediction: Bool, emit: (GuestEstimate, UInt64) -> Void) {
+        guard var estimate = current else { return }
         // Integrate the power that holds over the interval ending at this sample.
         energy += estimate.watts * Double(dtNs) / 1e9
-        estimate.index = sampleIndex
-        estimate.monotonicNs = sample.monotonicNs
+        estimate.index = index
+        estimate.monotonicNs = monotonicNs
         estimate.wallClockUnix = wallClockUnix
         estimate.isNewPrediction = newPrediction
         estimate.energyJoules = energy
         estimate.busyPercent = busy
         current = estimate
-        return estimate
+        emit(estimate, dtNs)
     }
 
-    private func predict() {
-        let watts: Float = window.withUnsafeMutableBufferPointer { w in
-            rawWindow.withUnsafeMutableBufferPointer { raw in
-                guard let wp = w.baseAddress, let rp = raw.baseAddress else { return .nan }
-                ring.makeRawWindow(into: rp)
-                wp.update(from: rp, count: raw.count)
-                scaler.transform(wp, rows: 1)
-                return predictor.predict(window: wp)
-            }
-        }
+    /// The newest window from the ring: raw (for the trust score) and scaled (the network's input).
+    private func stageWindow(raw: UnsafeMutablePointer<Float>, scaled: UnsafeMutablePointer<Float>) {
+        ring.makeRawWindow(into: raw)
+        scaled.update(from: raw, count: model.inputSize)
+        scaler.transform(scaled, rows: 1)
+    }
+
+    /// Turns one prediction into the current estimate: non-finite outputs held, trust scored.
+    private func finishPrediction(watts: Float, rawWindow raw: UnsafeBufferPointer<Float>, latent: UnsafeBufferPointer<Float>?) {
         predictions += 1
         var predicted = Double(watts)
         if !predicted.isFinite {
@@ -162,10 +277,7 @@ public final class GuestEstimator {
         var ood = false
         var limitedBy: String?
         if let scorer {
-            let result = rawWindow.withUnsafeBufferPointer { raw in
-                scorer.score(rawWindow: raw, featureCount: featureSet.count, stride: ring.d, length: ring.d,
-                             latent: useLatent ? predictor.latent : nil)
-            }
+            let result = scorer.score(rawWindow: raw, featureCount: featureSet.count, stride: ring.d, length: ring.d, latent: latent)
             trust = result.score
             ood = result.isOutOfDistribution
             limitedBy = result.latentScore < result.featureScore ? "latent" : model.features[result.worstFeature]
