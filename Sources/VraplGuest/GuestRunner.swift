@@ -31,6 +31,10 @@ public struct GuestConfig: Sendable {
     public var exportIntervalMs: Double = 1000
     /// Force the live terminal line on or off (default: on when stdout is a terminal).
     public var terminal: Bool?
+    /// Predict at every tick (low latency) instead of batching the windows of each export interval
+    /// into one pass at the export tick (the default live mode: one fetch of the weights per export).
+    /// Replay emits every sample's estimate at once in either mode.
+    public var predictPerTick = false
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }
@@ -68,13 +72,23 @@ public final class GuestRunner {
         self.config = config
         let model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
         self.model = model
-        let network = try model.makeNetwork()
-        estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery)
-        identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)
         let modelInterval = model.embedding.sampleIntervalMs
         if let requested = config.intervalMs, abs(requested - modelInterval) > 1e-9 {
             throw VraplError("\(config.modelPath): model was trained on windows sampled every \(fmtMs(modelInterval)) ms; sampling every \(fmtMs(requested)) ms would build different windows (refusing)")
         }
+        // Batched (live default): the windows of one export interval are predicted in one pass at the
+        // export tick. The batch holds every sample since the last export, whatever the ratio of the
+        // two intervals (a non-multiple is fine); an export interval below the sample interval is not.
+        let batched = !config.predictPerTick
+        if batched && config.exportIntervalMs < modelInterval {
+            throw VraplError("--export-interval-ms \(fmtMs(config.exportIntervalMs)) is shorter than the model's sample interval (\(fmtMs(modelInterval)) ms): "
+                             + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
+        }
+        let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
+        let network = try model.makeNetwork(maxBatch: batched ? capacity : 1)
+        estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery,
+                                       batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil)
+        identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)
         intervalNs = UInt64((modelInterval * 1e6).rounded())
         snapshots = SnapshotBox(GuestSnapshot(model: identity, estimate: nil))
 
@@ -117,24 +131,41 @@ public final class GuestRunner {
     }
 
     /// One processed sample: estimator, calibration integration, JSONL. Shared by live and replay.
+    /// Per tick, or with `flushNow` (replay): the estimate after this sample (nil while the window
+    /// fills). Batched: nil; the sample's estimate is handled at the next `exportTick`.
     @inline(__always)
-    func step(_ sample: RawSample, wallClockUnix: Double, previousNs: UInt64?) -> GuestEstimate? {
+    func step(_ sample: RawSample, wallClockUnix: Double, flushNow: Bool = false) -> GuestEstimate? {
         samples += 1
-        let estimate = estimator.process(sample, wallClockUnix: wallClockUnix)
-        if let e = estimate {
-            if var c = calibrator, let prev = previousNs, sample.monotonicNs > prev {
-                c.integrate(rawWatts: e.watts, dtNs: sample.monotonicNs - prev)
-                calibrator = c
-            }
-            if e.isNewPrediction, let jsonl {
-                jsonl.append(e, calibration: calibrator.map { $0.state(rawWatts: e.watts) })
+        var latest: GuestEstimate?
+        estimator.process(sample, wallClockUnix: wallClockUnix) { estimate, dtNs in
+            handle(estimate, dtNs: dtNs)
+            latest = estimate
+        }
+        if flushNow {
+            estimator.flush { estimate, dtNs in
+                handle(estimate, dtNs: dtNs)
+                latest = estimate
             }
         }
-        return estimate
+        return latest
     }
 
-    /// Periodic work: host counter, attribution, files, terminal line.
+    /// What follows each estimate, in sample order in both modes: calibration over its interval, JSONL.
+    @inline(__always)
+    private func handle(_ e: GuestEstimate, dtNs: UInt64) {
+        if var c = calibrator, dtNs > 0 {
+            c.integrate(rawWatts: e.watts, dtNs: dtNs)
+            calibrator = c
+        }
+        if e.isNewPrediction, let jsonl {
+            jsonl.append(e, calibration: calibrator.map { $0.state(rawWatts: e.watts) })
+        }
+    }
+
+    /// Periodic work: the staged windows' predictions (batched mode), host counter, attribution,
+    /// files, terminal line.
     func exportTick(monotonicNs: UInt64, showTerminal: Bool) throws {
+        estimator.flush { estimate, dtNs in handle(estimate, dtNs: dtNs) }
         if let reader = hostReader, var c = calibrator {
             c.observe(hostCounter: try reader.read(), guestEnergyJoules: estimator.energyJoules, monotonicNs: monotonicNs)
             calibrator = c
@@ -182,7 +213,6 @@ public final class GuestRunner {
         let endNs: UInt64? = config.duration.map { start + UInt64(max(0, $0) * 1e9) }
         var deadline = start
         var nextExport = start + exportEveryNs
-        var previousNs: UInt64?
         var stat = ProcStatSnapshot()
         var ts = timespec()
         var retry = ReadRetry(intervalNs: intervalNs)
@@ -201,8 +231,7 @@ public final class GuestRunner {
             let now = SampleClock.monotonicNs()
             if read {
                 let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
-                _ = step(sample, wallClockUnix: wallNowUnix(), previousNs: previousNs)
-                previousNs = now
+                _ = step(sample, wallClockUnix: wallNowUnix())
             }
             skippedReads = retry.skippedTicks
             if now >= nextExport {
@@ -243,7 +272,7 @@ public final class GuestRunner {
         var previousNs: UInt64?
         for t in 0..<trace.count {
             let sample = trace.sample(t)
-            if let e = step(sample, wallClockUnix: trace.wallClockUnix(t), previousNs: previousNs), e.isNewPrediction {
+            if let e = step(sample, wallClockUnix: trace.wallClockUnix(t), flushNow: true), e.isNewPrediction {
                 // Same number formats as `vrapl predict`.
                 text += "\(t),\(String(format: "%.6f", trace.wallClockUnix(t))),\(String(format: "%.4f", Float(e.predictedWatts)))"
                 if let target { text += target[t].isFinite ? String(format: ",%.4f", target[t]) : "," }

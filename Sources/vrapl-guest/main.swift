@@ -60,8 +60,11 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "cgroup v2 root for --attribute (default: the mounted cgroup2 hierarchy).")
     var cgroupfs: String?
 
-    @Option(name: .long, help: "Refresh files, the terminal line and JSONL every N ms (default 1000).")
+    @Option(name: .long, help: "Refresh files, the terminal line and JSONL every N ms (default 1000). The windows of each interval are predicted together at its end; at least the model's sample interval.")
     var exportIntervalMs: Double = 1000
+
+    @Flag(name: .long, help: "Predict at every tick (lowest latency, a fetch of the weights every 16 ms) instead of once per export interval in one batch (same energy counter).")
+    var predictPerTick = false
 
     @Flag(name: .long, help: "No live terminal line.")
     var quiet = false
@@ -82,6 +85,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.attribute = attribute
         config.cgroupfs = cgroupfs
         config.exportIntervalMs = exportIntervalMs
+        config.predictPerTick = predictPerTick
         if quiet { config.terminal = false }
         do {
             if let replay {

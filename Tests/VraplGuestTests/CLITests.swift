@@ -105,6 +105,7 @@ struct CLITests {
             (["--model", good, "--procfs", GuestFixtures.fixtures.path + "/procfs/broken-missing", "--duration", "1"], "vrapl-guest: \(GuestFixtures.fixtures.path)/procfs/broken-missing/stat"),
             (["--model", good, "--textfile", good + "/sub", "--duration", "1"], "vrapl-guest: --textfile \(good)/sub: cannot create directory"),
             (["--model", good, "--interval-ms", "10", "--duration", "1"], "vrapl-guest: \(good): model was trained on windows sampled every 16 ms"),
+            (["--model", good, "--export-interval-ms", "5", "--duration", "1"], "vrapl-guest: --export-interval-ms 5 is shorter than the model's sample interval (16 ms)"),
         ]
         for (arguments, expected) in cases {
             let r = try Self.run(Self.guest, arguments + ["--quiet"])

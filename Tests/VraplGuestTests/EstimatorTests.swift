@@ -57,6 +57,51 @@ struct EstimatorTests {
         #expect(estimator.warmupSamples == 1 + 5 * tau + 1)
     }
 
+    /// The batched mode (issue: the guest at the sampling floor): 60 s of 16 ms samples, with a late
+    /// tick, through both modes, flushing once a second as the live loop does, predicting every
+    /// sample and every 4th. The same estimates come out, in the same order, and the energy counter
+    /// agrees to 1e-6 relative.
+    @Test("batched prediction gives the per-tick mode's estimates and energy", arguments: [1, 4])
+    func batchedEqualsPerTick(predictEvery: Int) throws {
+        let model = try GuestFixtures.model(d: 25, architecture: .cnnV41())
+        let trace = GuestFixtures.trace(samples: 3750, gapAt: 1000)
+        let source = TraceDataSource(trace: trace, name: "synthetic")
+        let perTick = try GuestEstimator(model: model, predictor: try model.makeNetwork(), predictEvery: predictEvery)
+        let capacity = 64
+        let network = try model.makeNetwork(maxBatch: capacity)
+        let batched = try GuestEstimator(model: model, predictor: network, predictEvery: predictEvery,
+                                         batch: GuestEstimator.Batch(predictor: network, capacity: capacity))
+        var a: [GuestEstimate] = [], b: [GuestEstimate] = []
+        var flushes = 0
+        for t in 0..<source.count {
+            if let e = perTick.process(source.sample(t), wallClockUnix: source.wallClockUnix(t)) { a.append(e) }
+            batched.process(source.sample(t), wallClockUnix: source.wallClockUnix(t)) { e, _ in b.append(e) }
+            #expect(batched.pendingSampleCount <= capacity)
+            if t % 62 == 61 { batched.flush { e, _ in b.append(e) }; flushes += 1 }
+        }
+        batched.flush { e, _ in b.append(e) }
+        #expect(flushes == 60)
+        #expect(a.count == b.count && a.count == 3750 - 25)
+        #expect(a.map(\.index) == b.map(\.index))
+        #expect(a.map(\.isNewPrediction) == b.map(\.isNewPrediction))
+        #expect(a.last?.predictionCount == b.last?.predictionCount)
+        var worst = 0.0
+        for (x, y) in zip(a, b) { worst = max(worst, abs(x.predictedWatts - y.predictedWatts)) }
+        #expect(worst <= 1e-4, "largest prediction difference \(worst) W")
+        let ea = perTick.energyJoules, eb = batched.energyJoules
+        #expect(ea > 0 && abs(ea - eb) <= 1e-6 * ea, "energy \(ea) J per tick vs \(eb) J batched")
+        #expect(zip(a, b).allSatisfy { abs(($0.trust ?? 0) - ($1.trust ?? 0)) <= 1e-3 })
+    }
+
+    @Test("a batch larger than the network's is refused at start")
+    func batchLargerThanNetwork() throws {
+        let model = try GuestFixtures.model(d: 8)
+        let network = try model.makeNetwork(maxBatch: 4)
+        #expect(throws: VraplError.self) {
+            _ = try GuestEstimator(model: model, predictor: network, batch: GuestEstimator.Batch(predictor: network, capacity: 8))
+        }
+    }
+
     @Test("energy integrates the held power over the real Δt; a missed tick stretches the interval")
     func energyIntegration() throws {
         let model = try GuestFixtures.model(d: 4)
