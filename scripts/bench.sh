@@ -13,7 +13,9 @@ echo "== vrapl-guest, default build"
 "$BIN/vrapl" bench guest --seconds "$LIVE"
 mapfile -t LEAN < <(scripts/build-lean.sh vrapl-collect vrapl-guest 2>/dev/null)
 COLLECTOR=${LEAN[0]} GUEST=${LEAN[1]}
-echo "== vrapl-guest, lean build (make guest): $GUEST"
-"$BIN/vrapl" bench guest --seconds "$LIVE" --predictions 2000 --guest-binary "$GUEST"
+FLOOR=.build/sampling-floor
+cc -O2 -o "$FLOOR" scripts/reference/sampling-floor.c
+echo "== vrapl-guest, lean build (make guest): $GUEST; C sampling floor, batched and per-tick modes side by side"
+"$BIN/vrapl" bench guest --seconds "$LIVE" --predictions 2000 --guest-binary "$GUEST" --floor "$FLOOR"
 echo "== vrapl-collect, lean build (make collector): $COLLECTOR, ${LIVE} s under stress-ng --cpu 2"
 DURATION=$LIVE scripts/measure-collector.sh bench-out/collector

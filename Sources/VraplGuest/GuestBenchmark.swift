@@ -93,6 +93,29 @@ public enum GuestBenchmark {
         return (percentile(samples, 0.5), percentile(samples, 0.99))
     }
 
+    /// The batched mode's cost: one pass over `windows` windows (one export interval's worth), paced
+    /// like the daemon (a sleep of `sleepMs` before each pass, so the weights are as cold as at an
+    /// export tick): p50 and p99 of the pass in µs, and the p50 per window.
+    public static func pacedBatchLatency(model: ModelFile, windows: Int = 62, count: Int = 100,
+                                         sleepMs: Double = 16) throws -> (p50: Double, p99: Double, perWindow: Double) {
+        let network = try model.makeNetwork(maxBatch: windows)
+        var inputs = [Float](repeating: 0.3, count: windows * model.inputSize)
+        var outputs = [Float](repeating: 0, count: windows)
+        var samples: [Double] = []
+        for i in 0..<(count + 3) {
+            inputs[i % inputs.count] = Float(i % 7) * 0.1
+            usleep(useconds_t(sleepMs * 1000))
+            let start = SampleClock.monotonicNs()
+            inputs.withUnsafeBufferPointer { x in
+                outputs.withUnsafeMutableBufferPointer { y in network.predict(inputs: x.baseAddress!, count: windows, into: y.baseAddress!) }
+            }
+            if i >= 3 { samples.append(Double(SampleClock.monotonicNs() - start) / 1e3) }
+        }
+        samples.sort()
+        let p50 = percentile(samples, 0.5)
+        return (p50, percentile(samples, 0.99), p50 / Double(windows))
+    }
+
     /// Wraps a predictor and records each call's duration (µs).
     final class TimedPredictor: WindowPredictor {
         let inner: WindowPredictor
@@ -120,6 +143,25 @@ public enum GuestBenchmark {
         public var privateMiB: Double?
         public var predictions: Int
         public var lateTicks: Int
+    }
+
+    /// Runs the C sampling floor (`scripts/reference/sampling-floor.c`, compiled) for `seconds` and
+    /// returns its CPU share of one core, as it prints it.
+    public static func samplingFloor(binary: String, seconds: Int) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [String(seconds), "1"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        do { try process.run() } catch { throw VraplError("\(binary): cannot start: \(error.localizedDescription)") }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // "ticks N, read /proc/stat 1, cpu X s = Y% of one core (…)"
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ticks ") }),
+              let range = line.range(of: " = "), let percent = Double(line[range.upperBound...].prefix { $0 != "%" }) else {
+            throw VraplError("\(binary): unexpected output: \(text)")
+        }
+        return percent
     }
 
     #if canImport(Glibc)

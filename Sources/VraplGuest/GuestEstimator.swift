@@ -53,8 +53,8 @@ public final class GuestEstimator {
     private var rawWindow: [Float]
     private var window: [Float]
 
-    /// The batched mode: the network that predicts many windows at once, and how many samples a
-    /// batch holds (at least the samples of one export interval).
+    /// The batched mode: the network that predicts many windows at once (in chunks of its
+    /// `maxBatch`, back to back), and how many samples a batch holds (at least one export interval's).
     public struct Batch {
         public let predictor: BatchWindowPredictor
         public let capacity: Int
@@ -97,7 +97,7 @@ public final class GuestEstimator {
     /// the buffers. Throws a one-line reason naming the model file.
     /// - Parameters:
     ///   - batch: nil predicts every tick through `predictor`; otherwise windows are staged and
-    ///     predicted `flush` by flush through `batch.predictor` (up to `batch.capacity` at once).
+    ///     predicted `flush` by flush through `batch.predictor` (up to `batch.capacity` samples a flush).
     public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1, batch: Batch? = nil) throws {
         let name = model.path ?? model.displayName
         guard let set = try? FeatureSet(featureNames: model.features) else {
@@ -125,8 +125,8 @@ public final class GuestEstimator {
         rawWindow = [Float](repeating: 0, count: model.inputSize)
         window = [Float](repeating: 0, count: model.inputSize)
         if let batch {
-            guard batch.capacity >= 1, batch.predictor.maxBatch >= batch.capacity, batch.predictor.inputSize == model.inputSize else {
-                throw VraplError("\(name): a batch of \(batch.capacity) windows needs a network built for at least that many (it takes \(batch.predictor.maxBatch))")
+            guard batch.capacity >= 1, batch.predictor.inputSize == model.inputSize else {
+                throw VraplError("\(name): a batch needs room for at least one window of the model's \(model.inputSize) inputs")
             }
             pending.reserveCapacity(batch.capacity)
             pendingWindows = [Float](repeating: 0, count: batch.capacity * model.inputSize)
@@ -217,19 +217,26 @@ public final class GuestEstimator {
     public func flush(emit: (GuestEstimate, UInt64) -> Void) {
         guard let batch, !pending.isEmpty else { return }
         let size = model.inputSize
-        if pendingWindowCount > 0 {
-            pendingWindows.withUnsafeBufferPointer { w in
-                pendingOutputs.withUnsafeMutableBufferPointer { out in
-                    batch.predictor.predict(inputs: w.baseAddress!, count: pendingWindowCount, into: out.baseAddress!)
-                }
-            }
-        }
+        let chunk = batch.predictor.maxBatch
+        // Windows [chunkStart, chunkEnd) are predicted; their latents are the network's rows. Chunks
+        // run back to back, so only the first fetches the weights from memory.
+        var chunkStart = 0, chunkEnd = 0
         for p in pending {
             if p.window >= 0 {
+                if p.window >= chunkEnd {
+                    chunkStart = p.window
+                    let n = min(chunk, pendingWindowCount - chunkStart)
+                    pendingWindows.withUnsafeBufferPointer { w in
+                        pendingOutputs.withUnsafeMutableBufferPointer { out in
+                            batch.predictor.predict(inputs: w.baseAddress! + chunkStart * size, count: n, into: out.baseAddress! + chunkStart)
+                        }
+                    }
+                    chunkEnd = chunkStart + n
+                }
                 pendingRaw.withUnsafeBufferPointer { raw in
                     finishPrediction(watts: pendingOutputs[p.window],
                                      rawWindow: UnsafeBufferPointer(rebasing: raw[(p.window * size)..<((p.window + 1) * size)]),
-                                     latent: useLatent ? batch.predictor.latent(row: p.window) : nil)
+                                     latent: useLatent ? batch.predictor.latent(row: p.window - chunkStart) : nil)
                 }
             }
             integrate(sampleIndex: p.sampleIndex, monotonicNs: p.monotonicNs, wallClockUnix: p.wallClockUnix, dtNs: p.dtNs,

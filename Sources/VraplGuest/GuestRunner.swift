@@ -68,6 +68,9 @@ public final class GuestRunner {
     /// Ticks skipped because /proc/stat (or vmstat) could not be read twice in a row (`ReadRetry`).
     private var skippedReads = 0
 
+    /// Windows per network pass in the batched mode.
+    public static let batchChunk = 16
+
     public init(config: GuestConfig) throws {
         self.config = config
         let model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
@@ -85,7 +88,9 @@ public final class GuestRunner {
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
-        let network = try model.makeNetwork(maxBatch: batched ? capacity : 1)
+        // Chunks of 16 windows: the weights are fetched once per flush (later chunks find them in
+        // cache) while the network's batch workspace stays under 1 MiB (docs/PERFORMANCE.md).
+        let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
         estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery,
                                        batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil)
         identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)

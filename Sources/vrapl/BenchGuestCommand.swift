@@ -29,6 +29,12 @@ struct BenchGuestCommand: ParsableCommand {
     @Option(name: .long, help: "vrapl-guest binary (default: beside this vrapl).")
     var guestBinary: String?
 
+    @Option(name: .long, help: "Compiled scripts/reference/sampling-floor.c: also measure the C sampling floor in the same run.")
+    var floor: String?
+
+    @Flag(name: .long, help: "Measure only the default (batched) live mode, not --predict-per-tick beside it.")
+    var batchedOnly = false
+
     func run() throws {
         if let saveModel { try GuestBenchmark.writeSyntheticModel(to: saveModel) }
         var modelPath = model
@@ -50,18 +56,33 @@ struct BenchGuestCommand: ParsableCommand {
         let paced = try GuestBenchmark.pacedLatency(model: file, intervalMs: file.embedding.sampleIntervalMs)
         print(String(format: "prediction paced every %g ms (cold caches, as in the daemon): p50 %.2f µs  p99 %.2f µs",
                      file.embedding.sampleIntervalMs, paced.p50, paced.p99))
+        let windowsPerExport = Int((1000 / file.embedding.sampleIntervalMs).rounded(.up))
+        let batch = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, sleepMs: file.embedding.sampleIntervalMs)
+        print(String(format: "batched pass of %d windows (one export interval) after a sleep: p50 %.1f µs  p99 %.1f µs = %.2f µs per window (paced single: %.2f µs)",
+                     windowsPerExport, batch.p50, batch.p99, batch.perWindow, paced.p50))
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
         let extra = (guestArguments ?? "").split(separator: " ").map(String.init)
-        let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra)
-        let rss = cost.rssMiB
-        print(String(format: "live %.1f s at %g ms: CPU %.3f s = %.3f %% of one core; %d predictions (%.1f/s), %d late ticks",
-                     cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, cost.predictions,
-                     Double(cost.predictions) / cost.seconds, cost.lateTicks))
-        if let first = rss.first, let last = rss.last, let peak = rss.max() {
-            print(String(format: "RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples); PSS %.1f MiB, private %.1f MiB",
-                         first, last, peak, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
+        // Side by side in one run: the C floor, the default (batched) mode, the per-tick mode.
+        var floorPercent: Double?
+        if let floor {
+            floorPercent = try GuestBenchmark.samplingFloor(binary: floor, seconds: Int(seconds.rounded()))
+            print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s: %.3f %% of one core", seconds, floorPercent ?? .nan))
+        }
+        var modes: [(String, [String])] = [("batched (default)", [])]
+        if !batchedOnly { modes.append(("per tick (--predict-per-tick)", ["--predict-per-tick"])) }
+        for (label, arguments) in modes {
+            let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + arguments)
+            let rss = cost.rssMiB
+            let ratio = floorPercent.map { String(format: ", %.2f × the floor", cost.cpuPercentOfOneCore / $0) } ?? ""
+            print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions (%.1f/s), %d late ticks",
+                         label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
+                         cost.predictions, Double(cost.predictions) / cost.seconds, cost.lateTicks))
+            if let first = rss.first, let last = rss.last, let peak = rss.max() {
+                print(String(format: "  RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples); PSS %.1f MiB, private %.1f MiB",
+                             first, last, peak, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
+            }
         }
     }
 }
