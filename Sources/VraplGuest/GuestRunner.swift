@@ -69,7 +69,7 @@ public final class GuestRunner {
     private var skippedReads = 0
 
     /// Windows per network pass in the batched mode.
-    public static let batchChunk = 16
+    public static let batchChunk = 8
 
     public init(config: GuestConfig) throws {
         self.config = config
@@ -88,8 +88,8 @@ public final class GuestRunner {
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
-        // Chunks of 16 windows: the weights are fetched once per flush (later chunks find them in
-        // cache) while the network's batch workspace stays under 1 MiB (docs/PERFORMANCE.md).
+        // Chunks of 8 windows: the weights are fetched once per flush (later chunks find them in
+        // cache) while the batch workspace stays about 0.5 MiB (docs/PERFORMANCE.md).
         let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
         estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery,
                                        batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil)
