@@ -58,8 +58,8 @@ struct TraceCrashSafetyTests {
         child.waitUntilExit()
         #expect(child.terminationReason == .uncaughtSignal)
         try #require(flushes == 3, "the child reported \(flushes) flushes")
-        // 3 flushes at 0.5 s of 16 ms samples: about 93 samples reported flushed.
-        #expect(reported >= 80)
+        // 3 flushes: the first sample's, then two at 0.5 s of 16 ms samples: about 63 samples reported flushed.
+        #expect(reported >= 55)
 
         let data = try TraceReader.read(path)
         #expect(data.sampleCount >= reported)
