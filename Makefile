@@ -33,6 +33,7 @@ guest: deps-build
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/build-lean.sh vrapl-collect >/dev/null
+	python3 Tests/Reliability/probe.py --bin "$$($(SWIFT) build --show-bin-path)" --lean /nonexistent
 	$(SWIFT) test
 
 demo: deps release
