@@ -9,14 +9,19 @@ import Glibc
 /// file attack of the reliability probe), so writers of state refuse such paths.
 public enum PrivateDirectory {
     /// The per-user runtime directory for vrapl's state: `$XDG_RUNTIME_DIR/vrapl` when that variable
-    /// names a directory, `/run/vrapl` as root, otherwise `/tmp/vrapl-<uid>` (refused by `ensure`
-    /// if someone else created it first).
+    /// names a directory, `/run/vrapl` as root, otherwise `$XDG_STATE_HOME/vrapl` or
+    /// `$HOME/.local/state/vrapl`: never a fixed name in a shared directory such as /tmp, which
+    /// another user could create first.
     public static func runtimeDirectory() -> String {
-        if let xdg = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), xdg.hasPrefix("/"), TextFile.isDirectory(xdg) {
-            return (xdg.hasSuffix("/") ? String(xdg.dropLast()) : xdg) + "/vrapl"
+        func directory(_ variable: String) -> String? {
+            guard let value = getenv(variable).map({ String(cString: $0) }), value.hasPrefix("/"), TextFile.isDirectory(value) else { return nil }
+            return value.hasSuffix("/") ? String(value.dropLast()) : value
         }
+        if let xdg = directory("XDG_RUNTIME_DIR") { return xdg + "/vrapl" }
         if geteuid() == 0 && TextFile.isDirectory("/run") { return "/run/vrapl" }
-        return "/tmp/vrapl-\(geteuid())"
+        if let state = directory("XDG_STATE_HOME") { return state + "/vrapl" }
+        if let home = directory("HOME") { return home + "/.local/state/vrapl" }
+        return "/run/user/\(geteuid())/vrapl"  // systemd's per-user runtime directory; `ensure` checks it
     }
 
     /// Makes `path` exist as a directory that only this user controls: missing components are

@@ -173,7 +173,7 @@ public enum GuestBenchmark {
     /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`,
     /// resident memory from `/proc/<pid>/status` once a second.
     public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-guest-\(getpid())")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-guest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let process = Process()

@@ -40,7 +40,7 @@ struct BenchGuestCommand: ParsableCommand {
         var modelPath = model
         var temporary: String?
         if modelPath == nil {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-\(getpid()).safetensors").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-\(UUID().uuidString).safetensors").path
             try GuestBenchmark.writeSyntheticModel(to: path)
             modelPath = path
             temporary = path
