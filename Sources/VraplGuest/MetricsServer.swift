@@ -27,6 +27,9 @@ public final class MetricsServer: @unchecked Sendable {
     private var thread: Thread?
     private let stopLock = NSLock()
     private var stopping = false
+    /// The poll loop is running (set by `start`, cleared by the loop when it has closed everything).
+    private var serving = false
+    private var closed = false
     /// The write end of a pipe that wakes the poll loop on `stop()`.
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
@@ -117,6 +120,10 @@ public final class MetricsServer: @unchecked Sendable {
             _ = fcntl(wakeRead, F_SETFL, fcntl(wakeRead, F_GETFL) | O_NONBLOCK)
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        stopLock.lock()
+        serving = wakeRead >= 0 && !stopping
+        stopLock.unlock()
+        guard serving else { return }
         let t = Thread { [self] in self.serve() }
         t.name = "vrapl-metrics"
         t.stackSize = 256 * 1024
@@ -127,16 +134,17 @@ public final class MetricsServer: @unchecked Sendable {
     /// Stops accepting, closes every connection and the socket.
     public func stop() {
         stopLock.lock()
-        let already = stopping
+        defer { stopLock.unlock() }
+        guard !stopping else { return }
         stopping = true
-        stopLock.unlock()
-        guard !already else { return }
-        if wakeWrite >= 0 {
+        if serving {
+            // Wake the poll loop; it closes every descriptor on its way out.
             var byte: UInt8 = 1
             _ = write(wakeWrite, &byte, 1)
-        } else {
+        } else if !closed {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
+            closed = true
         }
     }
 
@@ -174,8 +182,13 @@ public final class MetricsServer: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         defer {
             for c in connections { close(c.fd) }
+            stopLock.lock()
             close(fd)
-            if wakeRead >= 0 { close(wakeRead); close(wakeWrite) }
+            close(wakeRead)
+            close(wakeWrite)
+            serving = false
+            closed = true
+            stopLock.unlock()
         }
         while !isStopping {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
