@@ -12,8 +12,11 @@ import VraplCore
 ///   (user … steal): guest and guest_nice are already counted inside user and nice, so they are not
 ///   added again. busy = total − idle − iowait.
 /// - Counters that step backwards (the kernel's iowait can) give a delta of 0, never a huge number.
-/// - A zero Δt gives rates and watts of 0; a zero tick total gives percentages of 0. The only NaN is
-///   the watts of an implausible RAPL reading (`implausiblePowerIntervals`), which readers report.
+/// - One zero-tick rule for every path (training features, the guest, `vrapl export`, so `predict
+///   --trace` equals `predict --csv` of the trace's own export): an interval whose tick total is 0
+///   holds the previous interval's percentages, a zero Δt the previous rates (0 before any); watts
+///   of a zero Δt are 0. The only NaN is the watts of an implausible RAPL reading
+///   (`implausiblePowerIntervals`), which readers report.
 public struct DerivedSeries: Sendable {
     /// Power of one RAPL zone per interval.
     public struct ZonePower: Sendable, Equatable {
@@ -97,11 +100,16 @@ public struct DerivedSeries: Sendable {
         let cpu = trace.cpuFields
         if cpu.count == 10, cpu.allSatisfy({ $0.count == n }) {
             var delta = [UInt64](repeating: 0, count: 8)
+            var held = (user: 0.0, system: 0.0, iowait: 0.0, busy: 0.0)
             for k in 0..<m {
                 for f in 0..<8 { delta[f] = Self.counterDelta(previous: cpu[f][k], current: cpu[f][k + 1]) }
                 let p = Self.cpuPercentages(user: delta[0], nice: delta[1], system: delta[2], idle: delta[3],
                                             iowait: delta[4], irq: delta[5], softirq: delta[6], steal: delta[7])
-                user[k] = p.user; system[k] = p.system; iowait[k] = p.iowait; busy[k] = p.busy
+                // The one zero-tick rule (FeatureExtractor's): an interval in which the counters did not
+                // advance holds the previous interval's percentages (0 before any): "no tick" is not 0 %.
+                if delta[0] + delta[2] + delta[3] + delta[4] > 0 { held.user = p.user; held.system = p.system; held.iowait = p.iowait }
+                if delta.reduce(0, +) > 0 { held.busy = p.busy }
+                user[k] = held.user; system[k] = held.system; iowait[k] = held.iowait; busy[k] = held.busy
             }
         }
         userPercent = user
@@ -112,7 +120,12 @@ public struct DerivedSeries: Sendable {
         func rates(_ values: [UInt64]) -> [Double] {
             var out = [Double](repeating: 0, count: m)
             guard values.count == n else { return out }
-            for k in 0..<m { out[k] = Self.rate(previous: values[k], current: values[k + 1], seconds: dt[k]) }
+            // A zero Δt holds the previous interval's rate, as FeatureExtractor does.
+            var held = 0.0
+            for k in 0..<m {
+                if dt[k] > 0 { held = Self.rate(previous: values[k], current: values[k + 1], seconds: dt[k]) }
+                out[k] = held
+            }
             return out
         }
         func gauge(_ values: [UInt64]) -> [Double] {

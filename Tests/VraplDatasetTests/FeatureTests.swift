@@ -121,3 +121,33 @@ import VraplTrace
         #expect(throws: VraplError.self) { try DecodeRaplCSV(text: "timestamp_unix,user_percent\n1,2\n") }
     }
 }
+
+/// Issue: one zero-tick rule everywhere. A trace with intervals in which no CPU tick moved (16 ms on
+/// a small VM at USER_HZ 100) gives the same features read directly and read from its own DECODE-RAPL
+/// CSV export, so `predict --trace` and `predict --csv` of the export agree.
+@Suite struct ZeroTickRuleTests {
+    @Test func traceAndItsExportGiveTheSameFeatures() throws {
+        var rows: [TestTraces.Row] = []
+        var user: UInt64 = 0, system: UInt64 = 0, idle: UInt64 = 0, iowait: UInt64 = 0, ctxt: UInt64 = 0, energy: UInt64 = 0
+        for i in 0..<200 {
+            // Every third interval no tick moves (the case DECODE-RAPL's code writes as 0 %).
+            if i % 3 != 2 { user += UInt64(i % 2); system += 1; idle += UInt64(i % 4 == 0 ? 0 : 1); iowait += UInt64(i % 5 == 0 ? 1 : 0) }
+            ctxt += 100 + UInt64(i % 7) * 13
+            energy += 400_000 + UInt64(i % 11) * 10_000
+            rows.append(.init(t: UInt64(i) * 16_000_000, user: user, system: system, idle: idle, iowait: iowait, ctxt: ctxt, energy: energy))
+        }
+        let trace = TestTraces.trace(rows)
+        let direct = try FeatureSeries(trace: trace, featureSet: .decodeRapl4)
+        let csv = try DecodeRaplCSV(text: DecodeRaplCSVConversion.export(trace), name: "export.csv").series
+        #expect(csv.count == direct.count - direct.firstValid)
+        var worst: Float = 0
+        for r in 0..<csv.count {
+            for f in 0..<4 {
+                worst = max(worst, abs(csv.value(feature: f, at: r) - direct.value(feature: f, at: r + direct.firstValid)))
+            }
+        }
+        #expect(worst <= 1e-4, "largest feature difference \(worst)")
+        // The zero-tick intervals hold the previous percentages instead of dropping to 0 %.
+        #expect(csv.value(feature: 1, at: 2) == csv.value(feature: 1, at: 1) && csv.value(feature: 1, at: 2) > 0)
+    }
+}

@@ -51,16 +51,17 @@ struct DerivedSeriesTests {
         #expect(Self.close(d.packageWatts ?? [], [0.13125, 0, 801e-6 / 0.032 + 0.05]))
         // Interval 0: Δuser 3, Δsystem 1, Δidle 4, Δiowait 2 → DECODE total 10.
         // Full total: + nice 0 + irq 1 + softirq 1 + steal 1 = 13 (guest 2 is inside user: not added);
-        // busy = 13 − 4 − 2 = 7. Interval 1: nothing moved → 0, not NaN. Interval 2: iowait went back
-        // (delta 0), Δuser 8 → user 100 %, busy 100 %.
-        #expect(Self.close(d.userPercent, [30, 0, 100]))
-        #expect(Self.close(d.systemPercent, [10, 0, 0]))
-        #expect(Self.close(d.iowaitPercent, [20, 0, 0]))
-        #expect(Self.close(d.busyPercent, [700.0 / 13, 0, 100]))
-        #expect(Self.close(d.contextSwitchesPerSecond, [10_000, 0, 10_000]))
-        #expect(Self.close(d.interruptsPerSecond, [2000, 0, 0]))
+        // busy = 13 − 4 − 2 = 7. Interval 1: nothing moved and Δt is 0 → the previous interval's
+        // percentages and rates are held (the one zero-tick rule, FeatureExtractor's), never NaN.
+        // Interval 2: iowait went back (delta 0), Δuser 8 → user 100 %, busy 100 %.
+        #expect(Self.close(d.userPercent, [30, 30, 100]))
+        #expect(Self.close(d.systemPercent, [10, 10, 0]))
+        #expect(Self.close(d.iowaitPercent, [20, 20, 0]))
+        #expect(Self.close(d.busyPercent, [700.0 / 13, 700.0 / 13, 100]))
+        #expect(Self.close(d.contextSwitchesPerSecond, [10_000, 10_000, 10_000]))
+        #expect(Self.close(d.interruptsPerSecond, [2000, 2000, 0]))
         #expect(Self.close(d.processesPerSecond, [0, 0, 1 / 0.032]))
-        #expect(Self.close(d.vmstatPerSecond.first?.perSecond ?? [], [1000, 0, 1000]))
+        #expect(Self.close(d.vmstatPerSecond.first?.perSecond ?? [], [1000, 1000, 1000]))
         #expect(d.procsRunning == [2, 3, 4])
         #expect(d.procsBlocked == [0, 1, 0])
         let all = [d.intervalSeconds, d.userPercent, d.busyPercent, d.contextSwitchesPerSecond, d.packageWatts ?? []] + d.zones.map(\.watts)
