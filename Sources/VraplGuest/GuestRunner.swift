@@ -39,8 +39,6 @@ public struct GuestConfig: Sendable {
     public init(modelPath: String) { self.modelPath = modelPath }
 }
 
-/// Set by SIGTERM/SIGINT; the loop finishes the tick, exports once more and returns.
-nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
 
 /// Wall clock, s since the Unix epoch.
 @inline(__always) func wallNowUnix() -> Double {
@@ -199,15 +197,10 @@ public final class GuestRunner {
             vmstat = r
             vmValues = [0]
         }
-        stopSignal = 0
-        // A parent (a test runner, some supervisors) may hand us a blocked SIGTERM/SIGINT: unblock them.
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGTERM)
-        sigaddset(&mask, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
-        signal(SIGTERM) { _ in stopSignal = 1 }
-        signal(SIGINT) { _ in stopSignal = 1 }
+        // SIGTERM/SIGINT (the one handler, VraplCore.StopSignal): the loop finishes the tick, exports
+        // once more and returns; a second signal kills.
+        StopSignal.reset()
+        StopSignal.install()
         signal(SIGPIPE, SIG_IGN)
         server?.start()
         defer { server?.stop() }
@@ -222,7 +215,7 @@ public final class GuestRunner {
         var ts = timespec()
         var retry = ReadRetry(intervalNs: intervalNs)
 
-        while stopSignal == 0 {
+        while StopSignal.received == 0 {
             ts.tv_sec = Int(deadline / 1_000_000_000)
             ts.tv_nsec = Int(deadline % 1_000_000_000)
             let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)

@@ -13,7 +13,7 @@ nonisolated(unsafe) private let stopWord: UnsafeMutablePointer<sig_atomic_t> = {
     return p
 }()
 
-/// SIGINT/SIGTERM handling for the collector: `install()` unblocks both and sets handlers (without SA_RESTART, so the
+/// SIGINT/SIGTERM handling for the collector and the guest (the one stop-signal handler): `install()` unblocks both and sets handlers (without SA_RESTART, so the
 /// sleeping `clock_nanosleep` returns at once, and with SA_RESETHAND, so a second Ctrl-C kills).
 public enum StopSignal {
     public static func install() {
