@@ -1,4 +1,5 @@
 import Testing
+import VraplCore
 @testable import VraplCollect
 
 @Suite struct DurationTextTests {
