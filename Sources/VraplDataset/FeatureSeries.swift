@@ -35,7 +35,7 @@ public struct FeatureSeries: Sendable {
             guard let base = v.baseAddress else { return }
             for f in 0..<featureCount {
                 let column = base + f * count + end
-                for k in 0..<d { out[f * d + k] = column[-k * tau] }
+                for k in 0..<d { out[f * d + embedding.slot(lag: k)] = column[-k * tau] }
             }
         }
     }

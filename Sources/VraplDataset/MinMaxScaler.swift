@@ -8,10 +8,13 @@ import VraplCore
 public struct MinMaxScaler: Equatable, Sendable {
     public var featureMin: [Float]
     public var featureRange: [Float]
+    /// Clip every scaled value to [0, 1], as DECODE-RAPL's inference does (vrapl models: off).
+    public var clip: Bool
 
-    public init(featureMin: [Float], featureRange: [Float]) {
+    public init(featureMin: [Float], featureRange: [Float], clip: Bool = false) {
         self.featureMin = featureMin
         self.featureRange = featureRange.map { Self.guarded($0) }
+        self.clip = clip
     }
 
     static func guarded(_ r: Float) -> Float { (r.isFinite && r > 0) ? r : 1 }
@@ -51,6 +54,7 @@ public struct MinMaxScaler: Equatable, Sendable {
                 for r in 0..<rows {
                     let row = inputs + r * size
                     for p in 0..<size { row[p] = (row[p] - mn[p]) / rg[p] }
+                    if clip { for p in 0..<size { row[p] = min(1, max(0, row[p])) } }
                 }
             }
         }

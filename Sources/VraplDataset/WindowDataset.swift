@@ -6,9 +6,30 @@ import VraplTrace
 public struct DelayEmbedding: Codable, Equatable, Sendable {
     public var d: Int
     public var tau: Int
-    public init(d: Int, tau: Int) { self.d = d; self.tau = tau }
+    /// Where the newest sample sits in each feature's block of the window (vrapl and DECODE-RAPL's
+    /// inference: first; DECODE-RAPL's training script: last).
+    public var order: WindowOrder
+    public init(d: Int, tau: Int, order: WindowOrder = .newestFirst) { self.d = d; self.tau = tau; self.order = order }
     /// Distance in samples from the oldest to the newest sample of a window.
     public var span: Int { (d - 1) * tau }
+    /// The position within a feature's block of the sample `lag` steps (of τ) before the newest.
+    @inline(__always) public func slot(lag: Int) -> Int { order == .newestFirst ? lag : d - 1 - lag }
+
+    enum CodingKeys: String, CodingKey { case d, tau, order }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(d: try c.decode(Int.self, forKey: .d), tau: try c.decode(Int.self, forKey: .tau),
+                  order: try c.decodeIfPresent(WindowOrder.self, forKey: .order) ?? .newestFirst)
+    }
+}
+
+/// The layout of each feature's block of a window.
+public enum WindowOrder: String, Codable, Sendable, CaseIterable {
+    /// Position k holds the sample k·τ before the newest (vrapl's training and every vrapl model).
+    case newestFirst = "newest_first"
+    /// Position k holds the sample (d − 1 − k)·τ before the newest: how DECODE-RAPL's
+    /// `prepare_training_data.py` lays out its training windows.
+    case oldestFirst = "oldest_first"
 }
 
 /// Which windows a dataset offers.
@@ -109,7 +130,7 @@ public struct WindowDataset: Sendable {
                     let dst = inputs + row * size
                     for fi in 0..<f {
                         let column = fp + fi * n + end
-                        for k in 0..<d { dst[fi * d + k] = column[-k * tau] }
+                        for k in 0..<d { dst[fi * d + embedding.slot(lag: k)] = column[-k * tau] }
                     }
                     out?[row] = tgt[end]
                 }

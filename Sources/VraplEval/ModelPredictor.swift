@@ -22,12 +22,12 @@ public final class ModelPredictor {
         guard n.featureMin.count == model.inputSize, n.featureRange.count == model.inputSize else {
             throw VraplError("\(source): normalization has \(n.featureMin.count) entries, the model takes \(model.inputSize) inputs")
         }
-        scaler = MinMaxScaler(featureMin: n.featureMin.map { Float($0) }, featureRange: n.featureRange.map { Float($0) })
+        scaler = model.makeScaler()
     }
 
     /// The feature set and window options the model expects.
     public func featureSet() throws -> FeatureSet { try FeatureSet(featureNames: model.features) }
-    public var embedding: DelayEmbedding { DelayEmbedding(d: model.embedding.d, tau: model.embedding.tau) }
+    public var embedding: DelayEmbedding { model.delayEmbedding }
 
     /// Checks that `dataset` has this model's features and embedding.
     public func check(_ dataset: WindowDataset) throws {

@@ -152,7 +152,7 @@ public enum Retraining {
     /// all under the `segment` split; ΔRMSE against the full decode-rapl-4 set.
     public static func ablation(model: ModelFile, dataPaths: [String], skipSamples: Int, options: RetrainOptions,
                                 seed: UInt64, threads: Int, log: (String) -> Void) throws -> [AblationRow] {
-        let windowOptions = WindowOptions(embedding: DelayEmbedding(d: model.embedding.d, tau: model.embedding.tau), skipSamples: skipSamples)
+        let windowOptions = WindowOptions(embedding: model.delayEmbedding, skipSamples: skipSamples)
         struct Loaded { var name: String; var base: FeatureSeries; var extended: FeatureSeries?; var watts: [Float]; var segments: [TraceSegment]; var source: PowerSource }
         var traces: [Loaded] = []
         for path in dataPaths where !path.hasSuffix(".csv") {

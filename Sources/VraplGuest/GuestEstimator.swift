@@ -112,9 +112,8 @@ public final class GuestEstimator {
         self.predictor = predictor
         self.predictEvery = predictEvery
         extractor = FeatureExtractor(featureSet: set)
-        ring = WindowRing(featureCount: set.count, d: model.embedding.d, tau: model.embedding.tau)
-        scaler = MinMaxScaler(featureMin: model.normalization.featureMin.map { Float($0) },
-                              featureRange: model.normalization.featureRange.map { Float($0) })
+        ring = WindowRing(featureCount: set.count, d: model.embedding.d, tau: model.embedding.tau, order: model.delayEmbedding.order)
+        scaler = model.makeScaler()
         if let stats = model.trainingStats {
             scorer = TrustScorer(stats: stats)
             useLatent = stats.hasLatent

@@ -17,10 +17,14 @@ public final class WindowRing {
     /// Rows pushed so far (saturates at `capacity` for `isFull`).
     public private(set) var count = 0
 
-    public init(featureCount: Int, d: Int, tau: Int) {
+    /// Where the newest sample sits in each feature's block (the model's `embedding.order`).
+    public let order: WindowOrder
+
+    public init(featureCount: Int, d: Int, tau: Int, order: WindowOrder = .newestFirst) {
         self.featureCount = featureCount
         self.d = d
         self.tau = tau
+        self.order = order
         capacity = (d - 1) * tau + 1
         rows = [Float](repeating: 0, count: capacity * featureCount)
     }
@@ -65,7 +69,8 @@ public final class WindowRing {
             for j in 0..<d {
                 let slot = ((newest - j * tau) % capacity + capacity) % capacity
                 let row = slot * featureCount
-                for f in 0..<featureCount { out[f * d + j] = buffer[row + f] }
+                let position = order == .newestFirst ? j : d - 1 - j
+                for f in 0..<featureCount { out[f * d + position] = buffer[row + f] }
             }
         }
     }

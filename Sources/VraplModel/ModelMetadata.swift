@@ -1,21 +1,27 @@
 /// The typed parts of a model file's `__metadata__` (see docs/model-format.md). Each is stored as a
 /// JSON string under a fixed key, with DECODE-RAPL's own names.
 
+import VraplDataset
+
 /// Delay embedding: a window holds `d` samples per feature, `tau` samples apart, sampled every
-/// `sample_interval_ms` milliseconds. `{"d": 25, "tau": 1, "sample_interval_ms": 16}`.
+/// `sample_interval_ms` milliseconds. `{"d": 25, "tau": 1, "sample_interval_ms": 16}`; optional
+/// `"order": "newest_first" | "oldest_first"` (absent: newest first, every vrapl model).
 public struct Embedding: Codable, Equatable, Sendable {
     public var d: Int
     public var tau: Int
     public var sampleIntervalMs: Double
+    /// The window layout the model was trained on; nil means newest first (and is not written).
+    public var order: WindowOrder?
 
-    public init(d: Int, tau: Int, sampleIntervalMs: Double) {
+    public init(d: Int, tau: Int, sampleIntervalMs: Double, order: WindowOrder? = nil) {
         self.d = d
         self.tau = tau
         self.sampleIntervalMs = sampleIntervalMs
+        self.order = order
     }
 
     enum CodingKeys: String, CodingKey {
-        case d, tau
+        case d, tau, order
         case sampleIntervalMs = "sample_interval_ms"
     }
 
@@ -23,21 +29,24 @@ public struct Embedding: Codable, Equatable, Sendable {
     public var spanSamples: Int { (d - 1) * tau + 1 }
 }
 
-/// Min-max scaling per input position: x' = (x − min) / range. A range of 0 is treated as 1, as
-/// scikit-learn's `MinMaxScaler` does. `{"type": "minmax", "feature_min": [...], "feature_range": [...]}`.
+/// Min-max scaling per input position: x' = (x − min) / range, with DECODE-RAPL's own per-position
+/// min and range arrays; a range of 0 is treated as 1. Optional `"clip": true` clips x' to [0, 1]. `{"type": "minmax", "feature_min": [...], "feature_range": [...]}`.
 public struct Normalization: Codable, Equatable, Sendable {
     public var type: String
     public var featureMin: [Double]
     public var featureRange: [Double]
+    /// Clip scaled inputs to [0, 1] (DECODE-RAPL's inference does); nil means no (and is not written).
+    public var clip: Bool?
 
-    public init(type: String = "minmax", featureMin: [Double], featureRange: [Double]) {
+    public init(type: String = "minmax", featureMin: [Double], featureRange: [Double], clip: Bool? = nil) {
         self.type = type
         self.featureMin = featureMin
         self.featureRange = featureRange
+        self.clip = clip
     }
 
     enum CodingKeys: String, CodingKey {
-        case type
+        case type, clip
         case featureMin = "feature_min"
         case featureRange = "feature_range"
     }
@@ -64,4 +73,17 @@ public enum ModelMetadataKey {
 
     /// Keys every model must have.
     public static let required = [format, formatVersion, architecture, features, embedding, normalization, target, powerSource]
+}
+
+extension ModelFile {
+    /// The window layout of this model for the window builders (training's, the guest's ring, replay).
+    public var delayEmbedding: DelayEmbedding {
+        DelayEmbedding(d: embedding.d, tau: embedding.tau, order: embedding.order ?? .newestFirst)
+    }
+
+    /// This model's input scaling (the one place a scaler is made from a model file).
+    public func makeScaler() -> MinMaxScaler {
+        MinMaxScaler(featureMin: normalization.featureMin.map { Float($0) }, featureRange: normalization.featureRange.map { Float($0) },
+                     clip: normalization.clip ?? false)
+    }
 }

@@ -8,7 +8,7 @@ public enum SeriesPredictor {
     /// Eval-mode predictions for every full window of `series`, in order (window ending at
     /// `firstWindowEnd + i` → element i).
     public static func predict(model: ModelFile, series: FeatureSeries, threads: Int) throws -> [Float] {
-        let embedding = DelayEmbedding(d: model.embedding.d, tau: model.embedding.tau)
+        let embedding = model.delayEmbedding
         guard series.featureNames == model.features else {
             throw VraplError("input features \(series.featureNames) differ from the model's \(model.features)")
         }
@@ -16,8 +16,7 @@ public enum SeriesPredictor {
         guard model.normalization.featureMin.count == size, model.normalization.featureRange.count == size else {
             throw VraplError("model normalization has \(model.normalization.featureMin.count) entries, windows have \(size)")
         }
-        let scaler = MinMaxScaler(featureMin: model.normalization.featureMin.map { Float($0) },
-                                  featureRange: model.normalization.featureRange.map { Float($0) })
+        let scaler = model.makeScaler()
         let batch = 256
         let network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
         try Trainer.load(model, into: network)

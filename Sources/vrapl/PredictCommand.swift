@@ -58,7 +58,7 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("give --trace or --csv")
         }
         let predictions = try SeriesPredictor.predict(model: modelFile, series: series, threads: threads)
-        let first = series.firstWindowEnd(DelayEmbedding(d: modelFile.embedding.d, tau: modelFile.embedding.tau))
+        let first = series.firstWindowEnd(modelFile.delayEmbedding)
         let input = trace ?? csv ?? ""
         guard !predictions.isEmpty else {
             throw VraplError("\(input): \(series.count) feature rows, fewer than the \(first + 1) that one window of \(model) needs: no prediction")
