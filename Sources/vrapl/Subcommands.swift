@@ -7,6 +7,7 @@ enum VraplSubcommands {
         InspectCommand.self,
         ExportCommand.self,
         ImportCommand.self,
+        ImportModelCommand.self,
         DebugCommand.self,
         AttributeCommand.self,
         TrainCommand.self,
