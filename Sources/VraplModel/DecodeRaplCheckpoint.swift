@@ -12,7 +12,12 @@ import VraplNN
 public enum DecodeRaplCheckpoint {
     /// Imports the checkpoint at `path`. Every error is one line naming the file and the key or tensor.
     public static func importModel(path: String, powerSource: PowerSource, name: String? = nil) throws -> ModelFile {
-        let root = try TorchCheckpoint.read(path)
+        try importModel(checkpoint: try TorchCheckpoint.read(path), source: path, powerSource: powerSource, name: name)
+    }
+
+    /// Interprets an unpickled checkpoint; `source` names it in errors.
+    public static func importModel(checkpoint root: TorchCheckpoint.Value, source path: String, powerSource: PowerSource,
+                                   name: String? = nil) throws -> ModelFile {
         func fail(_ reason: String) -> VraplError { VraplError("\(path): not a DECODE-RAPL checkpoint vrapl can import: \(reason)") }
         guard let config = root["config"] else { throw fail("no 'config' (DECODE-RAPL's train.py saves its config in the checkpoint)") }
         guard case .dict(let state)? = root["model_state_dict"] else { throw fail("no 'model_state_dict'") }

@@ -304,17 +304,28 @@ struct Unpickler {
                   shape.count == args[2].arrayValue?.count, strides.count == shape.count else {
                 throw fail("malformed tensor (_rebuild_tensor_v2 arguments)")
             }
-            guard shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 28 }) else { throw fail("tensor shape \(shape) out of range") }
+            guard shape.count <= 8, shape.allSatisfy({ $0 >= 0 && $0 <= 1 << 28 }), strides.allSatisfy({ $0 >= 0 && $0 <= 1 << 40 }),
+                  offset >= 0, count >= 0, count <= 1 << 40 else { throw fail("tensor shape \(shape) or strides \(strides) out of range") }
             let (dtype, raw, _) = try storage(type, key, count)
             let elementSize = dtype == "torch FloatStorage" ? 4 : 8
             guard raw.count >= count * elementSize else { throw fail("storage '\(key)' holds \(raw.count) bytes, less than \(count) elements") }
             // Row-major, possibly offset or strided views: gather element by element.
-            let total = shape.reduce(1, *)
+            var total = 1
+            for dimension in shape {
+                let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= count else { throw fail("tensor of shape \(shape) is larger than its storage '\(key)' (\(count) elements)") }
+                total = product
+            }
             var index = [Int](repeating: 0, count: shape.count)
             var floats: [Float] = [], ints: [Int64] = []
             for _ in 0..<total {
                 var element = offset
-                for (i, s) in zip(index, strides) { element += i * s }
+                for (i, s) in zip(index, strides) {
+                    let (step, o1) = i.multipliedReportingOverflow(by: s)
+                    let (sum, o2) = element.addingReportingOverflow(step)
+                    guard !o1, !o2 else { throw fail("tensor view reaches outside storage '\(key)'") }
+                    element = sum
+                }
                 guard element >= 0, element < count else { throw fail("tensor view reaches outside storage '\(key)'") }
                 let at = raw.startIndex + element * elementSize
                 if elementSize == 4 {

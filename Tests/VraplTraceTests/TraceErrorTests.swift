@@ -141,8 +141,9 @@ struct TraceRobustnessTests {
         #expect(error?.message.contains("15 names, 15 first_sample, 5 last_sample") == true, "\(error?.description ?? "")")
 
         data.segments = [TraceSegment(name: "late", firstSample: 10, lastSample: 90_000)]
-        try TraceWriter.write(data, to: path)
-        let outside = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        let latePath = dir.appendingPathComponent("late.h5").path  // a new file: nothing of the first one is reused
+        try TraceWriter.write(data, to: latePath)
+        let outside = #expect(throws: TraceError.self) { try TraceReader.read(latePath) }
         #expect(outside?.message.contains("segment 0 'late' spans samples 10…90000, outside the trace's 0…199") == true, "\(outside?.description ?? "")")
     }
 
@@ -176,8 +177,9 @@ struct TraceRobustnessTests {
         #expect(overlap?.message == "segments 'a' (0…60) and 'b' (50…99) overlap", "\(overlap?.description ?? "")")
         data = TraceTestSupport.sampleTrace(samples: 100)
         data.monotonicNs[40] = data.monotonicNs[39] - 1
-        try TraceWriter.write(data, to: path)
-        let backwards = #expect(throws: TraceError.self) { try TraceReader.read(path) }
+        let backwardsPath = dir.appendingPathComponent("backwards.h5").path
+        try TraceWriter.write(data, to: backwardsPath)
+        let backwards = #expect(throws: TraceError.self) { try TraceReader.read(backwardsPath) }
         #expect(backwards?.object == "/timestamp_monotonic_ns" && backwards?.message.hasPrefix("runs backwards at sample 40") == true,
                 "\(backwards?.description ?? "")")
     }
