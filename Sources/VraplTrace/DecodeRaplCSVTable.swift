@@ -69,14 +69,35 @@ public struct DecodeRaplCSVTable: Sendable {
     /// trace is then never read back as RAPL.
     public static func powerSourceSidecar(forCSV path: String) -> String { path + ".power_source" }
 
+    /// The power source a file name states, as `vrapl export --decode-rapl-layout` writes it:
+    /// `run_1_of_1.sim-xeon-silver-4210r.csv` (simulated) or `….rapl.csv`; nil when the name says nothing.
+    public static func powerSource(inFileName path: String) -> PowerSource? {
+        let name = TextFile.lastComponent(path)
+        guard name.hasSuffix(".csv") else { return nil }
+        let parts = name.dropLast(4).split(separator: ".")
+        guard parts.count >= 2, let marker = parts.last else { return nil }
+        if marker == "rapl" { return .rapl }
+        if marker.hasPrefix("sim-") { return PowerSource(parsing: "sim:" + marker.dropFirst(4)) }
+        return nil
+    }
+
+    /// The file-name marker for `source` (`rapl`, `sim-<profile>`).
+    public static func fileNameMarker(_ source: PowerSource) -> String {
+        source.description.replacingColon()
+    }
+
     /// The power source a sidecar declares for the CSV at `path`; nil when there is no sidecar.
     public static func declaredPowerSource(csvPath path: String) throws -> PowerSource? {
         let sidecar = powerSourceSidecar(forCSV: path)
-        guard TextFile.exists(sidecar) else { return nil }
+        guard TextFile.exists(sidecar) else { return powerSource(inFileName: path) }
         let text = (try? TextFile.read(sidecar))?.trimmingWhitespace() ?? ""
         guard let source = PowerSource(parsing: text) else {
             throw TraceError(path: sidecar, message: "not a power source: \"\(text)\" (expected rapl or sim:<profile>)")
         }
         return source
     }
+}
+
+private extension String {
+    func replacingColon() -> String { String(map { $0 == ":" ? "-" : $0 }) }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VraplCore
 import VraplTrace
 
 /// `vrapl export trace.h5 --csv out.csv`: DECODE-RAPL's collector CSV, one row per sample interval.
@@ -11,12 +12,21 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The trace (HDF5) to export.")
     var trace: String
 
-    @Option(name: .customLong("csv"), help: "Output CSV file.")
-    var csv: String
+    @Option(name: .customLong("csv"), help: "Output CSV file (with a .power_source sidecar).")
+    var csv: String?
+
+    @Option(name: .customLong("decode-rapl-layout"), help: "Write DIR/run_1_of_1.<power source>.csv instead, a name DECODE-RAPL's prepare_training_data.py reads (run_*_of_*.csv) that also carries the power source.")
+    var decodeRaplLayout: String?
 
     func run() throws {
+        guard (csv == nil) != (decodeRaplLayout == nil) else { throw ValidationError("give --csv FILE or --decode-rapl-layout DIR") }
         let data = try TraceReader.read(trace)
-        try DecodeRaplCSVConversion.export(data, to: csv)
-        print("wrote \(max(0, data.sampleCount - 1)) rows to \(csv)")
+        var out = csv ?? ""
+        if let dir = decodeRaplLayout {
+            try TextFile.createDirectories(dir)
+            out = dir + "/run_1_of_1." + DecodeRaplCSVTable.fileNameMarker(data.metadata.powerSource) + ".csv"
+        }
+        try DecodeRaplCSVConversion.export(data, to: out)
+        print("wrote \(max(0, data.sampleCount - 1)) rows to \(out)")
     }
 }

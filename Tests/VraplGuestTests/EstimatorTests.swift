@@ -21,6 +21,20 @@ struct EstimatorTests {
         #expect(window == expected)
     }
 
+    @Test("an oldest-first ring (DECODE-RAPL's training layout) reverses each feature block", arguments: [(3, 1), (4, 2)])
+    func ringOldestFirst(_ d: Int, _ tau: Int) {
+        let newest = WindowRing(featureCount: 2, d: d, tau: tau), oldest = WindowRing(featureCount: 2, d: d, tau: tau, order: .oldestFirst)
+        for t in 0..<(newest.capacity + 3) { newest.push([Float(t), Float(1000 + t)]); oldest.push([Float(t), Float(1000 + t)]) }
+        var a = [Float](repeating: -1, count: 2 * d), b = a
+        a.withUnsafeMutableBufferPointer { newest.makeRawWindow(into: $0.baseAddress!) }
+        b.withUnsafeMutableBufferPointer { oldest.makeRawWindow(into: $0.baseAddress!) }
+        var reversed: [Float] = []
+        for f in 0..<2 { reversed += a[(f * d)..<((f + 1) * d)].reversed() }
+        #expect(b == reversed)
+        // The same layout as the training path's window builder with that order.
+        #expect(DelayEmbedding(d: d, tau: tau, order: .oldestFirst).slot(lag: 0) == d - 1)
+    }
+
     /// The training path, written independently: features of the whole trace (FeatureSeries), windows
     /// ending at every valid sample, scaled with MinMaxScaler, predicted with the network.
     static func trainingPathPredictions(model: ModelFile, trace: TraceData) throws -> [(Int, Float)] {

@@ -109,4 +109,18 @@ struct DecodeRaplCSVConversionTests {
         #expect(trace.rapl.isEmpty)
         #expect(DecodeRaplCSVConversion.export(trace).split(separator: "\n").last?.hasSuffix(",") == true)
     }
+
+    @Test("--decode-rapl-layout names carry the power source, and DECODE-RAPL's glob matches them", arguments: [
+        ("out/run_1_of_1.sim-xeon-silver-4210r.csv", PowerSource?.some(.simulated(profile: "xeon-silver-4210r"))),
+        ("run_1_of_1.rapl.csv", .some(.rapl)), ("run_1_of_1.csv", nil), ("renamed.csv", nil),
+    ])
+    func fileNameMarker(_ name: String, _ source: PowerSource?) throws {
+        #expect(DecodeRaplCSVTable.powerSource(inFileName: name) == source)
+        if let source {
+            #expect(name.hasSuffix("." + DecodeRaplCSVTable.fileNameMarker(source) + ".csv"))
+            // prepare_training_data.py reads glob('run_*_of_*.csv').
+            let (status, output) = try TraceTestSupport.python("import fnmatch, sys; print(fnmatch.fnmatch(sys.argv[1].split('/')[-1], 'run_*_of_*.csv'))", [name])
+            #expect(status == 0 && output.hasPrefix("True"), "\(output)")
+        }
+    }
 }
