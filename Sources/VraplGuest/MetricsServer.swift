@@ -17,8 +17,9 @@ import VraplCore
 /// - fill it: at most `maxConnections` are open; when a new one arrives at the cap, the oldest
 ///   connection still sending its request is closed to make room, so a fresh scrape always gets in;
 /// - bloat it: a request header over `maxRequestBytes` gets `431` and is closed;
-/// - starve sampling: the thread runs at nice 10, the rendered body is reused for
-///   `bodyCacheSeconds`, and beyond `maxRequestsPerSecond` requests get a cheap `503`.
+/// - starve sampling: connections are accepted at most `maxRequestsPerSecond` a second (the rest
+///   wait in the kernel's backlog), the rendered body is reused for `bodyCacheSeconds`, and the
+///   thread runs at nice 10.
 public final class MetricsServer: @unchecked Sendable {
     public let address: String
     public let port: UInt16
@@ -38,7 +39,9 @@ public final class MetricsServer: @unchecked Sendable {
     public var maxRequestBytes = 8 * 1024
     public var requestDeadline = 2.0
     public var responseDeadline = 5.0
-    public var maxRequestsPerSecond = 200.0
+    public var maxRequestsPerSecond = 100.0
+    /// Connections the bucket holds when full (a burst accepted at once).
+    public var burst = 256.0
     public var bodyCacheSeconds = 0.1
 
     /// Whether the address is a loopback address (127.0.0.0/8): otherwise every host that can reach
@@ -177,7 +180,7 @@ public final class MetricsServer: @unchecked Sendable {
         // the nice value belongs to the thread, and who = 0 means the calling thread.)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         var connections: [Connection] = []
-        var tokens = maxRequestsPerSecond, tokensAt = Self.now()
+        var tokens = burst, tokensAt = Self.now()
         var cachedBody = "", cachedAt = -Double.infinity
         var buffer = [UInt8](repeating: 0, count: 4096)
         defer {
@@ -191,10 +194,17 @@ public final class MetricsServer: @unchecked Sendable {
             stopLock.unlock()
         }
         while !isStopping {
-            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            for c in connections { fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0)) }
+            // Connections are accepted only while the token bucket (maxRequestsPerSecond) has a token:
+            // beyond that rate new clients wait in the kernel's backlog, so a flood costs this process
+            // nothing and, under a CPU quota, never takes the sampling thread's share.
             let now = Self.now()
-            let nextDeadline = connections.map { $0.acceptedAt + ($0.writing ? responseDeadline : requestDeadline) }.min() ?? now + 60
+            tokens = min(burst, tokens + (now - tokensAt) * maxRequestsPerSecond)
+            tokensAt = now
+            let accepting = tokens >= 1
+            var fds = [pollfd(fd: fd, events: accepting ? Int16(POLLIN) : 0, revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            for c in connections { fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0)) }
+            var nextDeadline = connections.map { $0.acceptedAt + ($0.writing ? responseDeadline : requestDeadline) }.min() ?? now + 60
+            if !accepting { nextDeadline = min(nextDeadline, now + (1 - tokens) / maxRequestsPerSecond) }
             let timeoutMs = Int32(max(0, min(60_000, (nextDeadline - now) * 1000)).rounded(.up))
             let ready = poll(&fds, nfds_t(fds.count), timeoutMs)
             if ready < 0 && errno != EINTR { return }
@@ -215,17 +225,9 @@ public final class MetricsServer: @unchecked Sendable {
                     } else {
                         c.request += buffer[0..<n]
                         if let headerEnd = Self.headerEnd(c.request) {
-                            // Rate limit: a token per request, refilled at maxRequestsPerSecond.
-                            tokens = min(maxRequestsPerSecond, tokens + (t - tokensAt) * maxRequestsPerSecond)
-                            tokensAt = t
-                            if tokens >= 1 {
-                                tokens -= 1
-                                c.response = respond(to: Array(c.request[..<headerEnd])) {
-                                    if t - cachedAt >= bodyCacheSeconds { cachedBody = body(); cachedAt = t }
-                                    return cachedBody
-                                }
-                            } else {
-                                c.response = Self.response(status: "503 Service Unavailable", text: "too many requests\n", head: false)
+                            c.response = respond(to: Array(c.request[..<headerEnd])) {
+                                if t - cachedAt >= bodyCacheSeconds { cachedBody = body(); cachedAt = t }
+                                return cachedBody
                             }
                         } else if c.request.count > maxRequestBytes {
                             c.response = Self.response(status: "431 Request Header Fields Too Large", text: "request too large\n", head: false)
@@ -249,7 +251,7 @@ public final class MetricsServer: @unchecked Sendable {
             // New connections: accept all that wait; at the cap, make room by closing the oldest
             // connection still sending its request.
             if Int32(fds[0].revents) & Int32(POLLIN) != 0 {
-                while true {
+                while tokens >= 1 {
                     let client = accept(fd, nil, nil)
                     if client < 0 { break }
                     _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
@@ -265,6 +267,7 @@ public final class MetricsServer: @unchecked Sendable {
                         }
                     }
                     connections.append(Connection(fd: client, acceptedAt: t))
+                    tokens -= 1
                 }
             }
         }
