@@ -21,14 +21,19 @@ public enum TextFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VraplError("cannot read: \(systemReason())") }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        return try readAll(fd, sizeHint: Int(info.st_size), what: "cannot read")
+    }
+
+    /// Everything `fd` gives until end of file, retrying EINTR; errors read "WHAT: reason".
+    static func readAll(_ fd: Int32, sizeHint: Int, what: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: max(4096, sizeHint + 1))
         var filled = 0
         while true {
-            if filled == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
+            if filled == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: bytes.count)) }
             let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw VraplError("cannot read: \(systemReason())")
+                throw VraplError("\(what): \(systemReason())")
             }
             if n == 0 { break }
             filled += n
@@ -42,18 +47,7 @@ public enum TextFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VraplError("cannot read \(path): \(systemReason())") }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw VraplError("cannot read \(path): \(systemReason())")
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: try readAll(fd, sizeHint: 0, what: "cannot read \(path)"), as: UTF8.self)
     }
 
     /// Writes `text` to `path` through a hidden temporary file in the same directory
@@ -74,7 +68,7 @@ public enum TextFile {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         do {
             guard fchmod(fd, 0o644) == 0 else { throw VraplError("cannot write \(path): \(systemReason())") }
-            try writeAll(Array(text.utf8), to: fd, path: path)
+            try writeAll(Array(text.utf8), to: fd, what: "cannot write \(path)")
         } catch {
             close(fd); unlink(temporary)
             throw error
@@ -118,25 +112,25 @@ public enum TextFile {
     /// Writes `text` to `path` in place (`openStream`'s rules), checking every write and the close.
     public static func writeStream(_ text: String, to path: String, option: String? = nil) throws {
         let fd = try openStream(path, option: option)
-        let what = option.map { "\($0) \(path)" } ?? "cannot write \(path)"
+        let what = option.map { "\($0) \(path): cannot write" } ?? "cannot write \(path)"
         do {
-            try writeAll(Array(text.utf8), to: fd, path: path)
-        } catch let error as VraplError {
+            try writeAll(Array(text.utf8), to: fd, what: what)
+        } catch {
             close(fd)
-            throw VraplError(option == nil ? error.message : "\(what): " + error.message.replacingPrefix("cannot write \(path): "))
+            throw error
         }
         guard close(fd) == 0 else { throw VraplError("\(what): \(systemReason())") }
     }
 
-    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR; errors name `path`.
-    public static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR; errors read "WHAT: reason".
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32, what: String) throws {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 let reason = n == 0 ? "no space left (write returned 0)" : systemReason()
-                throw VraplError("cannot write \(path): \(reason)")
+                throw VraplError("\(what): \(reason)")
             }
             written += n
         }
@@ -190,9 +184,4 @@ public enum TextFile {
     }
 
     static func systemReason() -> String { String(cString: strerror(errno)) }
-}
-
-extension String {
-    /// `self` without `prefix` when it starts with it.
-    func replacingPrefix(_ prefix: String) -> String { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : self }
 }
