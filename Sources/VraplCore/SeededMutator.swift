@@ -25,6 +25,34 @@ public struct SeededMutator {
         return n
     }
 
+    /// What a fuzz run saw: inputs parsed, inputs refused, and every refusal that was not one line
+    /// naming the input (each as "input I: message").
+    public struct Outcome: Sendable {
+        public var accepted = 0
+        public var rejected = 0
+        public var unclear: [String] = []
+    }
+
+    /// The one fuzz loop of the suites: `count` mutants of `corpus` (cycled) through `parse`; a
+    /// thrown error must be one line containing `path`. A crash or hang ends the process, as it should.
+    public static func run(corpus: [String], seed: UInt64, naming path: String, count: Int = iterations(),
+                           _ parse: (String) throws -> Void) -> Outcome {
+        var mutator = SeededMutator(seed: seed)
+        var outcome = Outcome()
+        for i in 0..<count {
+            let input = mutator.mutate(corpus[i % corpus.count])
+            do {
+                try parse(input)
+                outcome.accepted += 1
+            } catch {
+                outcome.rejected += 1
+                let text = "\(error)"
+                if !text.contains(path) || text.contains(where: \.isNewline) { outcome.unclear.append("input \(i): \(text)") }
+            }
+        }
+        return outcome
+    }
+
     private mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(rng.next() % UInt64(n)) }
 
     /// One mutant of `input`: 1 to 4 mutations of the kinds below.

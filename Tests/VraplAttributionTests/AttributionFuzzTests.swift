@@ -9,19 +9,9 @@ import VraplCore
 @Suite("cgroup files and attribution YAML under fuzzing")
 struct AttributionFuzzTests {
     static func fuzz(_ corpus: [String], seed: UInt64, path: String, _ parse: (String) throws -> Void) -> (Int, Int) {
-        var mutator = SeededMutator(seed: seed)
-        var accepted = 0, rejected = 0
-        for i in 0..<SeededMutator.iterations() {
-            let input = mutator.mutate(corpus[i % corpus.count])
-            do { try parse(input); accepted += 1 } catch {
-                rejected += 1
-                let text = "\(error)"
-                if !text.contains(path) || text.contains("\n") {
-                    Issue.record("seed \(seed) input \(i): error does not name \(path) on one line: \(text)")
-                }
-            }
-        }
-        return (accepted, rejected)
+        let outcome = SeededMutator.run(corpus: corpus, seed: seed, naming: path, parse)
+        #expect(outcome.unclear.isEmpty, "seed \(seed): \(outcome.unclear.prefix(3))")
+        return (outcome.accepted, outcome.rejected)
     }
 
     static func files(named name: String) throws -> [String] {

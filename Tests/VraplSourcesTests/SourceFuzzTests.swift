@@ -12,25 +12,11 @@ struct SourceFuzzTests {
         try files.map { try String(contentsOfFile: $0, encoding: .utf8) }
     }
 
-    /// Runs `count` mutants of the corpus through `parse`; returns (accepted, rejected).
+    /// `SeededMutator.run` with the suite's expectations: no unclear error; returns (accepted, rejected).
     static func fuzz(_ corpus: [String], seed: UInt64, path: String, _ parse: (String) throws -> Void) -> (Int, Int) {
-        var mutator = SeededMutator(seed: seed)
-        var accepted = 0, rejected = 0
-        let count = SeededMutator.iterations()
-        for i in 0..<count {
-            let input = mutator.mutate(corpus[i % corpus.count])
-            do {
-                try parse(input)
-                accepted += 1
-            } catch {
-                rejected += 1
-                let text = "\(error)"
-                if !text.contains(path) || text.contains("\n") {
-                    Issue.record("seed \(seed) input \(i): error does not name \(path) on one line: \(text)")
-                }
-            }
-        }
-        return (accepted, rejected)
+        let outcome = SeededMutator.run(corpus: corpus, seed: seed, naming: path, parse)
+        #expect(outcome.unclear.isEmpty, "seed \(seed): \(outcome.unclear.prefix(3))")
+        return (outcome.accepted, outcome.rejected)
     }
 
     @Test("/proc/stat", arguments: [UInt64(1), 2])

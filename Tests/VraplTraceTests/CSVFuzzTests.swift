@@ -11,21 +11,9 @@ struct CSVFuzzTests {
     @Test(arguments: [UInt64(1), 2])
     func csvTable(seed: UInt64) throws {
         let corpus = [DecodeRaplCSVConversion.export(SyntheticTrace.make(samples: 40))]
-        var mutator = SeededMutator(seed: seed)
-        var accepted = 0, rejected = 0
-        for i in 0..<SeededMutator.iterations() {
-            let input = mutator.mutate(corpus[0])
-            do {
-                _ = try DecodeRaplCSVTable(text: input, name: "fuzz.csv")
-                accepted += 1
-            } catch {
-                rejected += 1
-                let text = "\(error)"
-                if !text.contains("fuzz.csv") || text.contains("\n") {
-                    Issue.record("seed \(seed) input \(i): error does not name fuzz.csv on one line: \(text)")
-                }
-            }
-        }
+        let outcome = SeededMutator.run(corpus: corpus, seed: seed, naming: "fuzz.csv") { _ = try DecodeRaplCSVTable(text: $0, name: "fuzz.csv") }
+        #expect(outcome.unclear.isEmpty, "seed \(seed): \(outcome.unclear.prefix(3))")
+        let accepted = outcome.accepted, rejected = outcome.rejected
         #expect(accepted > 0 && rejected > 0, "accepted \(accepted), rejected \(rejected)")
     }
 }
