@@ -169,15 +169,8 @@ struct CLITests {
     @Test("configs/systemd/vrapl-guest.service scores at most 3.0 (OK) in systemd-analyze security --offline")
     func unitIsHardened() throws {
         let unit = GuestFixtures.packageRoot.appendingPathComponent("configs/systemd/vrapl-guest.service").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        p.arguments = ["security", "--offline=yes", "--no-pager", unit]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let result = try CLITests.run("/usr/bin/systemd-analyze", ["security", "--offline=yes", "--no-pager", unit])
+        let text = result.stdout + result.stderr
         let line = try #require(text.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(text)")
         let score = line.split(separator: " ").compactMap { Double($0) }.first
         #expect(score.map { $0 <= 3.0 } == true, "\(line)")
