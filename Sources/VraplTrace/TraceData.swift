@@ -28,6 +28,10 @@ public struct TraceData: Sendable {
     public var simHiddenWatts: [Float]? = nil
     /// Labelled campaign segments.
     public var segments: [TraceSegment] = []
+    /// Guest-view traces only (`/guest_view`, format_version 2): the counters above are what a
+    /// k-vCPU guest of `host` sees, and this holds k per sample and the guest's share of the
+    /// package energy by `rule`, the target of a guest-shaped model. nil for whole-host traces.
+    public var guestView: GuestViewSeries? = nil
 
     public init(metadata: TraceMetadata) { self.metadata = metadata }
 
@@ -58,7 +62,7 @@ public struct TraceMetadata: Sendable, Equatable {
     /// `format` attribute: always "vrapl-trace".
     public static let formatName = "vrapl-trace"
     /// Current `format_version`.
-    public static let currentFormatVersion = 1
+    public static let currentFormatVersion = 2
 
     public var formatVersion: Int = TraceMetadata.currentFormatVersion
     public var hostName: String = ""
@@ -116,5 +120,28 @@ public struct TraceSegment: Sendable, Equatable {
     public var family: String {
         if let f = parameters["family"] { return f }
         return String(name.split(whereSeparator: { $0 == "-" || $0 == "_" }).first ?? Substring(name))
+    }
+}
+
+/// What makes a trace a guest's view of a host (`/guest_view`): the host's shape, the share rule, the
+/// guest's vCPU count k per sample and its share of the package energy (cumulative µJ, wrapping after
+/// `maxEnergyRangeUj` like a RAPL counter).
+public struct GuestViewSeries: Sendable, Equatable {
+    public var host: HostShape
+    public var rule: ShareRule
+    public var maxEnergyRangeUj: UInt64
+    /// k: online vCPUs of the guest at each sample.
+    public var vcpus: [UInt64]
+    /// The guest's share of the package energy by `rule`, µJ, cumulative.
+    public var energyUj: [UInt64]
+
+    public init(host: HostShape, rule: ShareRule, maxEnergyRangeUj: UInt64, vcpus: [UInt64] = [], energyUj: [UInt64] = []) {
+        self.host = host; self.rule = rule; self.maxEnergyRangeUj = maxEnergyRangeUj; self.vcpus = vcpus; self.energyUj = energyUj
+    }
+
+    /// The range of k over the trace.
+    public var vcpuRange: ClosedRange<Int>? {
+        guard let lo = vcpus.min(), let hi = vcpus.max() else { return nil }
+        return Int(lo)...Int(hi)
     }
 }

@@ -12,6 +12,9 @@ final class TraceFileSchema {
     let vmstat: [H5Dataset]
     let rapl: [H5Dataset]
     let simHidden: H5Dataset?
+    /// `/guest_view/vcpus` and `/guest_view/energy_uj` (guest-view traces only).
+    let guestViewVcpus: H5Dataset?
+    let guestViewEnergy: H5Dataset?
     private let segmentName: H5Dataset
     private let segmentFirst: H5Dataset
     private let segmentLast: H5Dataset
@@ -20,7 +23,7 @@ final class TraceFileSchema {
     private var closed = false
 
     init(path: String, metadata: TraceMetadata, vmstatNames: [String], raplZones: [RaplDomainSeries],
-         recordsSimHiddenWatts: Bool, chunkRows: Int, deflateLevel: Int? = nil) throws {
+         recordsSimHiddenWatts: Bool, guestView: GuestViewSeries? = nil, chunkRows: Int, deflateLevel: Int? = nil) throws {
         let file = try H5File.create(path)
         self.file = file
         let root = file.root
@@ -73,6 +76,22 @@ final class TraceFileSchema {
             simHidden = nil
         }
 
+        if let view = guestView {
+            let group = try root.createGroup(TraceLayout.guestViewGroup)
+            groups.append(group)
+            try group.setAttribute("host", string: TraceLayout.json(encodable: view.host))
+            try group.setAttribute("rule", string: view.rule.rawValue)
+            try group.setAttribute("max_energy_range_uj", uint64: view.maxEnergyRangeUj)
+            guestViewVcpus = try counter(group, TraceLayout.guestViewVcpus, units: "online vCPUs of the guest (gauge)")
+            let energy = try counter(group, TraceLayout.energyDataset,
+                                     units: "uJ, cumulative, the guest's share of the package energy by @rule; wraps after max_energy_range_uj")
+            try energy.setAttribute("max_energy_range_uj", uint64: view.maxEnergyRangeUj)
+            guestViewEnergy = energy
+        } else {
+            guestViewVcpus = nil
+            guestViewEnergy = nil
+        }
+
         let segments = try root.createGroup(TraceLayout.segmentsGroup)
         groups.append(segments)
         segmentName = try segments.createStringDataset("name", chunkRows: 64)
@@ -114,6 +133,8 @@ final class TraceFileSchema {
         closed = true
         var all = [monotonic, wallClock] + stat + vmstat + rapl + [segmentName, segmentFirst, segmentLast, segmentParameters]
         if let simHidden { all.append(simHidden) }
+        if let guestViewVcpus { all.append(guestViewVcpus) }
+        if let guestViewEnergy { all.append(guestViewEnergy) }
         for dataset in all { dataset.close() }
         for group in groups.reversed() { group.close() }
         try file.close()

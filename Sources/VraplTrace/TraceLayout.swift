@@ -23,6 +23,9 @@ public enum TraceLayout {
     public static let energyDataset = "energy_uj"
     public static let simHidden = "sim_hidden_w"
     public static let segmentsGroup = "segments"
+    /// Guest-view traces: `/guest_view/{vcpus,energy_uj}` with `@host` (JSON) and `@rule`.
+    public static let guestViewGroup = "guest_view"
+    public static let guestViewVcpus = "vcpus"
 
     /// HDF5 group name of a RAPL zone: the powercap key with `:` replaced by `_` (`intel-rapl_0_1`).
     public static func raplGroupName(forKey key: String) -> String { key.replacing(":", with: "_") }
@@ -33,6 +36,18 @@ public enum TraceLayout {
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(dictionary) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Any encodable value as JSON with sorted keys.
+    static func json<T: Encodable>(encodable value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Decodes a JSON text, nil when it does not decode.
+    static func decode<T: Decodable>(_: T.Type, json text: String) -> T? {
+        try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 
     /// Parses a JSON object of strings; non-string values are kept as their JSON text.

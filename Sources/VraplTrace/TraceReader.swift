@@ -10,6 +10,8 @@ public struct TraceHeader: Sendable {
     public var raplZones: [RaplDomainSeries]
     public var hasSimHiddenWatts: Bool
     public var segments: [TraceSegment]
+    /// The guest view's host, rule and range (no per-sample data), for guest-view traces.
+    public var guestView: GuestViewSeries? = nil
 }
 
 /// Reads vrapl traces (layout: docs/trace-format.md). Accepts every `format_version` up to
@@ -56,6 +58,15 @@ public enum TraceReader {
         }
         if opened.header.hasSimHiddenWatts {
             data.simHiddenWatts = try root.openDataset(TraceLayout.simHidden).read(Float.self, count: n)
+        }
+        if var view = opened.header.guestView, let group = opened.guestViewGroup {
+            view.vcpus = try group.openDataset(TraceLayout.guestViewVcpus).read(UInt64.self, count: n)
+            view.energyUj = try group.openDataset(TraceLayout.energyDataset).read(UInt64.self, count: n)
+            if let bad = view.vcpus.firstIndex(where: { $0 < 1 || $0 > UInt64(view.host.threads) }) {
+                throw TraceError(path: path, object: "/guest_view/vcpus",
+                                 message: "sample \(bad) has \(view.vcpus[bad]) vCPUs, outside 1…\(view.host.threads) (the host's threads)")
+            }
+            data.guestView = view
         }
         data.segments = opened.header.segments
         return data
@@ -120,6 +131,7 @@ private struct OpenTrace {
     var header: TraceHeader
     var vmstatGroup: H5Group?
     var raplGroups: [H5Group] = []
+    var guestViewGroup: H5Group?
 
     init(file: H5File) throws {
         let root = file.root
@@ -149,6 +161,26 @@ private struct OpenTrace {
                 zones.append(RaplDomainSeries(key: key, name: name, maxEnergyRangeUj: range))
                 raplGroups.append(group)
             }
+        }
+        var guestView: GuestViewSeries?
+        if root.contains(TraceLayout.guestViewGroup) {
+            let group = try root.openGroup(TraceLayout.guestViewGroup)
+            let object = "/" + TraceLayout.guestViewGroup
+            guard let hostText = try group.stringAttribute("host"),
+                  let host = TraceLayout.decode(HostShape.self, json: hostText) else {
+                throw TraceError(path: path, object: object + "@host", message: "missing or not a host shape (JSON with threads, cpu_model, idle_watts)")
+            }
+            do { try host.validate() } catch let e as VraplError { throw TraceError(path: path, object: object + "@host", message: e.message) }
+            let ruleText = try group.stringAttribute("rule") ?? ""
+            guard let rule = ShareRule(rawValue: ruleText) else {
+                throw TraceError(path: path, object: object + "@rule", message: "unknown share rule '\(ruleText)'")
+            }
+            let range = try group.uint64Attribute("max_energy_range_uj") ?? 0
+            guard range > 0 else { throw TraceError(path: path, object: object + "@max_energy_range_uj", message: "missing or zero") }
+            lengths.append((object + "/vcpus", try group.openDataset(TraceLayout.guestViewVcpus).length))
+            lengths.append((object + "/energy_uj", try group.openDataset(TraceLayout.energyDataset).length))
+            guestView = GuestViewSeries(host: host, rule: rule, maxEnergyRangeUj: range)
+            guestViewGroup = group
         }
         let hasHidden = root.contains(TraceLayout.simHidden)
         if hasHidden { lengths.append(("/" + TraceLayout.simHidden, try root.openDataset(TraceLayout.simHidden).length)) }
@@ -190,6 +222,6 @@ private struct OpenTrace {
             }
         }
         header = TraceHeader(metadata: metadata, sampleCount: sampleCount, vmstatNames: vmstatNames, raplZones: zones,
-                             hasSimHiddenWatts: hasHidden, segments: segments)
+                             hasSimHiddenWatts: hasHidden, segments: segments, guestView: guestView)
     }
 }

@@ -292,10 +292,18 @@ public final class TraceWriter {
         for series in data.vmstat { try require(series.values.count, "/vmstat/" + series.name) }
         for zone in data.rapl { try require(zone.energyUj.count, "/rapl/" + TraceLayout.raplGroupName(forKey: zone.key) + "/energy_uj") }
         if let hidden = data.simHiddenWatts { try require(hidden.count, "/" + TraceLayout.simHidden) }
+        if let view = data.guestView {
+            try require(view.vcpus.count, "/guest_view/vcpus")
+            try require(view.energyUj.count, "/guest_view/energy_uj")
+            do { try view.host.validate() } catch let e as VraplError {
+                throw TraceError(path: path, object: "/guest_view@host", message: e.message)
+            }
+        }
 
         let chunk = chunkRows ?? max(1024, min(n, 65536))
         let schema = try TraceFileSchema(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
-                                         raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil, chunkRows: chunk,
+                                         raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil,
+                                         guestView: data.guestView, chunkRows: chunk,
                                          deflateLevel: deflateLevel)
         do {
             try data.monotonicNs.withUnsafeBufferPointer { try schema.monotonic.append($0) }
@@ -305,6 +313,10 @@ public final class TraceWriter {
             for (zone, dataset) in zip(data.rapl, schema.rapl) { try zone.energyUj.withUnsafeBufferPointer { try dataset.append($0) } }
             if let hidden = data.simHiddenWatts, let dataset = schema.simHidden {
                 try hidden.withUnsafeBufferPointer { try dataset.append($0) }
+            }
+            if let view = data.guestView, let vcpus = schema.guestViewVcpus, let energy = schema.guestViewEnergy {
+                try view.vcpus.withUnsafeBufferPointer { try vcpus.append($0) }
+                try view.energyUj.withUnsafeBufferPointer { try energy.append($0) }
             }
             try schema.append(segments: data.segments)
             try schema.close()

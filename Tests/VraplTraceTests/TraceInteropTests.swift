@@ -16,7 +16,7 @@ def check(cond, what):
     if not cond:
         print("MISMATCH", what); sys.exit(1)
 check(a["format"] == "vrapl-trace" and isinstance(a["format"], str), "format")
-check(int(a["format_version"]) == 1, "format_version")
+check(int(a["format_version"]) == 2, "format_version")
 check(a["host_name"] == "test-host", "host_name")
 check(a["cpu_model"].startswith("Intel(R) Xeon(R) Silver 4210R"), "cpu_model")
 check(a["kernel"] == "6.1.0-test", "kernel")
