@@ -45,6 +45,9 @@ public struct CampaignMatrix: Sendable, Equatable {
     /// Extra stress-ng arguments per stressor (e.g. `io: ["--hdd-bytes", "64M"]`).
     public var extraArguments: [String: [String]] = [:]
     public var synthetic = Synthetic()
+    /// Guest views (`tenancy:`): every combination runs confined to k vCPUs, with a neighbour load on
+    /// the other threads; nil runs on the whole host.
+    public var tenancy: Tenancy?
 
     public init(name: String, stressors: [String], levels: [String: [Double]], duration: Double, cooldown: Double) {
         self.name = name; self.stressors = stressors; self.levels = levels
@@ -69,7 +72,7 @@ public struct CampaignMatrix: Sendable, Equatable {
         do { root = try Yams.load(yaml: text) } catch { throw VraplError("invalid YAML: \(error)") }
         guard let map = root as? [String: Any] else { throw VraplError("a campaign matrix must be a YAML mapping") }
         let known: Set<String> = ["name", "description", "stressors", "levels", "levels_per_stressor", "combine", "idle",
-                                  "repeats", "duration", "cooldown", "stress_ng_options", "synthetic"]
+                                  "repeats", "duration", "cooldown", "stress_ng_options", "synthetic", "tenancy"]
         if let unknown = map.keys.first(where: { !known.contains($0) }) {
             throw VraplError("unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -125,6 +128,9 @@ public struct CampaignMatrix: Sendable, Equatable {
             if let r = try durationRange(s["burst_duration"], key: "synthetic.burst_duration") { m.synthetic.burstDuration = r }
             if let r = try durationRange(s["idle_before_burst"], key: "synthetic.idle_before_burst") { m.synthetic.idleBeforeBurst = r }
             if let v = s["shuffle"] as? Bool { m.synthetic.shuffle = v }
+        }
+        if let t = map["tenancy"] {
+            m.tenancy = try Tenancy.parse(t, stressors: stressors)
         }
         return m
     }
@@ -193,6 +199,70 @@ public struct CampaignMatrix: Sendable, Equatable {
             throw VraplError("'\(key)' must be [min, max] durations")
         }
         return a...b
+    }
+}
+
+/// The `tenancy:` section of a matrix: which guest sizes k each combination runs at, and what the
+/// rest of the host does meanwhile. Levels become fractions of k (workers = max(1, round(level·k))).
+///
+///     tenancy:
+///       vcpus: [1, 2, 4, 8, 16, 20]      # k values (each ≤ the host's threads)
+///       neighbour_load: [0, 0.5, 1.0]    # busy fraction of the other T − k threads
+///       neighbour_stressors: [cpu, vm]   # what neighbours run (default: the matrix's stressors)
+///       rule: idle-by-allocation         # or active-only
+public struct Tenancy: Sendable, Equatable {
+    public var vcpus: [Int]
+    public var neighbourLoads: [Double]
+    public var neighbourStressors: [String]
+    public var rule: ShareRule
+
+    public init(vcpus: [Int], neighbourLoads: [Double] = [0], neighbourStressors: [String], rule: ShareRule = .idleByAllocation) {
+        self.vcpus = vcpus; self.neighbourLoads = neighbourLoads; self.neighbourStressors = neighbourStressors; self.rule = rule
+    }
+
+    /// Mean neighbour load over the listed levels (what a guest, who cannot see its neighbours, expects).
+    public var meanNeighbourLoad: Double { neighbourLoads.isEmpty ? 0 : neighbourLoads.reduce(0, +) / Double(neighbourLoads.count) }
+
+    /// Refuses a guest larger than the host.
+    public func validate(hostThreads: Int) throws {
+        if let big = vcpus.first(where: { $0 > hostThreads }) {
+            throw VraplError("tenancy.vcpus \(big) exceeds the host's \(hostThreads) threads")
+        }
+    }
+
+    static func parse(_ value: Any, stressors: [String]) throws -> Tenancy {
+        guard let map = value as? [String: Any] else { throw VraplError("'tenancy' must be a mapping") }
+        let known: Set<String> = ["vcpus", "neighbour_load", "neighbour_stressors", "rule"]
+        if let unknown = map.keys.first(where: { !known.contains($0) }) {
+            throw VraplError("unknown key 'tenancy.\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        guard let list = map["vcpus"] as? [Any], !list.isEmpty else {
+            throw VraplError("'tenancy.vcpus' must be a non-empty list of vCPU counts")
+        }
+        let vcpus = try list.map { item -> Int in
+            guard let k = item as? Int, k >= 1 else { throw VraplError("'tenancy.vcpus' must hold positive integers, found '\(item)'") }
+            return k
+        }
+        var loads: [Double] = [0]
+        if let l = map["neighbour_load"] {
+            guard let items = l as? [Any], !items.isEmpty else { throw VraplError("'tenancy.neighbour_load' must be a non-empty list") }
+            loads = try items.map { item -> Double in
+                let v = (item as? Double) ?? (item as? Int).map(Double.init)
+                guard let v, v >= 0, v <= 1 else { throw VraplError("'tenancy.neighbour_load' values are busy fractions in [0, 1], found '\(item)'") }
+                return v
+            }
+        }
+        var neighbours = stressors
+        if let n = map["neighbour_stressors"] {
+            guard let names = n as? [String], !names.isEmpty else { throw VraplError("'tenancy.neighbour_stressors' must be a list of stressor names") }
+            neighbours = names
+        }
+        var rule = ShareRule.idleByAllocation
+        if let r = map["rule"] {
+            guard let text = r as? String else { throw VraplError("'tenancy.rule' must be idle-by-allocation or active-only") }
+            rule = try ShareRule(parsing: text)
+        }
+        return Tenancy(vcpus: vcpus, neighbourLoads: loads, neighbourStressors: neighbours, rule: rule)
     }
 }
 

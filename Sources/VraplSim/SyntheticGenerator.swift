@@ -79,8 +79,13 @@ public struct SyntheticGenerator {
 
     /// Generates the whole trace for `schedule`. `startTimeNs` is the wall-clock start.
     public func generate(schedule: SimSchedule, startTimeNs: Int64 = 1_767_225_600_000_000_000,
-                         labels: [String: String] = [:], progress: ((Int) -> Void)? = nil) throws -> TraceData {
+                         labels: [String: String] = [:], tenancy: Tenancy? = nil,
+                         progress: ((Int) -> Void)? = nil) throws -> TraceData {
         let p = profile
+        try tenancy?.validate(hostThreads: p.threads)
+        if tenancy == nil, schedule.segments.contains(where: { $0.vcpus != nil }) {
+            throw VraplError("the schedule confines segments to vCPUs but no tenancy was given")
+        }
         for seg in schedule.segments {
             for s in seg.stressors where p.stressors[s.name] == nil {
                 throw VraplError("profile \(p.name) has no stressor '\(s.name)' (it has: \(p.stressors.keys.sorted().joined(separator: ", ")))")
@@ -111,6 +116,17 @@ public struct SyntheticGenerator {
         var pgf = [UInt64](), pgmaj = [UInt64](), pswpin = [UInt64](), pswpout = [UInt64]()
         pgf.reserveCapacity(n); pgmaj.reserveCapacity(n); pswpin.reserveCapacity(n); pswpout.reserveCapacity(n)
         var energy = [UInt64](); energy.reserveCapacity(n)
+        // Guest views: k per sample and the guest's share of the package energy (µJ) by the rule.
+        var vcpuCol = [UInt64](), shareEnergy = [UInt64]()
+        if tenancy != nil { vcpuCol.reserveCapacity(n); shareEnergy.reserveCapacity(n) }
+        let host = HostShape(threads: p.threads, cpuModel: p.cpuModel, idleWatts: p.idleWatts)
+        let rule = tenancy?.rule ?? .idleByAllocation
+        var nrng = SimRandom(seed: seed, stream: 0x4E16_4B0E)  // neighbour draws: whole-host traces keep their streams
+        let kbarNeighbour: Double = {
+            guard let t = tenancy, !t.neighbourStressors.isEmpty else { return 0 }
+            return t.neighbourStressors.reduce(0) { $0 + p.wattsPerBusyThread(p.stressors[$1]?.mix ?? p.backgroundMix) }
+                / Double(t.neighbourStressors.count)
+        }()
         var hidden = [Float](); hidden.reserveCapacity(n)
 
         var rng = SimRandom(seed: seed, stream: 1)
@@ -135,6 +151,9 @@ public struct SyntheticGenerator {
         var eInt = UInt64(rng.uniform(0, Double(maxRange)))
         var eFrac = 0.0
         var prevEnergy = eInt
+        var sInt = tenancy == nil ? 0 : UInt64(nrng.uniform(0, Double(maxRange)))
+        var sFrac = 0.0
+        var prevShare = sInt
         var monoNs = 1_000_000_000_000 + UInt64(rng.int(below: 1_000_000_000))
         let mono0 = monoNs
 
@@ -152,6 +171,21 @@ public struct SyntheticGenerator {
         for (segIndex, seg) in schedule.segments.enumerated() {
             let d = draw(segment: seg, index: segIndex, previousOffset: previousOffset)
             previousOffset = d.idleOffset
+            // The guest's k of the host's T threads (k = T: the whole host). Its OS housekeeping and
+            // background wake-ups scale with k/T; the host's remaining housekeeping and the neighbours
+            // run on the other threads, unseen by the guest but seen by the package meter.
+            let vcpus = seg.vcpus ?? p.threads
+            let guestScale = Double(vcpus) / threads
+            let guestThreads = Double(vcpus)
+            let hkUser = p.housekeepingUser * guestScale, hkSystem = p.housekeepingSystem * guestScale
+            let hostHousekeeping = hkBusy * (1 - guestScale)
+            let neighbourBusy = seg.neighbourLoad * (threads - guestThreads)
+            let expectedNeighbourBusy = (tenancy?.meanNeighbourLoad ?? 0) * (threads - guestThreads)
+            var kNeighbour = 0.0
+            if let name = seg.neighbourStressor, seg.neighbourLoad > 0 {
+                kNeighbour = p.wattsPerBusyThread(p.stressors[name]?.mix ?? p.backgroundMix)
+                    * (1 + p.intensityJitter * nrng.uniform(-1, 1))
+            }
             // Latent per-field activity at full ramp (logical CPUs) and event rates (per s).
             var sUser = 0.0, sSystem = 0.0, sIowait = 0.0, sSoftirq = 0.0
             var rCtxt = 0.0, rIntr = 0.0, rForks = 0.0, rPgf = 0.0, rPgmaj = 0.0, blocked = 0.0
@@ -166,7 +200,7 @@ public struct SyntheticGenerator {
             }
             // Over-subscription: the stressors share what housekeeping leaves.
             let demand = sUser + sSystem + sIowait + sSoftirq
-            let room = threads - hkBusy
+            let room = guestThreads - (hkUser + hkSystem)
             if demand > room, demand > 0 {
                 let f = room / demand
                 sUser *= f; sSystem *= f; sIowait *= f; sSoftirq *= f
@@ -189,8 +223,8 @@ public struct SyntheticGenerator {
                 monoNs = newMono
 
                 let ramp = startup > 0 ? min(1, Double(j + 1) * dtNom / startup) : 1
-                var u = p.housekeepingUser + sUser * ramp
-                var sy = p.housekeepingSystem + sSystem * ramp
+                var u = hkUser + sUser * ramp
+                var sy = hkSystem + sSystem * ramp
                 let io = sIowait * ramp
                 let sirq = sSoftirq * ramp
                 var extraCtxt = 0.0
@@ -200,18 +234,19 @@ public struct SyntheticGenerator {
                         bgThreads = rng.uniform(p.backgroundThreads.lowerBound, p.backgroundThreads.upperBound)
                     }
                     if bgRemaining > 0 {
-                        u += 0.6 * bgThreads; sy += 0.4 * bgThreads; extraCtxt = 800 * bgThreads
+                        u += 0.6 * bgThreads * guestScale; sy += 0.4 * bgThreads * guestScale; extraCtxt = 800 * bgThreads * guestScale
                         bgRemaining -= 1
                         if bgRemaining == 0 { accForks += 1 }
                     }
                 }
                 let jf = dt * userHz
                 let nz = visibleNoise
-                accUser += u * jf * max(0, 1 + nz * rng.normal())
-                accSystem += sy * jf * max(0, 1 + nz * rng.normal())
-                accIowait += io * jf * max(0, 1 + nz * rng.normal())
-                accSoftirq += sirq * jf * max(0, 1 + nz * rng.normal())
-                accTotal += threads * jf
+                let dUser = u * jf * max(0, 1 + nz * rng.normal())
+                let dSystem = sy * jf * max(0, 1 + nz * rng.normal())
+                let dIowait = io * jf * max(0, 1 + nz * rng.normal())
+                let dSoftirq = sirq * jf * max(0, 1 + nz * rng.normal())
+                accUser += dUser; accSystem += dSystem; accIowait += dIowait; accSoftirq += dSoftirq
+                accTotal += guestThreads * jf
                 let td = tickDither
                 let nUser = max(vUser, UInt64(accUser + td * rng.uniform()))
                 let nSystem = max(vSystem, UInt64(accSystem + td * rng.uniform()))
@@ -223,34 +258,58 @@ public struct SyntheticGenerator {
                 let totalTicks = UInt64(accTotal)
                 if totalTicks > accounted { vIdle = max(vIdle, totalTicks - accounted) }
 
-                accCtxt += (p.housekeepingContextSwitchesHz + rCtxt * ramp + extraCtxt) * dt * max(0, 1 + nz * rng.normal())
-                accIntr += (p.housekeepingInterruptsHz + rIntr * ramp) * dt * max(0, 1 + nz * rng.normal())
-                accForks += (p.housekeepingForksHz + rForks * ramp) * dt
-                accPgf += (p.housekeepingPageFaultsHz + rPgf * ramp) * dt * max(0, 1 + nz * rng.normal())
+                accCtxt += (p.housekeepingContextSwitchesHz * guestScale + rCtxt * ramp + extraCtxt) * dt * max(0, 1 + nz * rng.normal())
+                accIntr += (p.housekeepingInterruptsHz * guestScale + rIntr * ramp) * dt * max(0, 1 + nz * rng.normal())
+                accForks += (p.housekeepingForksHz * guestScale + rForks * ramp) * dt
+                accPgf += (p.housekeepingPageFaultsHz * guestScale + rPgf * ramp) * dt * max(0, 1 + nz * rng.normal())
                 accPgmaj += rPgmaj * ramp * dt
                 let running = max(1, (u + sy + sirq + 0.3 * nz * rng.normal() * (u + sy)).rounded())
                 let blk = max(0, (blocked * ramp + 0.3 * rng.normal() * blocked.squareRoot()).rounded())
 
-                // Power from the guest-visible busy CPUs.
+                // Power from the busy CPUs. The whole host: the guest-visible (tick-quantised) busy
+                // CPUs, as before. A guest view: the guest's true busy time (the host's scheduler
+                // is exact; only the guest's counters are quantised) plus the host's own
+                // housekeeping and the neighbours, all under the turbo factor of the host's total.
                 let b = busyJiffies / jf
-                let x = b * p.turbo(busyThreads: b)
-                y += alpha * (k * x - y)
-                ybar += alpha * (kbar * x - ybar)
+                let vmBusy = tenancy == nil ? b : (dUser + dSystem + dSoftirq) / jf
+                let nBusy = neighbourBusy > 0 ? neighbourBusy * max(0, 1 + nz * nrng.normal()) : 0
+                let hostBusy = vmBusy + hostHousekeeping + nBusy
+                let expectedHostBusy = vmBusy + hostHousekeeping + expectedNeighbourBusy
+                let turbo = p.turbo(busyThreads: hostBusy), expectedTurbo = p.turbo(busyThreads: expectedHostBusy)
+                let x = vmBusy * turbo
+                y += alpha * (k * x + (kNeighbour * nBusy + kBg * hostHousekeeping) * turbo - y)
+                ybar += alpha * (kbar * (vmBusy * expectedTurbo) + (kbarNeighbour * expectedNeighbourBusy + kBg * hostHousekeeping) * expectedTurbo - ybar)
                 let power = floorW + y + p.meterNoiseWatts * rng.normal()
                 eFrac += max(0, power) * dt * 1e6
                 let whole = eFrac.rounded(.down)
                 eFrac -= whole
                 eInt += UInt64(whole)
                 while eInt > maxRange { eInt -= maxRange + 1 }
-                let expected = p.idleWatts + ybar
+                var expected = p.idleWatts + ybar
+                if tenancy != nil {
+                    // The guest's share by the rule, integrated like the package counter; its
+                    // expectation uses the expected neighbours (a guest cannot see them).
+                    let share = rule.split(packageWatts: max(0, power), host: host, vcpus: vcpus, vmBusy: vmBusy, hostBusy: hostBusy)
+                    sFrac += share.total * dt * 1e6
+                    let sWhole = sFrac.rounded(.down)
+                    sFrac -= sWhole
+                    sInt += UInt64(sWhole)
+                    while sInt > maxRange { sInt -= maxRange + 1 }
+                    expected = rule.split(packageWatts: expected, host: host, vcpus: vcpus, vmBusy: vmBusy,
+                                          hostBusy: expectedHostBusy).total
+                    vcpuCol.append(UInt64(vcpus))
+                    shareEnergy.append(sInt)
+                }
                 if sampleIndex == 0 {
                     hidden.append(0)
                 } else {
-                    let measured = Double(energyDelta(previous: Microjoules(prevEnergy), current: Microjoules(eInt),
+                    let measuredCounter = tenancy == nil ? (prevEnergy, eInt) : (prevShare, sInt)
+                    let measured = Double(energyDelta(previous: Microjoules(measuredCounter.0), current: Microjoules(measuredCounter.1),
                                                       maxRange: Microjoules(maxRange)).value) * 1e-6 / dt
                     hidden.append(Float(measured - expected))
                 }
                 prevEnergy = eInt
+                prevShare = sInt
 
                 mono.append(monoNs)
                 wall.append(startTimeNs + Int64(monoNs - mono0))
@@ -279,6 +338,10 @@ public struct SyntheticGenerator {
                         NamedCounterSeries(name: "pswpin", values: pswpin), NamedCounterSeries(name: "pswpout", values: pswpout)]
         trace.rapl = [RaplDomainSeries(key: "intel-rapl:0", name: "package-0", maxEnergyRangeUj: maxRange, energyUj: energy)]
         trace.simHiddenWatts = hidden
+        if tenancy != nil {
+            trace.guestView = GuestViewSeries(host: host, rule: rule, maxEnergyRangeUj: maxRange, vcpus: vcpuCol, energyUj: shareEnergy)
+            trace.metadata.labels["sim_hidden_w"] = "the guest's measured share minus E[share | guest-visible counters and segment, neighbours at their mean load]; simulator only, never a feature"
+        }
         var first = 0
         for seg in schedule.segments {
             trace.segments.append(TraceSegment(name: seg.name, firstSample: first, lastSample: first + seg.samples - 1,

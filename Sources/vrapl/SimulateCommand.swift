@@ -60,6 +60,9 @@ struct SimulateCommand: ParsableCommand {
     func runSynthetic(_ prof: SimProfile, dt: Double) throws {
         guard let matrixPath = matrix, let outDir = out else { return }
         let m = try CampaignMatrix.load(path: matrixPath)
+        do { try m.tenancy?.validate(hostThreads: prof.threads) } catch let e as VraplError {
+            throw VraplError("\(matrixPath): \(e.message) of profile \(prof.name)")
+        }
         let schedule = SimSchedule.build(matrix: m, threads: prof.threads, seed: seed, sampleInterval: dt,
                                          scale: scale ?? 1, targetSamples: samples)
         do {
@@ -71,7 +74,7 @@ struct SimulateCommand: ParsableCommand {
         let t0 = Date()
         let cpu0 = SimulateCommand.cpuSeconds()
         let trace = try SyntheticGenerator(profile: prof, seed: seed).generate(
-            schedule: schedule, labels: ["sim_matrix": m.name],
+            schedule: schedule, labels: ["sim_matrix": m.name], tenancy: m.tenancy,
             progress: { progress.update(done: Double($0)) })
         let genSeconds = Date().timeIntervalSince(t0)
         let genCPU = SimulateCommand.cpuSeconds() - cpu0
@@ -87,6 +90,11 @@ struct SimulateCommand: ParsableCommand {
         if let h = trace.simHiddenWatts, h.count > 1 {
             let rmse = (h.dropFirst().reduce(0.0) { $0 + Double($1) * Double($1) } / Double(h.count - 1)).squareRoot()
             print("  sim_hidden_w  RMSE \(String(format: "%.3f", rmse)) W (irreducible error of any guest-visible predictor)")
+        }
+        if let view = trace.guestView, let range = view.vcpuRange {
+            let loads = Set(trace.segments.compactMap { $0.parameters["neighbour_load"] }).sorted()
+            print("  guest view    k = \(range.lowerBound)…\(range.upperBound) of \(view.host.threads) threads, neighbour load \(loads.joined(separator: ", ")); "
+                  + "target: the guest's share by \(view.rule.rawValue) (P_idle \(String(format: "%.2f", view.host.idleWatts)) W)")
         }
         print("  speed         \(Int(Double(total) / max(genSeconds, 1e-9))) samples/s generated (\(Int(Double(total) / max(genCPU, 1e-9))) per CPU-second), \(Int(Double(total) / max(allSeconds, 1e-9))) samples/s incl. HDF5 write")
     }

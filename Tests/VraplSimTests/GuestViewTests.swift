@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplTrace
+@testable import VraplSim
+
+/// Watts of a guest view's share counter per sample, as a reader derives them (NaN at 0).
+func shareWatts(_ t: TraceData) -> [Double] {
+    guard let v = t.guestView else { return [] }
+    var w = [Double](repeating: .nan, count: t.sampleCount)
+    for i in 1..<max(1, t.sampleCount) {
+        let uj = energyDelta(previous: Microjoules(v.energyUj[i - 1]), current: Microjoules(v.energyUj[i]),
+                             maxRange: Microjoules(v.maxEnergyRangeUj)).value
+        w[i] = Double(uj) / 1e6 / (Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9)
+    }
+    return w
+}
+
+@Suite("Guest views of a host (a VM is a slice of its host)")
+struct GuestViewTests {
+    let profile: SimProfile
+    init() throws { profile = try SimFixtures.profile() }
+
+    func st(_ name: String, _ workers: Int) -> Combination.Stressor { .init(name: name, level: 1, workers: workers) }
+
+    /// A schedule whose segments run confined to `vcpus` with `load` on the other threads.
+    func confined(_ parts: [(ScheduledSegment.Kind, [Combination.Stressor], Int)], vcpus: Int, load: Double,
+                  neighbour: String? = "cpu") -> SimSchedule {
+        var s = SimFixtures.schedule(parts)
+        s.segments = s.segments.map { $0.confined(vcpus: vcpus, neighbourLoad: load, neighbourStressor: neighbour) }
+        return s
+    }
+
+    @Test("k = T with no neighbours: the guest's share is the whole package, interval by interval")
+    func wholeHostShareIsThePackage() throws {
+        let tenancy = Tenancy(vcpus: [20], neighbourStressors: ["cpu"])
+        let sched = confined([(.idle, [], 200), (.steady, [st("cpu", 20)], 300), (.steady, [st("vm", 10)], 300)], vcpus: 20, load: 0)
+        let t = try SyntheticGenerator(profile: profile, seed: 3).generate(schedule: sched, tenancy: tenancy)
+        let pkg = derivedWatts(t), share = shareWatts(t)
+        // Both counters integrate the same power in whole µJ: they differ by under 1 µJ per interval.
+        for i in 1..<t.sampleCount { #expect(abs(pkg[i] - share[i]) < 2e-6 / 0.016 + 1e-9) }
+        #expect(t.guestView?.vcpus.allSatisfy { $0 == 20 } == true)
+        #expect(t.metadata.formatVersion == 2)
+    }
+
+    @Test("a 2-vCPU guest under its own full load: counters of its 2 CPUs, a share near P_idle·2/20 + its busy part")
+    func smallGuestSeesItsOwnCPUs() throws {
+        let tenancy = Tenancy(vcpus: [2], neighbourStressors: ["cpu"])
+        let sched = confined([(.idle, [], 400), (.steady, [st("cpu", 2)], 600)], vcpus: 2, load: 0)
+        let t = try SyntheticGenerator(profile: profile, seed: 4).generate(schedule: sched, tenancy: tenancy)
+        // The guest's tick total over an interval is k · Δt · USER_HZ: 2 CPUs, not 20.
+        let n = t.sampleCount
+        let total = (0..<8).reduce(0.0) { $0 + Double(t.cpuFields[$1][n - 1] - t.cpuFields[$1][n - 501]) }
+        let seconds = Double(t.monotonicNs[n - 1] - t.monotonicNs[n - 501]) / 1e9
+        #expect(abs(total / seconds - 200) < 5)
+        let share = shareWatts(t), pkg = derivedWatts(t)
+        let idleShare = mean(share[100...399]), busyShare = mean(share[700...(n - 1)]), busyPkg = mean(pkg[700...(n - 1)])
+        #expect(abs(idleShare - profile.idleWatts * 2 / 20) < 0.6)  // the idle part plus a little housekeeping
+        // Its busy part: about 2 busy threads at the cpu mix's W per thread, under the turbo of a nearly idle host.
+        let expected = profile.idleWatts * 2 / 20 + 2 * profile.wattsPerBusyThread(profile.stressors["cpu"]!.mix) * profile.turbo(busyThreads: 2.3)
+        #expect(abs(busyShare - expected) / expected < 0.15)
+        #expect(busyPkg > busyShare + profile.idleWatts * 0.8)  // the package also carries the other 18 threads' idle power
+    }
+
+    @Test("busy neighbours raise the package but do not make a guest's share exceed the package")
+    func neighboursRaiseThePackage() throws {
+        let tenancy = Tenancy(vcpus: [4], neighbourLoads: [0, 1], neighbourStressors: ["cpu"])
+        let alone = try SyntheticGenerator(profile: profile, seed: 5).generate(
+            schedule: confined([(.steady, [st("cpu", 4)], 600)], vcpus: 4, load: 0), tenancy: tenancy)
+        let crowded = try SyntheticGenerator(profile: profile, seed: 5).generate(
+            schedule: confined([(.steady, [st("cpu", 4)], 600)], vcpus: 4, load: 1), tenancy: tenancy)
+        let pa = mean(derivedWatts(alone)[200...599]), pc = mean(derivedWatts(crowded)[200...599])
+        let sa = mean(shareWatts(alone)[200...599]), sc = mean(shareWatts(crowded)[200...599])
+        #expect(pc > pa + 20)
+        #expect(sc < pc && sa < pa)
+        // Same mix everywhere: the busy guest's share only falls by the host's lower turbo factor.
+        #expect(sc < sa && sc > 0.5 * sa)
+    }
+
+    @Test("a guest view survives the HDF5 round trip and h5py reads it")
+    func roundTrip() throws {
+        let tenancy = Tenancy(vcpus: [2, 8], neighbourStressors: ["vm"])
+        var sched = confined([(.idle, [], 100), (.steady, [st("cpu", 2)], 100)], vcpus: 2, load: 0.5)
+        sched.segments[1] = sched.segments[1].confined(vcpus: 8, neighbourLoad: 0.5, neighbourStressor: "vm")
+        let t = try SyntheticGenerator(profile: profile, seed: 6).generate(schedule: sched, tenancy: tenancy)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-gv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("g.h5").path
+        try TraceWriter.write(t, to: path)
+        let back = try TraceReader.read(path)
+        #expect(back.guestView == t.guestView)
+        #expect(back.guestView?.vcpuRange == 2...8)
+        #expect(back.segments[1].parameters["vcpus"] == "8" && back.segments[1].parameters["neighbour_load"] == "0.5")
+        let script = """
+        import h5py, json, sys
+        f = h5py.File(sys.argv[1], "r")
+        g = f["guest_view"]
+        host = json.loads(g.attrs["host"])
+        assert host["threads"] == 20 and abs(host["idle_watts"] - \(profile.idleWatts)) < 1e-9, host
+        assert g.attrs["rule"] == "idle-by-allocation"
+        assert list(g["vcpus"][:3]) == [2, 2, 2] and g["vcpus"][-1] == 8
+        assert g["energy_uj"].shape == f["timestamp_monotonic_ns"].shape
+        print("ok")
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")  // the python3 on PATH (the test environment's, with h5py)
+        p.arguments = ["python3", "-c", script, path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(text)")
+    }
+
+    @Test("bad tenancy: a guest larger than the host, unknown keys and loads outside [0, 1] are refused with the reason")
+    func badTenancy() throws {
+        #expect(throws: VraplError.self) { try Tenancy(vcpus: [32], neighbourStressors: []).validate(hostThreads: 20) }
+        let base = "stressors: [cpu]\nlevels: [1.0]\nduration: 10s\n"
+        for (yaml, fragment) in [("tenancy: {vcpus: [2], neighbour: [0.5]}", "unknown key 'tenancy.neighbour'"),
+                                 ("tenancy: {vcpus: [0]}", "positive integers"),
+                                 ("tenancy: {vcpus: [2], neighbour_load: [1.5]}", "busy fractions in [0, 1]"),
+                                 ("tenancy: {vcpus: [2], rule: fair}", "unknown share rule 'fair'")] {
+            do {
+                _ = try CampaignMatrix.parse(yaml: base + yaml)
+                Issue.record("accepted \(yaml)")
+            } catch let e as VraplError {
+                #expect(e.message.contains(fragment), "\(e.message)")
+            }
+        }
+        let sched = confined([(.idle, [], 10)], vcpus: 2, load: 0)
+        #expect(throws: VraplError.self) { _ = try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: sched) }
+    }
+
+    @Test("a tenancy matrix: every combination once per (k, neighbour load), workers a fraction of k")
+    func scheduleExpansion() throws {
+        let m = try CampaignMatrix.parse(yaml: """
+        stressors: [cpu]
+        levels: [0.5, 1.0]
+        duration: 10s
+        tenancy: {vcpus: [2, 8], neighbour_load: [0, 1]}
+        """)
+        let s = SimSchedule.build(matrix: m, threads: 20, seed: 1, scale: 0.1)
+        let steady = s.segments.filter { $0.kind == .steady }
+        #expect(steady.count == 2 * 2 * 2)
+        for seg in steady {
+            let k = try #require(seg.vcpus)
+            #expect(seg.stressors[0].workers == max(1, Int((seg.stressors[0].level * Double(k)).rounded())))
+            #expect(seg.parameters["vcpus"] == String(k))
+        }
+        #expect(s.segments.allSatisfy { $0.vcpus != nil })
+        // Without tenancy nothing is confined and the schedule is the one it always was.
+        let plain = try CampaignMatrix.parse(yaml: "stressors: [cpu]\nlevels: [0.5, 1.0]\nduration: 10s\n")
+        #expect(SimSchedule.build(matrix: plain, threads: 20, seed: 1, scale: 0.1).segments.allSatisfy { $0.vcpus == nil })
+    }
+}
