@@ -52,11 +52,17 @@ public struct FeatureSeries: Sendable {
             }
             pageFaults = series.values
         }
+        let view = trace.guestView
+        if featureSet.needsHostShape {
+            guard let view, view.vcpus.count == n else {
+                throw VraplError("feature set '\(featureSet.name)' needs a guest-view trace (per-sample vCPUs and the host's shape, /guest_view), which the trace (host '\(trace.metadata.hostName)') is not: simulate one with a matrix 'tenancy:' section")
+            }
+        }
         for (i, column) in trace.cpuFields.enumerated() where column.count != n {
             throw VraplError("trace column cpu_\(CPUTimes.fieldNames[i]) has \(column.count) samples, expected \(n)")
         }
         var values = [Float](repeating: 0, count: f * n)
-        var extractor = FeatureExtractor(featureSet: featureSet)
+        var extractor = FeatureExtractor(featureSet: featureSet, hostThreads: view?.host.threads)
         values.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             var stat = ProcStatSnapshot()
@@ -71,7 +77,8 @@ public struct FeatureSeries: Sendable {
                 stat.processesCreated = t < trace.processesCreated.count ? trace.processesCreated[t] : 0
                 stat.procsRunning = t < trace.procsRunning.count ? trace.procsRunning[t] : 0
                 stat.procsBlocked = t < trace.procsBlocked.count ? trace.procsBlocked[t] : 0
-                let sample = RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t])
+                let sample = RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t],
+                                       vcpus: view.map { Int($0.vcpus[t]) } ?? 0)
                 _ = extractor.push(sample, into: base + t, stride: n)
             }
         }
@@ -81,7 +88,33 @@ public struct FeatureSeries: Sendable {
     }
 }
 
-/// The model's target: package power in watts per sample interval.
+/// The model's target per sample interval: a guest view's share of the package (`GuestSharePower`)
+/// when the trace is one, else the whole package (`PackagePower`).
+public enum TargetPower {
+    /// Watts and the count of implausible intervals (NaN) of the trace's target.
+    public static func seriesWithImplausibleCount(trace: TraceData) throws -> (watts: [Float], implausible: Int) {
+        if let view = trace.guestView { return try GuestSharePower.seriesWithImplausibleCount(trace: trace, view: view) }
+        return try PackagePower.seriesWithImplausibleCount(trace: trace)
+    }
+
+    public static func series(trace: TraceData) throws -> [Float] { try seriesWithImplausibleCount(trace: trace).watts }
+
+    /// What the target is, for model metadata: `package_power_watts` or `guest_share_watts`.
+    public static func name(trace: TraceData) -> String { trace.guestView == nil ? "package_power_watts" : "guest_share_watts" }
+}
+
+/// A guest view's target: the guest's share of the package power by the view's rule, W per interval,
+/// from `/guest_view/energy_uj` exactly as package watts come from a RAPL counter.
+public enum GuestSharePower {
+    public static func seriesWithImplausibleCount(trace: TraceData, view: GuestViewSeries) throws -> (watts: [Float], implausible: Int) {
+        let zone = RaplDomainSeries(key: "guest_view", name: "package-share", maxEnergyRangeUj: view.maxEnergyRangeUj, energyUj: view.energyUj)
+        var shareOnly = trace
+        shareOnly.rapl = [zone]
+        return try PackagePower.seriesWithImplausibleCount(trace: shareOnly)
+    }
+}
+
+/// The whole host's target: package power in watts per sample interval.
 public enum PackagePower {
     /// Package watts over the interval ending at each sample: the sum over every package zone
     /// (`package-N`) of `energyDelta` (wrap-around handled, VraplCore) divided by Δt from the

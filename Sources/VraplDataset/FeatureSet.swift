@@ -12,8 +12,12 @@ import VraplCore
 ///   counted inside user and nice by the kernel, so they are not added again), then
 ///   log1p of context switches/s, interrupts/s, forks/s, the gauges procs_running (run-queue length)
 ///   and procs_blocked, and log1p of page faults/s (`/proc/vmstat pgfault`).
+/// - `guest-share-5`: `decode-rapl-4` over the guest's own k CPUs, plus `vcpu_share` = k / T, the
+///   guest's vCPUs over its host's threads (constant while k is): the host shape as an input, so a
+///   guest-shaped model keeps the v4.1 architecture and its PyTorch names (DESIGN.md "A VM is a slice
+///   of its host"). T comes from the trace's guest view in training and from the model in the guest.
 public struct FeatureSet: Hashable, Sendable, CustomStringConvertible {
-    public enum Kind: String, Sendable, CaseIterable { case decodeRapl4 = "decode-rapl-4", extended }
+    public enum Kind: String, Sendable, CaseIterable { case decodeRapl4 = "decode-rapl-4", extended, guestShare5 = "guest-share-5" }
 
     public let kind: Kind
     /// Selection name (`features:` in the YAML config).
@@ -26,15 +30,20 @@ public struct FeatureSet: Hashable, Sendable, CustomStringConvertible {
         case .extended:
             return CPUTimes.fieldNames.map { "\($0)_percent" } +
                 ["log_ctx_switches", "log_interrupts", "log_forks", "procs_running", "procs_blocked", "log_page_faults"]
+        case .guestShare5:
+            return FeatureSet.decodeRapl4.featureNames + ["vcpu_share"]
         }
     }
     public var count: Int { featureNames.count }
     /// True when the set needs the `pgfault` counter of /proc/vmstat.
     public var needsPageFaults: Bool { kind == .extended }
+    /// True when the set needs the host shape (k per sample and the host's T): a guest-shaped model.
+    public var needsHostShape: Bool { kind == .guestShare5 }
     public var description: String { name }
 
     public static let decodeRapl4 = FeatureSet(kind: .decodeRapl4)
     public static let extended = FeatureSet(kind: .extended)
+    public static let guestShare5 = FeatureSet(kind: .guestShare5)
     public static let all: [FeatureSet] = Kind.allCases.map { FeatureSet(kind: $0) }
 
     public init(kind: Kind) { self.kind = kind }
@@ -64,9 +73,11 @@ public struct RawSample: Sendable, Equatable {
     public var stat: ProcStatSnapshot
     /// /proc/vmstat `pgfault` (cumulative), when read; only the `extended` set needs it.
     public var pageFaults: UInt64?
+    /// k: the guest's online vCPUs (its `cpuN` lines), 0 when unknown; only `guest-share-5` needs it.
+    public var vcpus: Int
 
-    public init(monotonicNs: UInt64, stat: ProcStatSnapshot, pageFaults: UInt64? = nil) {
-        self.monotonicNs = monotonicNs; self.stat = stat; self.pageFaults = pageFaults
+    public init(monotonicNs: UInt64, stat: ProcStatSnapshot, pageFaults: UInt64? = nil, vcpus: Int = 0) {
+        self.monotonicNs = monotonicNs; self.stat = stat; self.pageFaults = pageFaults; self.vcpus = vcpus
     }
 }
 
@@ -83,11 +94,14 @@ public struct RawSample: Sendable, Equatable {
 /// - a counter that went backwards (reboot, restore) counts as a zero delta.
 public struct FeatureExtractor: Sendable {
     public let featureSet: FeatureSet
+    /// T, the host's threads, for `vcpu_share` (guest-share-5 only).
+    public let hostThreads: Int?
     private var previous: RawSample?
     private var lastRow: [Double]
 
-    public init(featureSet: FeatureSet) {
+    public init(featureSet: FeatureSet, hostThreads: Int? = nil) {
         self.featureSet = featureSet
+        self.hostThreads = hostThreads
         self.lastRow = Array(repeating: 0, count: featureSet.count)
     }
 
@@ -121,7 +135,7 @@ public struct FeatureExtractor: Sendable {
         }
         let p = prev.stat, c = sample.stat
         switch featureSet.kind {
-        case .decodeRapl4:
+        case .decodeRapl4, .guestShare5:
             let du = delta(p.cpu.user, c.cpu.user), ds = delta(p.cpu.system, c.cpu.system)
             let di = delta(p.cpu.idle, c.cpu.idle), dw = delta(p.cpu.iowait, c.cpu.iowait)
             let total = du + ds + di + dw
@@ -131,6 +145,7 @@ public struct FeatureExtractor: Sendable {
                 lastRow[2] = dw / total * 100
             }
             lastRow[3] = logRate(delta(p.contextSwitches, c.contextSwitches), 3)
+            if featureSet.kind == .guestShare5, let t = hostThreads, t > 0 { lastRow[4] = Double(sample.vcpus) / Double(t) }
         case .extended:
             var d = [Double](repeating: 0, count: 10)
             for i in 0..<10 { d[i] = delta(p.cpu[i], c.cpu[i]) }

@@ -51,6 +51,16 @@ public struct DatasetTrace: Sendable, Equatable {
     public var globalStart: Int
     public var count: Int
     public var powerSource: PowerSource
+    /// Guest views: the host, the rule and the range of k; nil for a whole-host trace.
+    public var guestView: GuestViewShape? = nil
+}
+
+/// What a guest-view trace says about its host, without per-sample data (a model's `host` metadata).
+public struct GuestViewShape: Sendable, Equatable {
+    public var host: HostShape
+    public var rule: ShareRule
+    public var vcpus: ClosedRange<Int>
+    public init(host: HostShape, rule: ShareRule, vcpus: ClosedRange<Int>) { self.host = host; self.rule = rule; self.vcpus = vcpus }
 }
 
 /// One labelled segment (global sample positions, inclusive) and the trace it belongs to.
@@ -86,6 +96,14 @@ public struct WindowDataset: Sendable {
 
     public var featureCount: Int { featureNames.count }
     public var embedding: DelayEmbedding { options.embedding }
+    /// The host shape of a dataset of guest views (every trace agrees on host and rule; k is the
+    /// union of their ranges); nil for whole-host data.
+    public var guestView: GuestViewShape? {
+        let views = traces.compactMap(\.guestView)
+        guard var shape = views.first else { return nil }
+        for v in views.dropFirst() { shape.vcpus = min(shape.vcpus.lowerBound, v.vcpus.lowerBound)...max(shape.vcpus.upperBound, v.vcpus.upperBound) }
+        return shape
+    }
     public var windowCount: Int { windowEnds.count }
     /// Scalars per window: features × d.
     public var inputSize: Int { featureCount * embedding.d }
@@ -202,10 +220,22 @@ public struct WindowDatasetBuilder {
         }
         let series = try FeatureSeries(trace: trace, featureSet: featureSet)
         let watts: [Float], implausible: Int
-        do { (watts, implausible) = try PackagePower.seriesWithImplausibleCount(trace: trace) } catch let error as VraplError {
+        do { (watts, implausible) = try TargetPower.seriesWithImplausibleCount(trace: trace) } catch let error as VraplError {
             throw VraplError("\(name): \(error.message)")
         }
+        var shape: GuestViewShape?
+        if let view = trace.guestView, let range = view.vcpuRange {
+            shape = GuestViewShape(host: view.host, rule: view.rule, vcpus: range)
+            if let other = traces.first, other.guestView?.host != view.host || other.guestView?.rule != view.rule {
+                throw VraplError("\(name): a guest view of host \(view.host.cpuModel) (\(view.host.threads) threads, \(view.rule.rawValue)) cannot join \(other.name), "
+                                 + (other.guestView.map { "a view of \($0.host.cpuModel) (\($0.host.threads) threads, \($0.rule.rawValue))" } ?? "a whole-host trace")
+                                 + ": a model is trained for one host shape")
+            }
+        } else if let other = traces.first(where: { $0.guestView != nil }) {
+            throw VraplError("\(name): a whole-host trace cannot join the guest view \(other.name): a model is trained for one host shape")
+        }
         try add(series: series, targets: watts, segments: trace.segments, name: name, powerSource: trace.metadata.powerSource)
+        traces[traces.count - 1].guestView = shape
         return implausible
     }
 

@@ -27,6 +27,8 @@ public struct ModelFile: Equatable, Sendable {
     public var trainingStats: TrainingStats?
     /// Optional `name` key; `displayName` falls back to the file name.
     public var name: String?
+    /// A guest-shaped model's host and k range (`guest_shape`); nil: a whole-host model.
+    public var guestShape: GuestShape?
     /// Weights, by `state_dict` name.
     public var tensors: [String: SafetensorsTensor]
     /// Metadata keys this version does not interpret.
@@ -118,6 +120,12 @@ public struct ModelFile: Equatable, Sendable {
         guard let powerSource = PowerSource(parsing: sourceText) else {
             throw fail("power_source '\(sourceText)' is neither 'rapl' nor 'sim:<profile>'")
         }
+        var guestShape: GuestShape?
+        if let shapeText = meta[ModelMetadataKey.guestShape] {
+            let shape: GuestShape = try Self.decode(shapeText, key: "guest_shape", fail: fail)
+            do { try shape.validate() } catch let e as VraplError { throw fail(e.message) }
+            guestShape = shape
+        }
         var trainingStats: TrainingStats?
         if let statsText = meta[ModelMetadataKey.trainingStats], !statsText.isEmpty {
             trainingStats = try Self.decode(statsText, key: "training_stats", fail: fail)
@@ -126,8 +134,13 @@ public struct ModelFile: Equatable, Sendable {
                   target: meta[ModelMetadataKey.target] ?? "", powerSource: powerSource,
                   provenance: meta[ModelMetadataKey.provenance] ?? "{}", metrics: meta[ModelMetadataKey.metrics] ?? "{}",
                   trainingStats: trainingStats, name: meta[ModelMetadataKey.name], tensors: file.tensors)
+        self.guestShape = guestShape
+        if features.contains("vcpu_share") != (guestShape != nil) {
+            throw fail(guestShape == nil ? "the features include vcpu_share but the host metadata (guest_shape) is missing"
+                                         : "guest_shape is set but the features have no vcpu_share input")
+        }
         let known = Set(ModelMetadataKey.required + [ModelMetadataKey.provenance, ModelMetadataKey.metrics,
-                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name])
+                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name, ModelMetadataKey.guestShape])
         extraMetadata = meta.filter { !known.contains($0.key) }
         do {
             try validate()
@@ -177,8 +190,12 @@ public struct ModelFile: Equatable, Sendable {
     /// Consistency of metadata and tensors; throws `ArchitectureError` with a one-line reason.
     public func validate() throws {
         let arch = architecture
-        guard target == "package_power_watts" else {
-            throw ArchitectureError("target '\(target)' is not supported (expected package_power_watts)")
+        guard target == "package_power_watts" || target == "guest_share_watts" else {
+            throw ArchitectureError("target '\(target)' is not supported (expected package_power_watts or guest_share_watts)")
+        }
+        guard (target == "guest_share_watts") == (guestShape != nil) else {
+            throw ArchitectureError(guestShape == nil ? "target guest_share_watts needs the host metadata (guest_shape), which is missing"
+                                                      : "a guest-shaped model (guest_shape) must predict guest_share_watts, not \(target)")
         }
         guard !features.isEmpty else { throw ArchitectureError("features is empty") }
         // Every number within its documented bound before any size is computed from it.
@@ -256,6 +273,7 @@ public struct ModelFile: Equatable, Sendable {
         meta[ModelMetadataKey.metrics] = metrics
         if let trainingStats { meta[ModelMetadataKey.trainingStats] = try json(trainingStats) }
         if let name { meta[ModelMetadataKey.name] = name }
+        if let guestShape { meta[ModelMetadataKey.guestShape] = try json(guestShape) }
         return meta
     }
 

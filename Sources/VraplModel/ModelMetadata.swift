@@ -1,6 +1,7 @@
 /// The typed parts of a model file's `__metadata__` (see docs/model-format.md). Each is stored as a
 /// JSON string under a fixed key, with DECODE-RAPL's own names.
 
+import VraplCore
 import VraplDataset
 
 /// Delay embedding: a window holds `d` samples per feature, `tau` samples apart, sampled every
@@ -70,6 +71,8 @@ public enum ModelMetadataKey {
     public static let trainingStats = "training_stats"
     /// Optional human-readable model name (defaults to the file name without extension).
     public static let name = "name"
+    /// Optional: the host a guest-shaped model was trained for (`GuestShape`); absent = whole-host model.
+    public static let guestShape = "guest_shape"
 
     /// Keys every model must have.
     public static let required = [format, formatVersion, architecture, features, embedding, normalization, target, powerSource]
@@ -85,5 +88,37 @@ extension ModelFile {
     public func makeScaler() -> MinMaxScaler {
         MinMaxScaler(featureMin: normalization.featureMin.map { Float($0) }, featureRange: normalization.featureRange.map { Float($0) },
                      clip: normalization.clip ?? false)
+    }
+}
+
+/// What a guest-shaped model was trained for (`guest_shape` key): the host (threads, cores, sockets,
+/// CPU model, P_idle), the range of guest sizes k it saw and the share rule of its target.
+/// `{"host": {"threads": 20, "cpu_model": "…", "idle_watts": 24.571}, "vcpus_min": 1, "vcpus_max": 20,
+/// "rule": "idle-by-allocation"}`. A model without it is a whole-host model (every DECODE-RAPL
+/// checkpoint): it estimates the power of the machine whose counters it reads.
+public struct GuestShape: Codable, Equatable, Sendable {
+    public var host: HostShape
+    public var vcpusMin: Int
+    public var vcpusMax: Int
+    public var rule: ShareRule
+
+    public init(host: HostShape, vcpus: ClosedRange<Int>, rule: ShareRule) {
+        self.host = host; self.vcpusMin = vcpus.lowerBound; self.vcpusMax = vcpus.upperBound; self.rule = rule
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case host, rule
+        case vcpusMin = "vcpus_min"
+        case vcpusMax = "vcpus_max"
+    }
+
+    public var vcpus: ClosedRange<Int> { vcpusMin...max(vcpusMin, vcpusMax) }
+
+    /// Checks the host and the k range (1 ≤ min ≤ max ≤ threads).
+    public func validate() throws {
+        try host.validate()
+        guard vcpusMin >= 1, vcpusMin <= vcpusMax, vcpusMax <= host.threads else {
+            throw VraplError("guest_shape vcpus \(vcpusMin)…\(vcpusMax) must lie within 1…\(host.threads) (the host's threads)")
+        }
     }
 }

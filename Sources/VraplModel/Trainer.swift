@@ -261,12 +261,23 @@ public final class Trainer {
     /// The model file for the network's current weights.
     public func modelFile(powerSource: PowerSource, provenance: String, metrics: String, trainingStats: TrainingStats?,
                           name: String?) throws -> ModelFile {
-        ModelFile(architecture: config.architecture, features: dataset.featureNames,
-                  embedding: Embedding(d: config.d, tau: config.tau, sampleIntervalMs: config.sampleIntervalMs),
-                  normalization: Normalization(featureMin: scaler.featureMin.map(Double.init),
-                                               featureRange: scaler.featureRange.map(Double.init)),
-                  powerSource: powerSource, provenance: provenance, metrics: metrics, trainingStats: trainingStats,
-                  name: name, tensors: try Self.tensors(of: network))
+        let view = dataset.guestView
+        var model = ModelFile(architecture: config.architecture, features: dataset.featureNames,
+                              embedding: Embedding(d: config.d, tau: config.tau, sampleIntervalMs: config.sampleIntervalMs),
+                              normalization: Normalization(featureMin: scaler.featureMin.map(Double.init),
+                                                           featureRange: scaler.featureRange.map(Double.init)),
+                              target: view == nil ? "package_power_watts" : "guest_share_watts",
+                              powerSource: powerSource, provenance: provenance, metrics: metrics, trainingStats: trainingStats,
+                              name: name, tensors: try Self.tensors(of: network))
+        // A guest-shaped model carries its host; trained on guest views, it must see k/T as an input.
+        if let view {
+            guard dataset.featureNames.contains("vcpu_share") else {
+                throw VraplError("the data are guest views (targets are a guest's share of its host) but the features '\(dataset.featureNames.joined(separator: ","))' "
+                                 + "have no vcpu_share input: use 'features: guest-share-5'")
+            }
+            model.guestShape = GuestShape(host: view.host, vcpus: view.vcpus, rule: view.rule)
+        }
+        return model
     }
 
     /// Statistics for the guest's trust score: the newest sample of every training window (features)

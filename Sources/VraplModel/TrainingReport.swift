@@ -43,7 +43,13 @@ public enum TrainingReport {
         s += "| architecture | \(config.architectureKind == .cnn1d ? "v4.1 1D-CNN encoder + power head" : "v3 MLP encoder + power head") (`\(config.architectureKind.rawValue)`), \(network.parameterCount) parameters |\n"
         s += "| features | `\(config.featureSet.name)`: \(dataset.featureNames.joined(separator: ", ")) |\n"
         s += "| embedding | d = \(config.d), τ = \(config.tau), \(Int(config.sampleIntervalMs)) ms samples: look-back \(Int(Double(config.d - 1) * Double(config.tau) * config.sampleIntervalMs)) ms |\n"
-        s += "| target | `package_power_watts` (sum of package zones) |\n"
+        if let view = dataset.guestView {
+            s += "| target | `guest_share_watts`: a guest's share of its host's package by `\(view.rule.rawValue)` (P_vm = P_idle·k/T + (P_pkg − P_idle)·U_vm/U_host) |\n"
+            s += "| host shape | guest-shaped: host \(view.host.cpuModel), T = \(view.host.threads) threads, P_idle \(f(view.host.idleWatts, 2)) W; trained on guests of k = \(view.vcpus.lowerBound)…\(view.vcpus.upperBound) vCPUs |\n"
+        } else {
+            s += "| target | `package_power_watts` (sum of package zones) |\n"
+            s += "| host shape | whole-host model: it estimates the power of the machine whose counters it reads (a guest gets its whole host's power) |\n"
+        }
         s += "| power source | `\(powerSource)` |\n"
         s += "| config | `\(config.name)` (batch \(config.batchSize), lr \(config.learningRate), weight decay \(config.weightDecay), dropout \(config.dropout), loss \(config.loss), ReduceLROnPlateau ×\(config.schedulerFactor) after \(config.schedulerPatience), early stopping \(config.earlyStoppingPatience), seed \(config.seed)) |\n"
         s += "| trained | \(history.count) epochs in \(f(seconds, 1)) s on \(threads) thread(s); best epoch \(metrics.bestEpoch) |\n\n"

@@ -62,24 +62,47 @@ import VraplTrace
     /// the closed form of the ramp.
     @Test(arguments: FeatureSet.all)
     func batchEqualsStreaming(set: FeatureSet) throws {
-        let trace = TestTraces.ramp(40)
+        var trace = TestTraces.ramp(40)
+        if set.needsHostShape { trace.guestView = TestTraces.guestView(samples: 40, vcpus: 2) }
         let series = try FeatureSeries(trace: trace, featureSet: set)
         #expect(series.firstValid == 1)
-        var x = FeatureExtractor(featureSet: set)
+        var x = FeatureExtractor(featureSet: set, hostThreads: trace.guestView?.host.threads)
         for t in 0..<trace.sampleCount {
             var s = ProcStatSnapshot()
             for i in 0..<10 { var f = s.cpu.fields; f[i] = trace.cpuFields[i][t]; s.cpu.fields = f }
             s.contextSwitches = trace.contextSwitches[t]
             s.interrupts = trace.interrupts[t]
             s.procsRunning = trace.procsRunning[t]
-            let row = x.push(RawSample(monotonicNs: trace.monotonicNs[t], stat: s, pageFaults: trace.vmstat[0].values[t]))
+            let row = x.push(RawSample(monotonicNs: trace.monotonicNs[t], stat: s, pageFaults: trace.vmstat[0].values[t],
+                                       vcpus: trace.guestView.map { Int($0.vcpus[t]) } ?? 0))
             if t == 0 { #expect(row == nil); continue }
             let expected = try #require(row)
             for f in 0..<set.count { #expect(series.value(feature: f, at: t) == expected[f]) }
         }
-        if set == .decodeRapl4 {
+        if set == .guestShare5 { for t in 1..<40 { #expect(series.value(feature: 4, at: t) == Float(2.0 / 20.0)) } }
+        if set == .decodeRapl4 || set == .guestShare5 {
             for t in 1..<40 { for f in 0..<4 { #expect(abs(series.value(feature: f, at: t) - TestTraces.rampFeature(f, t)) <= 1e-4 * max(1, abs(TestTraces.rampFeature(f, t)))) } }
         }
+    }
+
+    @Test("guest-share-5 needs a guest view; the target of a guest view is its share counter; one host shape per dataset")
+    func guestViewData() throws {
+        let whole = TestTraces.ramp(40)
+        #expect(throws: VraplError.self) { _ = try FeatureSeries(trace: whole, featureSet: .guestShare5) }
+        var view = TestTraces.ramp(40)
+        var gv = TestTraces.guestView(samples: 40, vcpus: 2)
+        gv.energyUj = (0..<40).map { UInt64($0) * 80_000 }  // 80 mJ per 16 ms tick = 5 W
+        view.guestView = gv
+        let target = try TargetPower.series(trace: view)
+        for t in 1..<40 { #expect(abs(Double(target[t]) - 80_000e-6 / (Double(view.monotonicNs[t] - view.monotonicNs[t - 1]) / 1e9)) < 1e-3) }
+        #expect(TargetPower.name(trace: view) == "guest_share_watts" && TargetPower.name(trace: whole) == "package_power_watts")
+        let options = WindowOptions(embedding: DelayEmbedding(d: 4, tau: 1), skipSamples: 0)
+        var builder = WindowDatasetBuilder(featureNames: FeatureSet.guestShare5.featureNames, options: options)
+        try builder.add(trace: view, featureSet: .guestShare5, name: "a.h5")
+        var other = view
+        other.guestView?.host.threads = 32
+        #expect(throws: VraplError.self) { try builder.add(trace: other, featureSet: .guestShare5, name: "b.h5") }
+        #expect(builder.build().guestView?.vcpus == 2...2)
     }
 
     @Test func packagePowerSumsPackagesAndHandlesWrap() throws {

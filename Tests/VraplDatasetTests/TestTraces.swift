@@ -44,6 +44,12 @@ enum TestTraces {
     }
 
     /// The expected decode-rapl-4 feature f at sample t ≥ 1 of `ramp`.
+    /// A guest view of `samples` samples: k = `vcpus` of a 20-thread host at P_idle 25 W, share counter at 0.
+    static func guestView(samples: Int, vcpus: Int) -> GuestViewSeries {
+        GuestViewSeries(host: HostShape(threads: 20, cpuModel: "test", idleWatts: 25), rule: .idleByAllocation, maxEnergyRangeUj: 1 << 40,
+                        vcpus: Array(repeating: UInt64(vcpus), count: samples), energyUj: Array(repeating: 0, count: samples))
+    }
+
     static func rampFeature(_ f: Int, _ t: Int) -> Float {
         let du = Double(t % 7 + 1), ds = 2.0, di = 5.0, dw = Double(t % 3)
         let total = du + ds + di + dw
