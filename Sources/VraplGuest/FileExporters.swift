@@ -128,6 +128,9 @@ public final class JSONLWriter {
     public static func line(_ e: GuestEstimate, calibration: CalibrationState?) -> String {
         var s = "{\"index\":\(e.index),\"timestamp_unix\":\(fmt(e.wallClockUnix, 6)),\"power_watts\":\(fmt(e.watts, 4))"
         s += ",\"energy_joules\":\(fmt(e.energyJoules, 6)),\"busy_cpu_percent\":\(fmt(e.busyPercent, 2))"
+        if let idle = e.idleWatts, let active = e.activeWatts {
+            s += ",\"vcpus\":\(e.vcpus),\"idle_watts\":\(fmt(idle, 4)),\"active_watts\":\(fmt(active, 4))"
+        }
         s += ",\"trust\":" + (e.trust.map { fmt($0, 4) } ?? "null")
         s += ",\"ood\":\(e.isOutOfDistribution),\"ood_count\":\(e.outOfDistributionCount)"
         if let limit = e.trustLimitedBy { s += ",\"trust_limited_by\":\"\(limit)\"" }
@@ -161,6 +164,9 @@ public enum TerminalLine {
     public static func render(_ s: GuestSnapshot) -> String {
         guard let e = s.estimate else { return "vrapl-guest: filling the window…" }
         var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W  %10.1f J  busy %5.1f %%", e.watts, e.energyJoules, e.busyPercent)
+        if let idle = e.idleWatts, let active = e.activeWatts {
+            line += String(format: "  (idle %.2f + active %.2f W, %d vCPUs)", idle, active, e.vcpus)
+        }
         if let t = e.trust {
             line += String(format: "  trust %.2f", t) + (e.isOutOfDistribution ? " OOD (\(e.trustLimitedBy ?? "?"))" : "") + "  ood \(e.outOfDistributionCount)"
         } else {

@@ -31,8 +31,23 @@ public struct GuestEstimate: Sendable, Equatable {
     /// (0 W before any), so energy never integrates a non-finite power.
     public var nonFinitePredictionCount: Int = 0
 
+    /// Guest-shaped models: k, the online vCPUs of the newest sample (0 for a whole-host model).
+    public var vcpus: Int = 0
+    /// Guest-shaped models: the idle part of the reported share, P_idle · k / T (0 under
+    /// `active-only`); nil for a whole-host model, which cannot split its estimate.
+    public var idleWatts: Double? = nil
+    /// Added to the model's output to report by another rule than the one it was trained on
+    /// (idle part of the reported rule minus that of the model's).
+    public var ruleOffsetWatts: Double = 0
+    /// Energy of the idle part so far, J (guest-shaped models; the active part is the rest).
+    public var idleEnergyJoules: Double = 0
+
     /// Power as exported (a model may undershoot below zero at idle; power is never negative).
-    public var watts: Double { max(0, predictedWatts) }
+    public var watts: Double { max(0, predictedWatts + ruleOffsetWatts) }
+    /// The active part: the reported power above its idle part (nil for a whole-host model).
+    public var activeWatts: Double? { idleWatts.map { max(0, watts - $0) } }
+    /// Energy of the active part so far, J.
+    public var activeEnergyJoules: Double? { idleWatts == nil ? nil : max(0, energyJoules - idleEnergyJoules) }
 }
 
 /// The guest's pipeline, shared by the live loop and replay: raw sample → `FeatureExtractor` (the
@@ -44,6 +59,14 @@ public final class GuestEstimator {
     public let model: ModelFile
     public let featureSet: FeatureSet
     public let predictEvery: Int
+    /// A guest-shaped model's host and k range (nil: whole-host model) and the rule reported by.
+    public let guestShape: GuestShape?
+    public let reportRule: ShareRule?
+    /// Changes of the vCPU count seen mid-run (hotplug): each restarts the window.
+    public private(set) var vcpuChangeCount = 0
+    private var vcpus = 0
+    private var idlePart = 0.0, ruleOffset = 0.0
+    private var idleEnergy = 0.0
     private let predictor: WindowPredictor
     private var extractor: FeatureExtractor
     private let ring: WindowRing
@@ -98,7 +121,9 @@ public final class GuestEstimator {
     /// - Parameters:
     ///   - batch: nil predicts every tick through `predictor`; otherwise windows are staged and
     ///     predicted `flush` by flush through `batch.predictor` (up to `batch.capacity` samples a flush).
-    public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1, batch: Batch? = nil) throws {
+    ///   - shareRule: report a guest-shaped model's estimate by this rule (nil: the rule it was trained on).
+    public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1, batch: Batch? = nil,
+                shareRule: ShareRule? = nil) throws {
         let name = model.path ?? model.displayName
         guard let set = try? FeatureSet(featureNames: model.features) else {
             throw VraplError("\(name): model features \(model.features) are not computed by any feature set this guest knows (\(FeatureSet.all.map(\.name).joined(separator: ", "))); refusing to build windows that differ from training")
@@ -111,7 +136,9 @@ public final class GuestEstimator {
         self.featureSet = set
         self.predictor = predictor
         self.predictEvery = predictEvery
-        extractor = FeatureExtractor(featureSet: set)
+        guestShape = model.guestShape
+        reportRule = model.guestShape == nil ? nil : (shareRule ?? model.guestShape?.rule)
+        extractor = FeatureExtractor(featureSet: set, hostThreads: model.guestShape?.host.threads)
         ring = WindowRing(featureCount: set.count, d: model.embedding.d, tau: model.embedding.tau, order: model.delayEmbedding.order)
         scaler = model.makeScaler()
         if let stats = model.trainingStats {
@@ -165,6 +192,19 @@ public final class GuestEstimator {
         if let prev = previousNs, sample.monotonicNs > prev { dtNs = sample.monotonicNs - prev } else { dtNs = 0 }
         previousNs = sample.monotonicNs
         updateBusy(sample)
+        if let shape = guestShape, sample.vcpus > 0, sample.vcpus != vcpus {
+            // Hotplug: the window restarts (its k/T and percentages changed basis); the held
+            // estimate keeps integrating, so no energy is lost.
+            if vcpus > 0 {
+                extractor.reset()
+                ring.reset()
+                vcpuChangeCount += 1
+            }
+            vcpus = sample.vcpus
+            let k = min(vcpus, shape.host.threads)
+            idlePart = (reportRule ?? shape.rule).idleWatts(host: shape.host, vcpus: k)
+            ruleOffset = idlePart - shape.rule.idleWatts(host: shape.host, vcpus: k)
+        }
 
         let produced = ring.withNextRow { extractor.push(sample, into: $0, stride: 1) }
         if produced { ring.commit() }
@@ -252,8 +292,15 @@ public final class GuestEstimator {
     private func integrate(sampleIndex index: Int, monotonicNs: UInt64, wallClockUnix: Double, dtNs: UInt64, busy: Double,
                            newPrediction: Bool, emit: (GuestEstimate, UInt64) -> Void) {
         guard var estimate = current else { return }
+        if guestShape != nil {
+            estimate.vcpus = vcpus
+            estimate.idleWatts = idlePart
+            estimate.ruleOffsetWatts = ruleOffset
+        }
         // Integrate the power that holds over the interval ending at this sample.
         energy += estimate.watts * Double(dtNs) / 1e9
+        if guestShape != nil { idleEnergy += min(estimate.watts, idlePart) * Double(dtNs) / 1e9 }
+        estimate.idleEnergyJoules = idleEnergy
         estimate.index = index
         estimate.monotonicNs = monotonicNs
         estimate.wallClockUnix = wallClockUnix
@@ -287,8 +334,13 @@ public final class GuestEstimator {
             trust = result.score
             ood = result.isOutOfDistribution
             limitedBy = result.latentScore < result.featureScore ? "latent" : model.features[result.worstFeature]
-            if ood { oodCount += 1 }
         }
+        // A guest larger or smaller than any the model was trained on is out of distribution too.
+        if let shape = guestShape, !shape.vcpus.contains(vcpus) {
+            ood = true
+            limitedBy = "vcpu_share"
+        }
+        if ood { oodCount += 1 }
         current = GuestEstimate(index: sampleIndex, monotonicNs: 0, wallClockUnix: 0, predictedWatts: predicted,
                                 isNewPrediction: true, energyJoules: energy, busyPercent: busy, trust: trust,
                                 isOutOfDistribution: ood, trustLimitedBy: limitedBy, outOfDistributionCount: oodCount,

@@ -35,6 +35,9 @@ public struct GuestConfig: Sendable {
     /// into one pass at the export tick (the default live mode: one fetch of the weights per export).
     /// Replay emits every sample's estimate at once in either mode.
     public var predictPerTick = false
+    /// Report a guest-shaped model's share by this rule (nil: the model's own, normally
+    /// `idle-by-allocation`; `active-only` charges no idle power).
+    public var shareRule: ShareRule?
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }
@@ -90,7 +93,8 @@ public final class GuestRunner {
         // cache) while the batch workspace stays about 0.5 MiB (docs/PERFORMANCE.md).
         let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
         estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery,
-                                       batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil)
+                                       batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil,
+                                       shareRule: config.shareRule)
         identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)
         intervalNs = UInt64((modelInterval * 1e6).rounded())
         snapshots = SnapshotBox(GuestSnapshot(model: identity, estimate: nil))
@@ -118,6 +122,34 @@ public final class GuestRunner {
             }
             server = metrics
         }
+    }
+
+    /// What the guest says at start about the host shape, and the k it assumes when its /proc/stat
+    /// has no per-CPU lines. A whole-host model: one line saying it reports the power of the machine
+    /// whose counters it reads. A guest-shaped model: k > T is refused; k outside the trained range is
+    /// flagged (every window is then out of distribution); no `cpuN` lines fall back to k = T
+    /// (the whole-host view) with a warning.
+    static func checkGuestSize(model: ModelFile, onlineCPUs k: Int, path: String, warn: (String) -> Void) throws -> Int {
+        guard let shape = model.guestShape else {
+            warn("model \(model.displayName) has no host metadata (a whole-host model, like every DECODE-RAPL checkpoint): "
+                 + "it assumes this guest is its whole host and reports that host's power, not this guest's share")
+            return 0
+        }
+        let t = shape.host.threads
+        if k == 0 {
+            warn("\(path) has no per-CPU lines: the vCPU count is unknown, assuming the whole host (k = T = \(t)); "
+                 + "the estimate is the host's power, not this guest's share")
+            return t
+        }
+        if k > t {
+            throw VraplError("this guest has \(k) vCPUs but model \(model.displayName) was trained for a host of \(t) threads "
+                             + "(\(shape.host.cpuModel)): a guest cannot be larger than its host; use a model of this host")
+        }
+        if !shape.vcpus.contains(k) {
+            warn("this guest's \(k) vCPUs lie outside the k = \(shape.vcpus.lowerBound)…\(shape.vcpus.upperBound) the model was trained on: "
+                 + "every window is flagged out of distribution")
+        }
+        return k
     }
 
     /// The current snapshot (what exporters see).
@@ -190,6 +222,8 @@ public final class GuestRunner {
     /// SIGINT or `--duration`; then exports a last time and returns.
     public func runLive() throws {
         let reader = try ProcStatReader(procfs: config.procfs)
+        let vcpuFallback = try GuestRunner.checkGuestSize(model: model, onlineCPUs: reader.cpuCount, path: reader.path,
+                                                          warn: { fputs("vrapl-guest: \($0)\n", stderr) })
         var vmstat: VmstatReader?
         var vmValues: [UInt64] = []
         if estimator.featureSet.needsPageFaults {
@@ -228,7 +262,8 @@ public final class GuestRunner {
             }
             let now = SampleClock.monotonicNs()
             if read {
-                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0])
+                let k = reader.cpuCount > 0 ? reader.cpuCount : vcpuFallback
+                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0], vcpus: k)
                 _ = step(sample, wallClockUnix: wallNowUnix())
             }
             skippedReads = retry.skippedTicks
@@ -260,6 +295,9 @@ public final class GuestRunner {
         let modelInterval = model.embedding.sampleIntervalMs
         if abs(traceInterval - modelInterval) > 0.01 * modelInterval {
             throw VraplError("\(trace.name): recording is sampled every \(fmtMs(traceInterval)) ms but model \(config.modelPath) expects \(fmtMs(modelInterval)) ms windows (refusing)")
+        }
+        if model.guestShape != nil && trace.trace.guestView == nil {
+            throw VraplError("\(trace.name): model \(model.displayName) is guest-shaped (input vcpu_share) but the recording is a whole-host trace with no guest view (/guest_view)")
         }
         if estimator.featureSet.needsPageFaults && !trace.hasPageFaults {
             throw VraplError("\(trace.name): model features need /proc/vmstat pgfault, which the recording lacks")

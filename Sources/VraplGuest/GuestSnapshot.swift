@@ -10,6 +10,10 @@ public struct ModelIdentity: Sendable, Equatable {
     public var powerSource: PowerSource
     public var featureSet: String
     public var architecture: String
+    /// `guest-share` for a guest-shaped model, `whole-host` otherwise (what its watts mean).
+    public var hostView: String = "whole-host"
+    /// The host's threads T of a guest-shaped model, else nil.
+    public var hostThreads: Int?
 
     public init(model: ModelFile, featureSet: String) {
         name = model.displayName
@@ -17,6 +21,10 @@ public struct ModelIdentity: Sendable, Equatable {
         powerSource = model.powerSource
         self.featureSet = featureSet
         architecture = model.architecture.kind.rawValue
+        if let shape = model.guestShape {
+            hostView = "guest-share"
+            hostThreads = shape.host.threads
+        }
     }
 
     public init(name: String, hash: String, powerSource: PowerSource, featureSet: String, architecture: String) {

@@ -25,10 +25,23 @@ public enum PrometheusText {
         let zone = [("zone", "package")]
 
         if let e = s.estimate {
-            family("kepler_node_cpu_watts", "gauge", "CPU package power of this node estimated by vrapl from guest-visible signals (power_source=\(source)).")
+            let meaning = m.hostView == "guest-share" ? "this VM's share of its host's CPU package" : "the CPU package of the whole host (a whole-host model)"
+            family("kepler_node_cpu_watts", "gauge", "Power of \(meaning), estimated by vrapl from guest-visible signals (power_source=\(source)).")
             sample("kepler_node_cpu_watts", zone, e.watts)
-            family("kepler_node_cpu_joules_total", "counter", "CPU package energy of this node estimated by vrapl, integrated with the real time between samples.")
+            family("kepler_node_cpu_joules_total", "counter", "Energy of \(meaning), estimated by vrapl, integrated with the real time between samples.")
             sample("kepler_node_cpu_joules_total", zone, e.energyJoules)
+            if let idle = e.idleWatts, let active = e.activeWatts, let activeJ = e.activeEnergyJoules {
+                family("kepler_node_cpu_active_watts", "gauge", "Active part of this VM's share: its busy share of the host's power above idle.")
+                sample("kepler_node_cpu_active_watts", zone, active)
+                family("kepler_node_cpu_idle_watts", "gauge", "Idle part of this VM's share: the host's idle power times its vCPUs over the host's threads (0 under active-only).")
+                sample("kepler_node_cpu_idle_watts", zone, idle)
+                family("kepler_node_cpu_active_joules_total", "counter", "Energy of the active part of this VM's share.")
+                sample("kepler_node_cpu_active_joules_total", zone, activeJ)
+                family("kepler_node_cpu_idle_joules_total", "counter", "Energy of the idle part of this VM's share.")
+                sample("kepler_node_cpu_idle_joules_total", zone, e.idleEnergyJoules)
+                family("vrapl_guest_vcpus", "gauge", "Online vCPUs of this guest (k), as the model's share uses them.")
+                sample("vrapl_guest_vcpus", [], Double(e.vcpus))
+            }
             family("vrapl_busy_cpu_percent", "gauge", "Busy CPU time of this node over the last second, percent of all CPUs.")
             sample("vrapl_busy_cpu_percent", [], e.busyPercent)
             if let trust = e.trust {
@@ -70,10 +83,12 @@ public enum PrometheusText {
             family("vrapl_workload_cpu_joules_total", "counter", "CPU energy attributed to each workload (cgroup) in proportion to its CPU usage.")
             for (workload, joules) in s.attributedJoules { sample("vrapl_workload_cpu_joules_total", [("workload", workload)], joules) }
         }
-        family("vrapl_model_info", "gauge", "The model in use: name, SHA-256 prefix, and power source of its training data (sim or rapl).")
-        sample("vrapl_model_info", [("name", m.name), ("hash", m.hash), ("power_source", source),
-                                    ("power_source_detail", m.powerSource.description), ("features", m.featureSet),
-                                    ("architecture", m.architecture)], 1)
+        family("vrapl_model_info", "gauge", "The model in use: name, SHA-256 prefix, power source of its training data (sim or rapl), and host_view: guest-share (this VM's share of a host of host_threads) or whole-host (the model assumes this guest is its whole host).")
+        var info = [("name", m.name), ("hash", m.hash), ("power_source", source),
+                    ("power_source_detail", m.powerSource.description), ("features", m.featureSet),
+                    ("architecture", m.architecture), ("host_view", m.hostView)]
+        if let t = m.hostThreads { info.append(("host_threads", String(t))) }
+        sample("vrapl_model_info", info, 1)
         family("vrapl_build_info", "gauge", "vrapl build information.")
         sample("vrapl_build_info", [("version", VraplVersion.string), ("component", "vrapl-guest")], 1)
         return out

@@ -9,7 +9,8 @@ public struct TraceDataSource {
     public let name: String
     public let trace: TraceData
     private let pageFaults: [UInt64]?
-    /// Package watts per sample (NaN where undefined), when the recording has a package RAPL zone.
+    /// The recording's target watts per sample (NaN where undefined): the package, or a guest view's
+    /// share of it; nil when it has neither.
     public let packageWatts: [Float]?
 
     public init(trace: TraceData, name: String) {
@@ -20,7 +21,7 @@ public struct TraceDataSource {
         } else {
             pageFaults = nil
         }
-        packageWatts = (try? PackagePower.series(trace: trace))
+        packageWatts = (try? TargetPower.series(trace: trace))
     }
 
     /// Reads an HDF5 recording (one-line errors from the trace store name the file).
@@ -48,6 +49,7 @@ public struct TraceDataSource {
         stat.processesCreated = t < trace.processesCreated.count ? trace.processesCreated[t] : 0
         stat.procsRunning = t < trace.procsRunning.count ? trace.procsRunning[t] : 0
         stat.procsBlocked = t < trace.procsBlocked.count ? trace.procsBlocked[t] : 0
-        return RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t])
+        let vcpus = trace.guestView.map { t < $0.vcpus.count ? Int($0.vcpus[t]) : 0 } ?? 0
+        return RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t], vcpus: vcpus)
     }
 }

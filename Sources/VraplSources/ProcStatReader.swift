@@ -30,7 +30,7 @@ public final class ProcStatReader {
     public let path: String
     /// Whether `cpuN` lines are parsed into `ProcStatSnapshot.perCPU` (index N).
     public let includePerCPU: Bool
-    /// Number of `cpuN` lines found when the reader was opened (online CPUs).
+    /// Number of `cpuN` lines found by the latest read (online CPUs; 0 when the file has none).
     public private(set) var cpuCount: Int = 0
     private let file: PolledFile
 
@@ -49,7 +49,7 @@ public final class ProcStatReader {
     @inline(__always)
     public func read(into snapshot: inout ProcStatSnapshot) throws {
         let path = self.path, perCPU = includePerCPU
-        _ = try file.withContents { bytes in
+        cpuCount = try file.withContents { bytes in
             try ProcStatReader.parse(bytes, path: path, includePerCPU: perCPU, into: &snapshot)
         }
     }

@@ -66,6 +66,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Flag(name: .long, help: "Predict at every tick (lowest latency, a fetch of the weights every 16 ms) instead of once per export interval in one batch (same energy counter).")
     var predictPerTick = false
 
+    @Option(name: .long, help: "Guest-shaped models: how this guest's share is charged: idle-by-allocation (P_idle·k/T + active share; the default) or active-only (no idle power).")
+    var shareRule: String?
+
     @Flag(name: .long, help: "No live terminal line.")
     var quiet = false
 
@@ -88,6 +91,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.predictPerTick = predictPerTick
         if quiet { config.terminal = false }
         do {
+            config.shareRule = try shareRule.map { try ShareRule(parsing: $0) }
             if let replay {
                 let runner = try GuestRunner(config: config)
                 let source = try TraceDataSource(path: replay)

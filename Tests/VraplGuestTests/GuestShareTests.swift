@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import VraplCore
+import VraplDataset
+import VraplModel
+import VraplNN
+import VraplTrace
+@testable import VraplGuest
+
+/// A guest-shaped model (guest-share-5 features, host of 20 threads, P_idle 25 W, k 1…8).
+func guestShapedModel(d: Int = 4, vcpus: ClosedRange<Int> = 1...8) throws -> ModelFile {
+    var arch = Architecture.cnnV41(numFeatures: 5, sequenceLength: d)
+    arch.cnnChannels = [8, 8]
+    arch.latentDim = 8
+    arch.powerHeadLayers = [16, 8]
+    let network = try Network(architecture: arch, maxBatch: 1, seed: 3)
+    try network.setValues(of: "power_head.network.\(3 * arch.powerHeadLayers.count).bias", to: [6])
+    let ranges: [Double] = [100, 100, 100, 15, 1]
+    var model = ModelFile(architecture: arch, features: FeatureSet.guestShare5.featureNames,
+                          embedding: Embedding(d: d, tau: 1, sampleIntervalMs: 16),
+                          normalization: Normalization(featureMin: Array(repeating: 0, count: 5 * d),
+                                                       featureRange: ranges.flatMap { Array(repeating: $0, count: d) }),
+                          target: "guest_share_watts", powerSource: .simulated(profile: "test"), name: "guest-shaped",
+                          tensors: try ModelFile.tensors(from: network))
+    model.guestShape = GuestShape(host: HostShape(threads: 20, cpuModel: "test host", idleWatts: 25), vcpus: vcpus, rule: .idleByAllocation)
+    return model
+}
+
+/// A raw sample of a `vcpus`-CPU guest at tick `i` (half busy).
+func guestSample(_ i: Int, vcpus: Int) -> RawSample {
+    var stat = ProcStatSnapshot()
+    let ticks = UInt64(i) * UInt64(vcpus) * 16 / 10
+    stat.cpu.user = ticks / 2
+    stat.cpu.idle = ticks - ticks / 2
+    stat.contextSwitches = UInt64(i) * 50
+    return RawSample(monotonicNs: 1_000_000_000 + UInt64(i) * 16_000_000, stat: stat, vcpus: vcpus)
+}
+
+@Suite("Guest: a VM's share of its host", .serialized)
+struct GuestShareTests {
+    @Test("the window carries k/T; the estimate splits into P_idle·k/T and the rest; active-only charges no idle")
+    func splitAndRule() throws {
+        let model = try guestShapedModel()
+        let predictor = ConstantPredictor(inputSize: model.inputSize, watts: 7)
+        let e = try GuestEstimator(model: model, predictor: predictor)
+        var last: GuestEstimate?
+        for i in 0..<40 { last = e.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? last }
+        let est = try #require(last)
+        #expect(est.vcpus == 2 && est.idleWatts == 2.5 && est.activeWatts == 4.5 && est.watts == 7)
+        // vcpu_share is the last feature block of the raw window: k/T = 0.1 at every lag.
+        #expect(predictor.lastWindow.suffix(4).allSatisfy { abs($0 - 0.1) < 1e-6 })
+        #expect(abs((est.activeEnergyJoules ?? 0) + est.idleEnergyJoules - est.energyJoules) < 1e-9)
+
+        let activeOnly = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7), shareRule: .activeOnly)
+        var a: GuestEstimate?
+        for i in 0..<40 { a = activeOnly.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? a }
+        #expect(a?.idleWatts == 0 && a?.watts == 4.5 && a?.activeWatts == 4.5)
+    }
+
+    @Test("hotplug: a changed vCPU count restarts the window, is counted, and loses no energy")
+    func hotplug() throws {
+        let model = try guestShapedModel()
+        let e = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7))
+        var estimates: [GuestEstimate] = []
+        for i in 0..<60 {
+            e.process(guestSample(i, vcpus: i < 30 ? 2 : 4), wallClockUnix: Double(i)) { est, _ in estimates.append(est) }
+        }
+        #expect(e.vcpuChangeCount == 1)
+        // The held estimate covers the refill: every interval from the first prediction is integrated.
+        let first = try #require(estimates.first)
+        let covered = Double(estimates.last!.monotonicNs - first.monotonicNs) / 1e9
+        let expectedJoules = estimates.dropFirst().reduce(0.0) { $0 + $1.watts * 0.016 }
+        #expect(abs(estimates.last!.energyJoules - first.energyJoules - expectedJoules) < 1e-9 && covered > 0.8)
+        // New predictions resume after the window refills (d + 1 samples), at k = 4.
+        let after = estimates.filter { $0.index >= 30 && $0.isNewPrediction }
+        #expect(after.first?.index == 30 + 4 && after.first?.vcpus == 4 && after.first?.idleWatts == 5)
+    }
+
+    @Test("a guest outside the trained k range is flagged out of distribution; larger than the host is refused")
+    func sizeChecks() throws {
+        let model = try guestShapedModel(vcpus: 1...8)
+        let e = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7))
+        var last: GuestEstimate?
+        for i in 0..<20 { last = e.process(guestSample(i, vcpus: 12), wallClockUnix: Double(i)) ?? last }
+        #expect(last?.isOutOfDistribution == true && last?.trustLimitedBy == "vcpu_share")
+
+        var warnings: [String] = []
+        #expect(try GuestRunner.checkGuestSize(model: model, onlineCPUs: 2, path: "stat", warn: { warnings.append($0) }) == 2)
+        #expect(warnings.isEmpty)
+        let big = errorMessage { _ = try GuestRunner.checkGuestSize(model: model, onlineCPUs: 32, path: "stat", warn: { _ in }) }
+        #expect(big?.contains("32 vCPUs") == true && big?.contains("20 threads") == true)
+        #expect(try GuestRunner.checkGuestSize(model: model, onlineCPUs: 12, path: "stat", warn: { warnings.append($0) }) == 12)
+        #expect(warnings.last?.contains("outside the k = 1…8") == true)
+        // No per-CPU lines: the whole-host view, said once.
+        #expect(try GuestRunner.checkGuestSize(model: model, onlineCPUs: 0, path: "/x/stat", warn: { warnings.append($0) }) == 20)
+        #expect(warnings.last?.contains("/x/stat has no per-CPU lines") == true)
+        // A whole-host model says what it assumes.
+        #expect(try GuestRunner.checkGuestSize(model: try GuestFixtures.model(d: 4), onlineCPUs: 2, path: "stat", warn: { warnings.append($0) }) == 0)
+        #expect(warnings.last?.contains("whole-host model") == true)
+    }
+
+    @Test("host metadata missing, negative or inconsistent: the model is refused at load with one line")
+    func badHostMetadata() throws {
+        let good = try guestShapedModel()
+        var meta = try good.metadata()
+        #expect(try ModelFile.parse(try SafetensorsFile(tensors: good.tensors, metadata: meta).serialized(), source: "m").guestShape == good.guestShape)
+        let cases: [(String, (inout [String: String]) -> Void)] = [
+            ("host metadata (guest_shape) is missing", { $0["guest_shape"] = nil }),
+            ("idle_watts -3", { $0["guest_shape"] = $0["guest_shape"]!.replacingOccurrences(of: "\"idle_watts\":25", with: "\"idle_watts\":-3") }),
+            ("vcpus 1…40", { $0["guest_shape"] = $0["guest_shape"]!.replacingOccurrences(of: "\"vcpus_max\":8", with: "\"vcpus_max\":40") }),
+        ]
+        for (fragment, edit) in cases {
+            meta = try good.metadata()
+            edit(&meta)
+            let message = errorMessage { _ = try ModelFile.parse(try SafetensorsFile(tensors: good.tensors, metadata: meta).serialized(), source: "m.safetensors") }
+            #expect(message?.hasPrefix("m.safetensors: invalid model:") == true && message?.contains(fragment) == true, "\(message ?? "accepted")")
+            #expect(message?.contains("\n") == false)
+        }
+    }
+
+    @Test("/metrics of a guest-shaped model: Kepler's active and idle families and host_view, parsed by prometheus_client")
+    func metrics() throws {
+        let model = try guestShapedModel()
+        let e = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7))
+        var last: GuestEstimate?
+        for i in 0..<40 { last = e.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? last }
+        var identity = ModelIdentity(model: model, featureSet: "guest-share-5")
+        identity.hash = "0123456789ab"
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("m.prom")
+        try PrometheusText.render(GuestSnapshot(model: identity, estimate: last)).write(to: file, atomically: true, encoding: .utf8)
+        let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))
+        #expect(lines.contains("gauge kepler_node_cpu_watts{zone=package} 7"))
+        #expect(lines.contains("gauge kepler_node_cpu_idle_watts{zone=package} 2.5"))
+        #expect(lines.contains("gauge kepler_node_cpu_active_watts{zone=package} 4.5"))
+        #expect(lines.contains("gauge vrapl_guest_vcpus{} 2"))
+        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_active_joules_total{zone=package} ") })
+        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_idle_joules_total{zone=package} ") })
+        #expect(lines.contains { $0.contains("vrapl_model_info{") && $0.contains("host_threads=20") && $0.contains("host_view=guest-share") })
+    }
+}
