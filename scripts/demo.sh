@@ -4,11 +4,13 @@
 # Everything here runs on simulated power and every output says so (`sim`).
 #
 # Usage: scripts/demo.sh [OUT]   (OUT defaults to demo-out; stages are timed)
-# Knobs: DEMO_SAMPLES (simulated samples, default 300000), DEMO_SEED (default 1).
+# Knobs: DEMO_SAMPLES (simulated samples, default 300000), DEMO_GUEST_SAMPLES (guest-view samples,
+# default 600000), DEMO_SEED (default 1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-demo-out}
 SAMPLES=${DEMO_SAMPLES:-300000}
+GUEST_SAMPLES=${DEMO_GUEST_SAMPLES:-600000}
 SEED=${DEMO_SEED:-1}
 BIN=${VRAPL_BIN:-$(cd "$ROOT" && swift build -c release --show-bin-path)}
 VRAPL="$BIN/vrapl"
@@ -18,6 +20,7 @@ GUEST="$BIN/vrapl-guest"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 MODEL="$OUT/model/demo-v41.safetensors"
+GUEST_MODEL="$OUT/model/demo-guest-v41.safetensors"
 STAGES="$OUT/stages.tsv"
 printf 'stage\tseconds\n' > "$STAGES"
 
@@ -71,14 +74,24 @@ REPLAY=$(paste -d, "$OUT/predictions.csv" "$OUT/guest/replay.csv" | awk -F, -v n
 [ "$(wc -l < "$OUT/predictions.csv")" = "$(wc -l < "$OUT/guest/replay.csv")" ] || REPLAY="DIFFERS from vrapl predict (row counts)"
 echo "guest replay: $REPLAY"
 
-# 5. The guest live on this machine for a few seconds: /proc/stat → model → W, J → files.
-stage guest-live "$GUEST" --model "$MODEL" --duration 4 --quiet --jsonl "$OUT/guest/live.jsonl" \
+# 5. A VM is a slice of its host: guest views of a 20-thread host (guests of 1–20 vCPUs, alone and
+# beside neighbours), a guest-shaped model trained on them (held-out segments), scored by guest size
+# beside the whole-host model above (what a model without host metadata tells a guest).
+stage simulate-tenants "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/demo-tenants.yaml" --profile xeon-silver-4210r \
+  --samples "$GUEST_SAMPLES" --seed "$SEED" --out "$OUT/tenants"
+stage train-guest "$VRAPL" train --config "$ROOT/configs/demo-guest.yaml" --data "$OUT/tenants" --out "$GUEST_MODEL"
+stage evaluate-guest "$VRAPL" evaluate --model "$GUEST_MODEL" --data "$OUT/tenants" --split segment --no-retrain \
+  --whole-host-model "$MODEL" --out "$OUT/eval-guest"
+
+# 6. The guest live on this machine for a few seconds with the guest-shaped model: /proc/stat of this
+# VM's own vCPUs → its share of the simulated host (idle by allocation + active) → W, J → files.
+stage guest-live "$GUEST" --model "$GUEST_MODEL" --duration 4 --quiet --jsonl "$OUT/guest/live.jsonl" \
   --textfile "$OUT/guest" --powercap-dir "$OUT/guest/powercap"
 
-# 6. Attribution: the paper's model on synthetic paper-shaped phases (+ a live cgroup run as root).
+# 7. Attribution: the paper's model on synthetic paper-shaped phases (+ a live cgroup run as root).
 stage attribute "$ROOT/scripts/demo-attribution.sh" "$OUT" "$VRAPL"
 
-# 7. The report.
+# 8. The report.
 GUEST_LAST=$(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null || true)
 {
   echo "# vrapl demo report"
@@ -122,8 +135,20 @@ GUEST_LAST=$(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null || true)
   echo
   echo "- \`vrapl predict\` on the live trace: $(($(wc -l < "$OUT/predictions.csv") - 1)) predictions → \`predictions.csv\`."
   echo "- \`vrapl-guest --replay\` on the same trace: $REPLAY."
-  echo "- \`vrapl-guest\` live on this machine for 4 s (last estimate; \`ood\` is expected here: this machine's"
-  echo "  load is not the simulated Xeon's):"
+  echo
+  echo "## 5. A VM is a slice of its host"
+  echo
+  echo "Guest views of the 20-thread host (\`configs/campaigns/demo-tenants.yaml\`): a guest of k vCPUs sees its own k CPUs;"
+  echo "its target is its share of the package, P_idle·k/T + (P_pkg − P_idle)·U_vm/U_host. The guest-shaped model"
+  echo "(\`${GUEST_MODEL#$OUT/}\`, features guest-share-5) on held-out segments, by guest size, beside the whole-host model"
+  echo "above and the tenant-level irreducible error ([eval-guest/report.md](eval-guest/report.md)):"
+  echo
+  sed -n '/^| k | neighbours/,/^$/p' "$OUT/eval-guest/report.md" | grep -E '^\| (k|---|[0-9]+ \| all)'
+  echo
+  echo "![error by guest size](eval-guest/guest-size.svg)"
+  echo
+  echo "- \`vrapl-guest\` live on this machine ($(nproc) vCPUs) for 4 s with the guest-shaped model: this VM's share of"
+  echo "  the simulated host (last estimate; \`idle_watts\` is P_idle·k/T, \`active_watts\` the rest):"
   echo
   echo '```'
   echo "$GUEST_LAST"
@@ -142,6 +167,10 @@ echo
 echo "== summary (power source: sim)"
 sed -n '/^set /,$p' "$OUT/logs/evaluate.log"
 echo
-awk -F'\t' 'NR > 1 { t += $2; printf "  %-14s %4d s\n", $1, $2 } END { printf "  %-14s %4d s\n", "total", t }' "$STAGES"
+echo "guest size (guest-shaped model on held-out segments; MAE W, whole-host model beside it):"
+sed -n '/^| k | neighbours/,/^$/p' "$OUT/eval-guest/report.md" | grep -E '^\| (k|[0-9]+ \| all)' | awk -F'|' '{ printf "  %-4s %-12s %-14s %-16s %-10s\n", $2, $6, $7, $8, $9 }'
+echo "this machine, live: $(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null | sed 's/.*"power_watts":\([0-9.]*\).*"vcpus":\([0-9]*\).*"idle_watts":\([0-9.]*\).*"active_watts":\([0-9.]*\).*/\1 W (\2 vCPUs: idle \3 + active \4 W)/')"
+echo
+awk -F'\t' 'NR > 1 { t += $2; printf "  %-18s %4d s\n", $1, $2 } END { printf "  %-18s %4d s\n", "total", t }' "$STAGES"
 echo
 echo "report: $OUT/report.md"

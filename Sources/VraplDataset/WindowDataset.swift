@@ -70,6 +70,8 @@ public struct DatasetSegment: Sendable, Equatable {
     public var family: String
     public var globalFirst: Int
     public var globalLast: Int
+    /// The trace segment's parameters (stressor, workers, vcpus, neighbour_load, …).
+    public var parameters: [String: String] = [:]
 }
 
 /// Feature columns, targets and the list of valid windows of one or many traces, concatenated.
@@ -271,7 +273,7 @@ public struct WindowDatasetBuilder {
             if !options.crossSegments { lo = max(lo, first + span) }
             let segmentIndex = Int32(segments.count)
             segments.append(DatasetSegment(trace: traceIndex, name: segment.name, family: segment.family,
-                                           globalFirst: offset + first, globalLast: offset + last))
+                                           globalFirst: offset + first, globalLast: offset + last, parameters: segment.parameters))
             guard lo <= last else { continue }
             for t in lo...last where watts[t].isFinite {
                 windowEnds.append(Int32(offset + t))

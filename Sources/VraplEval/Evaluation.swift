@@ -21,6 +21,9 @@ public struct EvaluationConfig: Sendable {
     /// Short retrains for the generalisation gap and the feature ablation; nil skips both.
     public var retrain: RetrainOptions? = nil
     public var ablation = true
+    /// A whole-host model to score beside a guest-shaped one on the same guest-view windows
+    /// (`guest_size`): what a DECODE-RAPL checkpoint tells a guest.
+    public var wholeHostModelPath: String? = nil
 
     public init(modelPath: String, dataPaths: [String]) {
         self.modelPath = modelPath; self.dataPaths = dataPaths
@@ -116,12 +119,15 @@ public struct EvaluationReport: Codable, Sendable {
     public var calibration: [CalibrationResult]
     public var gap: [GapRow]?
     public var ablation: [AblationRow]?
+    /// Guest-view data: error by guest size k and neighbour load (nil otherwise).
+    public var guestSize: GuestSizeReport? = nil
     public var notes: [String]
 
     enum CodingKeys: String, CodingKey {
         case format
         case powerSource = "power_source"
         case model, data, splits, live, ceiling, calibration, gap, ablation, notes
+        case guestSize = "guest_size"
     }
 }
 
@@ -177,6 +183,7 @@ public enum Evaluator {
 
         // The given model under each split.
         var splitResults: [SplitResult] = []
+        var guestSize: GuestSizeReport?
         for kind in config.splits {
             let split: DatasetSplit
             do { split = try DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: kind, seed: config.seed)) } catch {
@@ -202,6 +209,11 @@ public enum Evaluator {
                 series.testMeasured = data.targets(split.test)
                 series.testPredicted = pred
                 series.timeSeries += try Self.segmentSeries(data: data, predictor: predictor, test: split.test, count: 4)
+                if let shape = model.guestShape, data.dataset.guestView != nil {
+                    let wholeHost = try Self.wholeHostPredictions(config, options: options, data: data, test: split.test, notes: &notes, log: log)
+                    guestSize = GuestSizeReport.make(split: kind.rawValue, data: data, shape: shape, train: split.train, test: split.test,
+                                                     predicted: pred, wholeHost: wholeHost)
+                }
             }
         }
 
@@ -257,8 +269,29 @@ public enum Evaluator {
         if trainedSplit == nil { notes.append("the model does not say which split it was trained with; test windows of any split may include its training windows") }
         let report = EvaluationReport(powerSource: sim ? "sim" : "rapl", model: summary, data: dataSummary, splits: splitResults,
                                       live: live, ceiling: ceilingSummary, calibration: calibration, gap: gap,
-                                      ablation: ablation, notes: notes)
+                                      ablation: ablation, guestSize: guestSize, notes: notes)
         return (report, series)
+    }
+
+    /// The whole-host model's predictions for `test` windows of `data` (matched by window end), or nil
+    /// (with a note) when there is none or its windows do not cover these.
+    static func wholeHostPredictions(_ config: EvaluationConfig, options: WindowOptions, data: EvalData, test: [Int32],
+                                     notes: inout [String], log: (String) -> Void) throws -> (name: String, predicted: [Double])? {
+        guard let path = config.wholeHostModelPath else { return nil }
+        let other = try ModelFile.load(contentsOf: URL(fileURLWithPath: path))
+        if other.guestShape != nil { throw VraplError("\(path): --whole-host-model must be a whole-host model, but this one is guest-shaped") }
+        let predictor = try ModelPredictor(model: other, threads: config.threads)
+        let otherOptions = WindowOptions(embedding: predictor.embedding, skipSamples: config.skipSamples)
+        log("whole-host model \(other.displayName) on the same windows")
+        let otherData = try EvalData.load(paths: config.dataPaths, featureSet: try predictor.featureSet(), options: otherOptions)
+        var byEnd: [Int32: Int32] = [:]
+        for w in 0..<otherData.windowCount { byEnd[otherData.dataset.windowEnds[w]] = Int32(w) }
+        let matched = test.compactMap { byEnd[data.dataset.windowEnds[Int($0)]] }
+        guard matched.count == test.count else {
+            notes.append("whole-host model \(other.displayName): its windows (d \(other.embedding.d), τ \(other.embedding.tau)) do not cover the test windows; not scored")
+            return nil
+        }
+        return (other.displayName, try predictor.predict(dataset: otherData.dataset, windows: matched))
     }
 
     /// √(Σ_F n_F · T_F / n) over the families of `windows`, from the per-family ceiling.

@@ -109,6 +109,22 @@ public enum ReportWriter {
                                     ("ceiling", gap.map { $0.ceilingRMSE ?? .nan })]),
                      "gap.svg", "The same model family trained and scored under each split")
         }
+        if let g = r.guestSize {
+            let all = g.rows.filter { $0.neighbourLoad == "all" }
+            let ks = all.map { Double($0.vcpus) }
+            var lines: [SVGPlot.Series] = [.init(name: "guest-shaped model MAE", x: ks, y: all.map(\.model.mae), color: "#d62728"),
+                                           .init(name: "per-vCPU CCF MAE", x: ks, y: all.map(\.perVcpuBaseline.mae), color: "#1f77b4")]
+            if all.contains(where: { $0.wholeHostModel != nil }) {
+                lines.append(.init(name: "whole-host model MAE", x: ks, y: all.map { $0.wholeHostModel?.mae ?? .nan }, color: "#7f7f7f"))
+            }
+            if all.contains(where: { $0.irreducibleRMSE != nil }) {
+                lines.append(.init(name: "irreducible (sim_hidden_w RMSE)", x: ks, y: all.map { $0.irreducibleRMSE ?? .nan }, color: "#333333", dashed: true))
+            }
+            var p = SVGPlot.line(title: "Error by guest size k of \(g.hostThreads) threads, \(g.split) test\(tag)", xLabel: "guest vCPUs k",
+                                 yLabel: "W", series: lines)
+            p.yIncludesZero = true
+            try save(p, "guest-size.svg", "Error against guest size k (every neighbour load)")
+        }
         if let h = series.trainingHistory {
             var p = SVGPlot.line(title: "Training curve of \(r.model.name)\(tag)", xLabel: "epoch", yLabel: "loss / MAE (W)",
                                  series: [.init(name: "train loss", x: h.epochs, y: h.trainLoss),
@@ -178,6 +194,19 @@ public enum ReportWriter {
             md += mdTable(["trace", "windows", "MAE W", "RMSE W", "R²", "bias W", "idle bias W", "bursts", "burst overshoot W"],
                           r.live.map { l in [l.name, "\(l.windows)", f(l.overall.mae), f(l.overall.rmse), f(l.overall.r2, 3), f(l.overall.meanBias),
                                              f(l.idleBias.metrics.count > 0 ? l.idleBias.metrics.meanBias : nil), "\(l.burst.burstCount)", f(l.burst.meanPeakOvershoot)] })
+            md += "\n"
+        }
+
+        if let g = r.guestSize {
+            md += "## Guest size (a VM is a slice of its host)\n\n"
+            md += "Test windows of the `\(g.split)` split by guest size k (of T = \(g.hostThreads) threads) and neighbour load. Target: the "
+            md += "guest's share by `\(g.rule)` (P_idle = \(f(g.hostIdleWatts)) W). Per-vCPU CCF: k·(m + u·(M − m)), m = P_idle/T, "
+            md += "M = \(f(g.perVcpuMaxWatts)) W per busy vCPU fitted on the training windows. "
+            md += g.wholeHostModelName.map { "Whole-host model: `\($0)` (what a model without host metadata, such as a DECODE-RAPL checkpoint, tells this guest). " } ?? ""
+            md += "Irreducible: RMSE of `sim_hidden_w`, the part of the share no guest-visible predictor can know.\n\n"
+            md += mdTable(["k", "neighbours", "windows", "mean share W", "model MAE W", "whole-host MAE W", "per-vCPU CCF MAE W", "irreducible W"],
+                          g.rows.map { [String($0.vcpus), $0.neighbourLoad, String($0.windows), f($0.meanTargetWatts), f($0.model.mae),
+                                        f($0.wholeHostModel?.mae), f($0.perVcpuBaseline.mae), f($0.irreducibleRMSE)] })
             md += "\n"
         }
 

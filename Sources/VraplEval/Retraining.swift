@@ -160,7 +160,7 @@ public enum Retraining {
             traces.append(Loaded(name: URL(fileURLWithPath: path).lastPathComponent,
                                  base: try FeatureSeries(trace: t, featureSet: .decodeRapl4),
                                  extended: try? FeatureSeries(trace: t, featureSet: .extended),
-                                 watts: try PackagePower.series(trace: t), segments: t.segments, source: t.metadata.powerSource))
+                                 watts: try TargetPower.series(trace: t), segments: t.segments, source: t.metadata.powerSource))
         }
         guard !traces.isEmpty else { throw VraplError("feature ablation needs .h5 traces") }
         var variants: [(name: String, set: FeatureSet, drop: Int?)] = [("decode-rapl-4", .decodeRapl4, nil)]

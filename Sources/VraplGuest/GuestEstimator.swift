@@ -42,8 +42,9 @@ public struct GuestEstimate: Sendable, Equatable {
     /// Energy of the idle part so far, J (guest-shaped models; the active part is the rest).
     public var idleEnergyJoules: Double = 0
 
-    /// Power as exported (a model may undershoot below zero at idle; power is never negative).
-    public var watts: Double { max(0, predictedWatts + ruleOffsetWatts) }
+    /// Power as exported: never negative, and for a guest-shaped model never below its idle part
+    /// (a model may undershoot at idle; a share by idle-by-allocation cannot be below P_idle·k/T).
+    public var watts: Double { max(idleWatts ?? 0, predictedWatts + ruleOffsetWatts) }
     /// The active part: the reported power above its idle part (nil for a whole-host model).
     public var activeWatts: Double? { idleWatts.map { max(0, watts - $0) } }
     /// Energy of the active part so far, J.

@@ -303,7 +303,7 @@ public final class GuestRunner {
             throw VraplError("\(trace.name): model features need /proc/vmstat pgfault, which the recording lacks")
         }
         let target = trace.packageWatts
-        var text = "index,timestamp_unix,predicted_power_watts" + (target != nil ? ",package_power_watts" : "") + "\n"
+        var text = "index,timestamp_unix,predicted_power_watts" + (target != nil ? "," + TargetPower.name(trace: trace.trace) : "") + "\n"
         var rows = 0
         var previousNs: UInt64?
         for t in 0..<trace.count {

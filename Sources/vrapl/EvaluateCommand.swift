@@ -39,6 +39,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
+    @Option(name: .long, help: "Guest-view data: also score this whole-host model on the same windows (guest_size in metrics.json).")
+    var wholeHostModel: String?
+
     @Flag(name: .long, help: "Skip the retrains (generalisation gap and feature ablation).")
     var noRetrain = false
 
@@ -73,6 +76,7 @@ struct EvaluateCommand: ParsableCommand {
         cfg.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         cfg.skipSamples = skipSamples
         cfg.ablation = !noAblation
+        cfg.wholeHostModelPath = wholeHostModel
         if !noRetrain {
             var r = RetrainOptions()
             r.epochs = retrainEpochs

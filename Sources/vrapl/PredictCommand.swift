@@ -43,10 +43,13 @@ struct PredictCommand: ParsableCommand {
         }
         let series: FeatureSeries
         let power: [Float]?
+        var targetName = "package_power_watts"
         if let trace {
             let data = try TraceReader.read(trace)
             series = try FeatureSeries(trace: data, featureSet: featureSet)
-            power = data.rapl.contains(where: \.isPackage) ? try PackagePower.series(trace: data) : nil
+            // The trace's own target beside the prediction: the package, or a guest view's share of it.
+            power = data.guestView != nil || data.rapl.contains(where: \.isPackage) ? try TargetPower.series(trace: data) : nil
+            targetName = TargetPower.name(trace: data)
         } else if let csv {
             guard featureSet == .decodeRapl4 else {
                 throw VraplError("\(model): CSV input carries decode-rapl-4 features, the model needs \(featureSet.name)")
@@ -67,7 +70,7 @@ struct PredictCommand: ParsableCommand {
             let count = predictions.lazy.filter { !$0.isFinite }.count
             throw VraplError("\(model): \(count) of \(predictions.count) predictions are not finite (the first, \(predictions[bad]), for the window ending at sample \(first + bad) of \(input)); nothing written")
         }
-        var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? ",package_power_watts" : "") + "\n"
+        var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? "," + targetName : "") + "\n"
         text.reserveCapacity(predictions.count * 48)
         for (i, p) in predictions.enumerated() {
             let t = first + i

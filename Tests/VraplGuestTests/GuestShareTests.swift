@@ -55,6 +55,12 @@ struct GuestShareTests {
         var a: GuestEstimate?
         for i in 0..<40 { a = activeOnly.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? a }
         #expect(a?.idleWatts == 0 && a?.watts == 4.5 && a?.activeWatts == 4.5)
+
+        // A model that undershoots its idle part is reported at the idle part (the share cannot be lower).
+        let low = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 1))
+        var l: GuestEstimate?
+        for i in 0..<40 { l = low.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? l }
+        #expect(l?.watts == 2.5 && l?.activeWatts == 0 && l?.predictedWatts == 1)
     }
 
     @Test("hotplug: a changed vCPU count restarts the window, is counted, and loses no energy")
