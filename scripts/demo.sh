@@ -80,8 +80,11 @@ echo "guest replay: $REPLAY"
 stage simulate-tenants "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/demo-tenants.yaml" --profile xeon-silver-4210r \
   --samples "$GUEST_SAMPLES" --seed "$SEED" --out "$OUT/tenants"
 stage train-guest "$VRAPL" train --config "$ROOT/configs/demo-guest.yaml" --data "$OUT/tenants" --out "$GUEST_MODEL"
+# Four guests filling the host (2+4+6+8 vCPUs) over 10 minutes of one time line, each its own schedule.
+stage simulate-co-tenants "$VRAPL" simulate --matrix "$ROOT/configs/campaigns/demo-tenants.yaml" --profile xeon-silver-4210r \
+  --co-tenants 2,4,6,8 --samples 37500 --seed $((SEED + 200)) --out "$OUT/co-tenants"
 stage evaluate-guest "$VRAPL" evaluate --model "$GUEST_MODEL" --data "$OUT/tenants" --split segment --no-retrain \
-  --whole-host-model "$MODEL" --out "$OUT/eval-guest"
+  --whole-host-model "$MODEL" --co-tenants "$OUT/co-tenants" --out "$OUT/eval-guest"
 
 # 6. The guest live on this machine for a few seconds with the guest-shaped model: /proc/stat of this
 # VM's own vCPUs → its share of the simulated host (idle by allocation + active) → W, J → files.
@@ -147,6 +150,8 @@ GUEST_LAST=$(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null || true)
   echo
   echo "![error by guest size](eval-guest/guest-size.svg)"
   echo
+  sed -n '/^### Co-tenancy/,/^## /p' "$OUT/eval-guest/report.md" | sed '$d' | sed 's/^### /**/; 1s/$/**/'
+  echo
   echo "- \`vrapl-guest\` live on this machine ($(nproc) vCPUs) for 4 s with the guest-shaped model: this VM's share of"
   echo "  the simulated host (last estimate; \`idle_watts\` is P_idle·k/T, \`active_watts\` the rest):"
   echo
@@ -169,6 +174,7 @@ sed -n '/^set /,$p' "$OUT/logs/evaluate.log"
 echo
 echo "guest size (guest-shaped model on held-out segments; MAE W, whole-host model beside it):"
 sed -n '/^| k | neighbours/,/^$/p' "$OUT/eval-guest/report.md" | grep -E '^\| (k|[0-9]+ \| all)' | awk -F'|' '{ printf "  %-4s %-12s %-14s %-16s %-10s\n", $2, $6, $7, $8, $9 }'
+sed -n 's/^4 guests (vCPUs \([^)]*\)).*Package \([0-9.]*\) W; sum of the estimates \([0-9.]*\) W (\*\*\([^*]*\)\*\*).*/co-tenancy: guests of \1 vCPUs, package \2 W, sum of their estimates \3 W (\4)/p' "$OUT/eval-guest/report.md"
 echo "this machine, live: $(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null | sed 's/.*"power_watts":\([0-9.]*\).*"vcpus":\([0-9]*\).*"idle_watts":\([0-9.]*\).*"active_watts":\([0-9.]*\).*/\1 W (\2 vCPUs: idle \3 + active \4 W)/')"
 echo
 awk -F'\t' 'NR > 1 { t += $2; printf "  %-18s %4d s\n", $1, $2 } END { printf "  %-18s %4d s\n", "total", t }' "$STAGES"

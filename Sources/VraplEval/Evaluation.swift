@@ -24,6 +24,8 @@ public struct EvaluationConfig: Sendable {
     /// A whole-host model to score beside a guest-shaped one on the same guest-view windows
     /// (`guest_size`): what a DECODE-RAPL checkpoint tells a guest.
     public var wholeHostModelPath: String? = nil
+    /// Guest views of one host time line (`vrapl simulate --co-tenants`): `guest_size.co_tenancy`.
+    public var coTenantPaths: [String] = []
 
     public init(modelPath: String, dataPaths: [String]) {
         self.modelPath = modelPath; self.dataPaths = dataPaths
@@ -263,6 +265,14 @@ public enum Evaluator {
             notes.append("generalisation gap and feature ablation skipped (no retraining requested)")
         }
 
+        if !config.coTenantPaths.isEmpty {
+            if guestSize != nil {
+                log("co-tenancy: \(config.coTenantPaths.count) guests of one host")
+                guestSize?.coTenancy = try CoTenancyReport.run(model: model, paths: config.coTenantPaths, threads: config.threads)
+            } else {
+                notes.append("co-tenancy skipped: it needs a guest-shaped model scored on guest-view data")
+            }
+        }
         series.trainingHistory = Self.history(forModel: config.modelPath)
         let sim = data.powerSourceLabel == "sim" || model.powerSource.isSimulated
         if sim { notes.insert("SIMULATED POWER: every figure here describes `vrapl simulate`'s power model, not a real CPU.", at: 0) }

@@ -42,9 +42,12 @@ public struct GuestSizeReport: Codable, Sendable {
     /// M of the per-vCPU baseline, W per fully busy vCPU.
     public var perVcpuMaxWatts: Double
     public var rows: [Row]
+    /// `--co-tenants`: the sum of independent estimates of guests sharing one host against its package.
+    public var coTenancy: CoTenancyReport? = nil
 
     enum CodingKeys: String, CodingKey {
         case split, rows, rule
+        case coTenancy = "co_tenancy"
         case hostThreads = "host_threads"
         case hostIdleWatts = "host_idle_w"
         case wholeHostModelName = "whole_host_model_name"

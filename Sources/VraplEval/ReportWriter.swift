@@ -208,6 +208,15 @@ public enum ReportWriter {
                           g.rows.map { [String($0.vcpus), $0.neighbourLoad, String($0.windows), f($0.meanTargetWatts), f($0.model.mae),
                                         f($0.wholeHostModel?.mae), f($0.perVcpuBaseline.mae), f($0.irreducibleRMSE)] })
             md += "\n"
+            if let c = g.coTenancy {
+                md += "### Co-tenancy: guests of one host, estimated independently\n\n"
+                md += "\(c.tenants.count) guests (vCPUs \(c.tenants.map { String($0.vcpus) }.joined(separator: "+")) of \(g.hostThreads)) over \(f(c.seconds, 0)) s of one host time line, "
+                md += "each estimated by the model as its own vrapl-guest would. Package \(f(c.packageMeanWatts)) W; sum of the estimates "
+                md += "\(f(c.estimateSumMeanWatts)) W (**\(f(c.relativeError * 100, 1)) %**); sum of the true shares \(f(c.truthSumMeanWatts)) W.\n\n"
+                md += mdTable(["trace", "k", "mean estimate W", "mean truth W", "MAE W"],
+                              c.tenants.map { [$0.trace, String($0.vcpus), f($0.meanEstimateWatts), f($0.meanTruthWatts), f($0.mae)] })
+                md += "\n"
+            }
         }
 
         let c = r.ceiling

@@ -81,6 +81,21 @@ public struct SyntheticGenerator {
     public func generate(schedule: SimSchedule, startTimeNs: Int64 = 1_767_225_600_000_000_000,
                          labels: [String: String] = [:], tenancy: Tenancy? = nil,
                          progress: ((Int) -> Void)? = nil) throws -> TraceData {
+        try generate(schedule: schedule, startTimeNs: startTimeNs, labels: labels, tenancy: tenancy, activity: nil, progress: progress)
+    }
+
+    /// Host-side activity of a guest view per sample, for co-tenancy (`CoTenancy`): its true busy
+    /// CPUs B_vm, and B_vm weighted by the segment's actual (k_seg) and expected (k̄_seg) W per busy thread.
+    public struct TenantActivity: Sendable {
+        public var busy: [Double] = []
+        public var weighted: [Double] = []
+        public var expectedWeighted: [Double] = []
+        public var floorOffset: [Double] = []
+    }
+
+    /// `generate`, also recording the guest's host-side activity into `activity`.
+    func generate(schedule: SimSchedule, startTimeNs: Int64, labels: [String: String], tenancy: Tenancy?,
+                  activity: UnsafeMutablePointer<TenantActivity>?, progress: ((Int) -> Void)?) throws -> TraceData {
         let p = profile
         try tenancy?.validate(hostThreads: p.threads)
         if tenancy == nil, schedule.segments.contains(where: { $0.vcpus != nil }) {
@@ -277,6 +292,12 @@ public struct SyntheticGenerator {
                 let expectedHostBusy = vmBusy + hostHousekeeping + expectedNeighbourBusy
                 let turbo = p.turbo(busyThreads: hostBusy), expectedTurbo = p.turbo(busyThreads: expectedHostBusy)
                 let x = vmBusy * turbo
+                if let activity {
+                    activity.pointee.busy.append(vmBusy)
+                    activity.pointee.weighted.append(k * vmBusy)
+                    activity.pointee.expectedWeighted.append(kbar * vmBusy)
+                    activity.pointee.floorOffset.append(d.idleOffset)
+                }
                 y += alpha * (k * x + (kNeighbour * nBusy + kBg * hostHousekeeping) * turbo - y)
                 ybar += alpha * (kbar * (vmBusy * expectedTurbo) + (kbarNeighbour * expectedNeighbourBusy + kBg * hostHousekeeping) * expectedTurbo - ybar)
                 let power = floorW + y + p.meterNoiseWatts * rng.normal()

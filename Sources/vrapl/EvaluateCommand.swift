@@ -42,6 +42,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Guest-view data: also score this whole-host model on the same windows (guest_size in metrics.json).")
     var wholeHostModel: String?
 
+    @Option(name: .long, parsing: .upToNextOption, help: "Guest views of one host time line (vrapl simulate --co-tenants): how close the sum of their independent estimates lands to the package.")
+    var coTenants: [String] = []
+
     @Flag(name: .long, help: "Skip the retrains (generalisation gap and feature ablation).")
     var noRetrain = false
 
@@ -77,6 +80,7 @@ struct EvaluateCommand: ParsableCommand {
         cfg.skipSamples = skipSamples
         cfg.ablation = !noAblation
         cfg.wholeHostModelPath = wholeHostModel
+        cfg.coTenantPaths = try coTenants.isEmpty ? [] : DatasetLoader.expand(coTenants)
         if !noRetrain {
             var r = RetrainOptions()
             r.epochs = retrainEpochs

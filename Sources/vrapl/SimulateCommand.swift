@@ -33,6 +33,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Live mode: the campaign's current-stressor file.") var stateFile: String = CampaignCurrent.defaultPath
     @Flag(help: "Live mode: stop when the parent process (a campaign) goes away.") var exitWithParent = false
     @Flag(help: "Print the profile's fit against the published ranges and exit.") var fit = false
+    @Option(help: "Synthetic mode: guests of these vCPU counts share one host time line (e.g. 2,4,6,8); one trace per tenant, each its own schedule of the matrix.") var coTenants: String?
 
     func validate() throws {
         if fit { return }
@@ -57,9 +58,51 @@ struct SimulateCommand: ParsableCommand {
         }
     }
 
+    func runCoTenants(_ prof: SimProfile, dt: Double, matrix m: CampaignMatrix, spec: String, outDir: String) throws {
+        let sizes = try spec.split(separator: ",").map { item -> Int in
+            guard let k = Int(item.trimmingCharacters(in: .whitespaces)), k >= 1 else {
+                throw VraplError("--co-tenants must list positive vCPU counts such as 2,4,6,8 (got '\(item)')")
+            }
+            return k
+        }
+        var schedules: [SimSchedule] = []
+        for (i, k) in sizes.enumerated() {
+            var mk = m
+            mk.tenancy = Tenancy(vcpus: [k], neighbourLoads: [0], neighbourStressors: [], rule: m.tenancy?.rule ?? .idleByAllocation)
+            schedules.append(SimSchedule.build(matrix: mk, threads: prof.threads, seed: seed &+ UInt64(i), sampleInterval: dt,
+                                               scale: scale ?? 1, targetSamples: samples))
+        }
+        // One time line: every schedule cut to the shortest (its last segments shortened).
+        let length = schedules.map(\.totalSamples).min() ?? 0
+        for i in schedules.indices {
+            var excess = schedules[i].totalSamples - length
+            while excess > 0, var last = schedules[i].segments.last {
+                let cut = min(excess, last.samples)
+                last.samples -= cut
+                excess -= cut
+                schedules[i].segments.removeLast()
+                if last.samples > 0 { schedules[i].segments.append(last) }
+            }
+        }
+        let tenants = sizes.enumerated().map { CoTenancy.Tenant(vcpus: $0.element, schedule: schedules[$0.offset], seed: seed &+ UInt64($0.offset)) }
+        let traces = try CoTenancy.generate(profile: prof, tenants: tenants, rule: m.tenancy?.rule ?? .idleByAllocation, seed: seed,
+                                            labels: ["sim_matrix": m.name])
+        do {
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        } catch { throw VraplError("cannot create \(outDir): \(error.localizedDescription)") }
+        for (i, trace) in traces.enumerated() {
+            let path = outDir + "/\(m.name)-s\(seed)-tenant\(i + 1)-k\(sizes[i]).h5"
+            try TraceWriter.write(trace, to: path)
+            print("wrote \(path)")
+        }
+        print("  power source  sim:\(prof.name) (simulated, not measured)")
+        print("  co-tenancy    vCPUs \(sizes.map(String.init).joined(separator: "+")) of \(prof.threads) threads, \(length) samples (\(DurationText.render(Double(length) * dt))) on one host time line")
+    }
+
     func runSynthetic(_ prof: SimProfile, dt: Double) throws {
         guard let matrixPath = matrix, let outDir = out else { return }
         let m = try CampaignMatrix.load(path: matrixPath)
+        if let spec = coTenants { try runCoTenants(prof, dt: dt, matrix: m, spec: spec, outDir: outDir); return }
         do { try m.tenancy?.validate(hostThreads: prof.threads) } catch let e as VraplError {
             throw VraplError("\(matrixPath): \(e.message) of profile \(prof.name)")
         }

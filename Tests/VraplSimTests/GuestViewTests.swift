@@ -134,6 +134,35 @@ struct GuestViewTests {
         #expect(throws: VraplError.self) { _ = try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: sched) }
     }
 
+    @Test("co-tenancy: guests filling the host on one time line; their true shares sum to the package, each sees its own CPUs")
+    func coTenantsSumToThePackage() throws {
+        let sizes = [2, 4, 6, 8]
+        let tenants = sizes.enumerated().map { i, k in
+            CoTenancy.Tenant(vcpus: k, schedule: confined([(.idle, [], 150 + 50 * i), (.steady, [st(i % 2 == 0 ? "cpu" : "vm", k)], 450 - 50 * i)],
+                                                          vcpus: k, load: 0, neighbour: nil), seed: UInt64(20 + i))
+        }
+        let traces = try CoTenancy.generate(profile: profile, tenants: tenants, seed: 9)
+        #expect(traces.count == 4)
+        let pkg = derivedWatts(traces[0])
+        let shares = traces.map(shareWatts)
+        var worst = 0.0
+        for t in 1..<traces[0].sampleCount {
+            // Each tenant's counters integrate over its own sample times: compare power, not energy.
+            let sum = shares.reduce(0) { $0 + $1[t] }
+            worst = max(worst, abs(sum - pkg[t]) / pkg[t])
+        }
+        #expect(worst < 0.02)  // the same power over Δt that differ by the tenants' wake-up jitter
+        for (trace, k) in zip(traces, sizes) {
+            #expect(trace.guestView?.vcpus.allSatisfy { $0 == UInt64(k) } == true)
+            let n = trace.sampleCount
+            let ticks = (0..<8).reduce(0.0) { $0 + Double(trace.cpuFields[$1][n - 1] - trace.cpuFields[$1][n - 301]) }
+            #expect(abs(ticks / (Double(trace.monotonicNs[n - 1] - trace.monotonicNs[n - 301]) / 1e9) - Double(k) * 100) < 5)
+        }
+        #expect(throws: VraplError.self) {
+            _ = try CoTenancy.generate(profile: profile, tenants: tenants + [tenants[3]], seed: 9)  // 28 vCPUs on 20 threads
+        }
+    }
+
     @Test("a tenancy matrix: every combination once per (k, neighbour load), workers a fraction of k")
     func scheduleExpansion() throws {
         let m = try CampaignMatrix.parse(yaml: """

@@ -1,0 +1,111 @@
+import Foundation
+import VraplCore
+import VraplTrace
+
+/// Several guests sharing one simulated host over the same time line (DESIGN.md "A VM is a slice of
+/// its host"): each tenant has k_i vCPUs and its own schedule and hidden state; the package sees them
+/// all. Two passes:
+///
+/// 1. each tenant's guest view is generated alone (its counters over its own k_i CPUs, its true busy
+///    CPUs B_i and W-weighted activity k_seg·B_i per sample);
+/// 2. the host's package power is rebuilt from every tenant at once, as the guest-view mode does for
+///    one guest and its neighbours: D = (Σ k_seg,i·B_i + k_bg·h_host)·T(Σ B_i + h_host), lagged
+///    first-order, P = P_idle + o + lag(D) + ε (o the first tenant's hidden floor offset: one host),
+///    and each tenant's share is the rule on it with U_vm/U_host = B_i / (Σ B_j + h_host).
+///    Every tenant's `rapl` and `/guest_view` counters are rewritten from these; `sim_hidden_w` is its
+///    share minus the share of the expected power (every tenant at k̄, no offset, no noise).
+///
+/// With the tenants filling the host (Σ k_i = T) the host's own housekeeping h_host is 0 and the shares
+/// sum to the package power exactly (`ShareRule`); the co-tenancy check of `vrapl evaluate
+/// --co-tenants` asks how close the sum of independent *estimates* lands.
+public enum CoTenancy {
+    /// One tenant: its vCPUs and its schedule (the schedules must be equally long).
+    public struct Tenant: Sendable {
+        public var vcpus: Int
+        public var schedule: SimSchedule
+        public var seed: UInt64
+        public init(vcpus: Int, schedule: SimSchedule, seed: UInt64) { self.vcpus = vcpus; self.schedule = schedule; self.seed = seed }
+    }
+
+    public static func generate(profile p: SimProfile, tenants: [Tenant], rule: ShareRule = .idleByAllocation,
+                                seed: UInt64, labels: [String: String] = [:]) throws -> [TraceData] {
+        guard !tenants.isEmpty else { throw VraplError("co-tenancy needs at least one tenant") }
+        let total = tenants.reduce(0) { $0 + $1.vcpus }
+        guard total <= p.threads else {
+            throw VraplError("the tenants' \(tenants.map { String($0.vcpus) }.joined(separator: "+")) = \(total) vCPUs exceed the host's \(p.threads) threads (oversubscription is not simulated)")
+        }
+        let n = tenants[0].schedule.totalSamples
+        if let bad = tenants.first(where: { $0.schedule.totalSamples != n }) {
+            throw VraplError("co-tenant schedules differ in length (\(bad.schedule.totalSamples) vs \(n) samples)")
+        }
+        let names = tenants.map { String($0.vcpus) }.joined(separator: "+")
+        var traces: [TraceData] = []
+        var activity: [SyntheticGenerator.TenantActivity] = []
+        for (i, t) in tenants.enumerated() {
+            var a = SyntheticGenerator.TenantActivity()
+            var l = labels
+            l["sim_co_tenancy"] = "tenant \(i + 1) of \(tenants.count) (vCPUs \(names) of \(p.threads) threads), one host time line"
+            let tenancy = Tenancy(vcpus: [t.vcpus], neighbourLoads: [0], neighbourStressors: [], rule: rule)
+            let trace = try SyntheticGenerator(profile: p, seed: t.seed).generate(
+                schedule: t.schedule, startTimeNs: 1_767_225_600_000_000_000, labels: l, tenancy: tenancy,
+                activity: &a, progress: nil)
+            traces.append(trace)
+            activity.append(a)
+        }
+
+        let host = HostShape(threads: p.threads, cpuModel: p.cpuModel, idleWatts: p.idleWatts)
+        let threads = Double(p.threads)
+        let hostHousekeeping = (p.housekeepingUser + p.housekeepingSystem) * (1 - Double(total) / threads)
+        let kBg = p.wattsPerBusyThread(p.backgroundMix)
+        let dtNom = tenants[0].schedule.sampleInterval
+        let alpha = p.thermalTau > 0 ? 1 - exp(-dtNom / p.thermalTau) : 1.0
+        var rng = SimRandom(seed: seed, stream: 0xC0_7E4A)
+        var y = 0.0, ybar = 0.0
+        var packageWatts = [Double](repeating: 0, count: n)
+        var share = [[Double]](repeating: [Double](repeating: 0, count: n), count: tenants.count)
+        var hidden = [[Float]](repeating: [Float](repeating: 0, count: n), count: tenants.count)
+        for s in 0..<n {
+            var busy = hostHousekeeping, weighted = kBg * hostHousekeeping, expected = kBg * hostHousekeeping
+            for a in activity { busy += a.busy[s]; weighted += a.weighted[s]; expected += a.expectedWeighted[s] }
+            let turbo = p.turbo(busyThreads: busy)
+            y += alpha * (weighted * turbo - y)
+            ybar += alpha * (expected * turbo - ybar)
+            if s == 0 { y = weighted * turbo; ybar = expected * turbo }
+            let power = max(0, p.idleWatts + activity[0].floorOffset[s] + y + p.meterNoiseWatts * rng.normal())
+            packageWatts[s] = power
+            for (i, t) in tenants.enumerated() {
+                let truth = rule.split(packageWatts: power, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy).total
+                let guess = rule.split(packageWatts: p.idleWatts + ybar, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy).total
+                share[i][s] = max(0, truth)
+                hidden[i][s] = s == 0 ? 0 : Float(truth - guess)
+            }
+        }
+        // Every tenant's counters integrate the same powers over its own sample times.
+        for i in traces.indices {
+            guard var view = traces[i].guestView, !traces[i].rapl.isEmpty else { continue }
+            let range = traces[i].rapl[0].maxEnergyRangeUj
+            traces[i].rapl[0].energyUj = integrate(packageWatts, times: traces[i].monotonicNs, start: traces[i].rapl[0].energyUj.first ?? 0, range: range)
+            view.energyUj = integrate(share[i], times: traces[i].monotonicNs, start: view.energyUj.first ?? 0, range: view.maxEnergyRangeUj)
+            traces[i].guestView = view
+            traces[i].simHiddenWatts = hidden[i]
+        }
+        return traces
+    }
+
+    /// A cumulative µJ counter of `watts` over the intervals ending at each sample, wrapping past `range`.
+    static func integrate(_ watts: [Double], times: [UInt64], start: UInt64, range: UInt64) -> [UInt64] {
+        var out = [UInt64](repeating: 0, count: watts.count)
+        var e = start, frac = 0.0
+        for s in watts.indices {
+            if s > 0, times[s] > times[s - 1] {
+                frac += watts[s] * Double(times[s] - times[s - 1]) * 1e-3  // W·ns → µJ
+                let whole = frac.rounded(.down)
+                frac -= whole
+                e += UInt64(whole)
+                while e > range { e -= range + 1 }
+            }
+            out[s] = e
+        }
+        return out
+    }
+}
