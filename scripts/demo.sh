@@ -174,9 +174,9 @@ sed -n '/^set /,$p' "$OUT/logs/evaluate.log"
 echo
 echo "guest size (guest-shaped model on held-out segments; MAE W, whole-host model beside it):"
 sed -n '/^| k | neighbours/,/^$/p' "$OUT/eval-guest/report.md" | grep -E '^\| (k|[0-9]+ \| all)' | awk -F'|' '{ printf "  %-4s %-12s %-14s %-16s %-10s\n", $2, $6, $7, $8, $9 }'
-sed -n 's/^4 guests (vCPUs \([^)]*\)).*Package \([0-9.]*\) W; sum of the estimates \([0-9.]*\) W (\*\*\([^*]*\)\*\*).*/co-tenancy: guests of \1 vCPUs, package \2 W, sum of their estimates \3 W (\4)/p' "$OUT/eval-guest/report.md"
+sed -n 's/^4 guests (vCPUs \([^)]*\)).*Package \([0-9.]*\) W; sum of the estimates \([0-9.]*\) W (\*\*\([^*]*\)\*\*).*/co-tenancy (vCPUs \1): package \2 W, sum of their estimates \3 W (\4)/p' "$OUT/eval-guest/report.md"
 echo "this machine, live: $(tail -1 "$OUT/guest/live.jsonl" 2>/dev/null | sed 's/.*"power_watts":\([0-9.]*\).*"vcpus":\([0-9]*\).*"idle_watts":\([0-9.]*\).*"active_watts":\([0-9.]*\).*/\1 W (\2 vCPUs: idle \3 + active \4 W)/')"
 echo
-awk -F'\t' 'NR > 1 { t += $2; printf "  %-18s %4d s\n", $1, $2 } END { printf "  %-18s %4d s\n", "total", t }' "$STAGES"
+awk -F'\t' 'NR > 1 { t += $2; printf "  %-20s %4d s\n", $1, $2 } END { printf "  %-20s %4d s\n", "total", t }' "$STAGES"
 echo
 echo "report: $OUT/report.md"
