@@ -22,7 +22,7 @@ public struct ScheduledSegment: Sendable, Equatable {
     }
 
     /// This segment confined to a k-vCPU guest with a neighbour load (recorded in its parameters).
-    func confined(vcpus k: Int, neighbourLoad load: Double, neighbourStressor: String?) -> ScheduledSegment {
+    public func confined(vcpus k: Int, neighbourLoad load: Double, neighbourStressor: String?) -> ScheduledSegment {
         var s = self
         s.vcpus = k; s.neighbourLoad = load; s.neighbourStressor = load > 0 ? neighbourStressor : nil
         s.parameters["vcpus"] = String(k)

@@ -146,3 +146,32 @@ struct GuestShareTests {
         #expect(lines.contains { $0.contains("vrapl_model_info{") && $0.contains("host_threads=20") && $0.contains("host_view=guest-share") })
     }
 }
+
+@Suite("Shipped models")
+struct ShippedModelTests {
+    static let models = GuestFixtures.packageRoot.appendingPathComponent("models")
+
+    @Test("the shipped guest-shaped model: 20-thread host, k 1…20, simulated, and its card says so")
+    func guestShaped() throws {
+        let url = Self.models.appendingPathComponent("sim-xeon-silver-4210r-guest-v41.safetensors")
+        let model = try ModelFile.load(contentsOf: url)
+        let shape = try #require(model.guestShape)
+        #expect(shape.host.threads == 20 && shape.vcpus == 1...20 && shape.rule == .idleByAllocation)
+        #expect(abs(shape.host.idleWatts - 24.571) < 1e-6)
+        #expect(model.powerSource.isSimulated && model.target == "guest_share_watts" && model.features.last == "vcpu_share")
+        let card = try String(contentsOf: url.deletingPathExtension().appendingPathExtension("md"), encoding: .utf8)
+        #expect(card.contains("SIMULATED POWER") && card.contains("guest-shaped") && card.contains("T = 20 threads"))
+        // It runs in the guest: a 2-vCPU guest gets at least its idle part, P_idle·2/20.
+        let e = try GuestEstimator(model: model, predictor: try model.makeNetwork(maxBatch: 1))
+        var last: GuestEstimate?
+        for i in 0..<60 { last = e.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? last }
+        let est = try #require(last)
+        #expect(est.watts.isFinite && est.watts >= 24.571 * 2 / 20 - 1e-9 && est.watts < 100)
+    }
+
+    @Test("the shipped whole-host model has no host metadata")
+    func wholeHost() throws {
+        let model = try ModelFile.load(contentsOf: Self.models.appendingPathComponent("sim-xeon-silver-4210r-v41.safetensors"))
+        #expect(model.guestShape == nil && model.target == "package_power_watts")
+    }
+}
