@@ -43,6 +43,9 @@ struct CollectCommand: ParsableCommand {
     @Option(name: .customLong("vmstat"), parsing: .singleValue, help: "An extra /proc/vmstat counter to record besides pgfault, pgmajfault, pswpin, pswpout (repeatable).")
     var vmstatCounters: [String] = []
 
+    @Flag(name: .customLong("per-cpu"), inversion: .prefixedNo, help: "Record every per-CPU line of /proc/stat (/percpu), from the same read; guest views of any CPU set are derived from them.")
+    var perCPU: Bool = true
+
     @Flag(name: .long, inversion: .prefixedNo, help: "Live status line on stderr (default: when stderr is a terminal).")
     var status: Bool?
 
@@ -62,6 +65,7 @@ struct CollectCommand: ParsableCommand {
         c.sysfs = sysfs
         c.vmstatCounters = VmstatDefaults.counters + vmstatCounters
         c.statusLine = status
+        c.perCPU = perCPU
         for item in label {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw ValidationError("--label must be key=value, not '\(item)'")

@@ -34,6 +34,8 @@ public struct CollectorConfiguration: Sendable {
     public var statusLine: Bool? = nil
     /// Seed of the simulated source's noise (nil: from the clock).
     public var simSeed: UInt64? = nil
+    /// Record every per-CPU line of /proc/stat (`/percpu`), from the same read.
+    public var perCPU = true
 
     public init(outputPath: String) { self.outputPath = outputPath }
 
@@ -89,6 +91,8 @@ public final class Collector {
     public let energy: EnergySource
     /// Root attributes for the trace (start time is set when `run` starts).
     public private(set) var metadata: TraceMetadata
+    /// The CPUs whose per-CPU lines are recorded, in column order (empty with `perCPU` off).
+    public let perCPUIDs: [Int]
 
     /// Opens every source (failing here, with the source's message, before any file is written).
     public init(configuration: CollectorConfiguration) throws {
@@ -96,7 +100,7 @@ public final class Collector {
             throw VraplError("--interval \(DurationText.format(nanoseconds: configuration.intervalNs)) is below 1 ms; /proc/stat only changes every 10 ms (USER_HZ 100)")
         }
         self.configuration = configuration
-        stat = try ProcStatReader(procfs: configuration.procfs)
+        stat = try ProcStatReader(procfs: configuration.procfs, includePerCPU: configuration.perCPU)
         vmstat = try VmstatReader(procfs: configuration.procfs, counters: configuration.vmstatCounters)
         switch configuration.power {
         case .rapl: energy = try PowercapReader(sysfs: configuration.sysfs)
@@ -113,7 +117,16 @@ public final class Collector {
         m.powerSource = energy.powerSource
         m.userHz = HostInfo.userHz()
         m.labels = configuration.labels
+        m.topology = HostTopology.read(sysfs: configuration.sysfs)
         metadata = m
+        if configuration.perCPU {
+            // Columns: the online CPUs when sysfs says which, else every cpuN line of the first read.
+            let first = try stat.read()
+            let ids = m.topology?.online.filter { $0 < first.perCPU.count } ?? Array(0..<first.perCPU.count)
+            perCPUIDs = ids.isEmpty ? Array(0..<first.perCPU.count) : ids
+        } else {
+            perCPUIDs = []
+        }
     }
 
     /// The RAPL zones in trace form (energy left empty), in the order samples carry them.

@@ -15,7 +15,7 @@ extension Collector {
     public func record() throws -> CollectorSummary {
         setStartTime(SampleClock.wallNs())
         let writer = try TraceWriter(path: configuration.outputPath, metadata: metadata,
-                                     vmstatNames: vmstat.counters, raplZones: raplZones,
+                                     vmstatNames: vmstat.counters, raplZones: raplZones, perCPUIDs: perCPUIDs,
                                      options: TraceWriter.Options(flushIntervalNs: configuration.flushIntervalNs))
         return try run(into: writer)
     }

@@ -84,7 +84,8 @@ public enum DatasetLoader {
                 record = TraceProvenance(path: path, samples: csv.series.count, windows: 0, sha256: "", host: "",
                                          cpuModel: "", powerSource: csvPowerSource.description, segments: 0)
             } else {
-                let trace = try TraceReader.read(path)
+                // A guest-shaped feature set turns a host trace with per-CPU lines into its guest view.
+                let trace = try GuestViewDerivation.viewIfNeeded(try TraceReader.read(path), featureSet: featureSet, name: path)
                 implausible = try builder.add(trace: trace, featureSet: featureSet, name: name)
                 record = TraceProvenance(path: path, samples: trace.sampleCount, windows: 0, sha256: "",
                                          host: trace.metadata.hostName, cpuModel: trace.metadata.cpuModel,

@@ -66,7 +66,8 @@ public struct EvalData: Sendable {
             self.featureSet = featureSet
             builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
         }
-        mutating func add(trace: TraceData, name: String) throws {
+        mutating func add(trace raw: TraceData, name: String) throws {
+            let trace = try GuestViewDerivation.viewIfNeeded(raw, featureSet: featureSet, name: name)
             try builder.add(trace: trace, featureSet: featureSet, name: name)
             if let h = trace.simHiddenWatts, h.count == trace.sampleCount {
                 hidden += h; anyHidden = true

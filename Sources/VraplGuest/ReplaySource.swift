@@ -24,9 +24,12 @@ public struct TraceDataSource {
         packageWatts = (try? TargetPower.series(trace: trace))
     }
 
-    /// Reads an HDF5 recording (one-line errors from the trace store name the file).
-    public init(path: String) throws {
-        self.init(trace: try TraceReader.read(path), name: path)
+    /// Reads an HDF5 recording (one-line errors from the trace store name the file); a guest-shaped
+    /// feature set replays the guest view of a host trace with per-CPU lines (`GuestViewDerivation`).
+    public init(path: String, featureSet: FeatureSet? = nil) throws {
+        var trace = try TraceReader.read(path)
+        if let featureSet { trace = try GuestViewDerivation.viewIfNeeded(trace, featureSet: featureSet, name: path) }
+        self.init(trace: trace, name: path)
     }
 
     public var count: Int { trace.sampleCount }

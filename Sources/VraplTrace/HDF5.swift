@@ -321,6 +321,12 @@ final class H5Group: H5Object {
         try createDataset(name, type: T.nativeType, ownsType: false, chunkRows: chunkRows, deflateLevel: deflateLevel)
     }
 
+    /// Creates an empty, extendible 2-D dataset of `T` with `columns` fixed columns (rows × columns,
+    /// row-major, as h5py and numpy read it); appends and reads count rows.
+    func createDataset<T: H5Scalar>(_ name: String, of _: T.Type, columns: Int, chunkRows: Int, deflateLevel: Int? = nil) throws -> H5Dataset {
+        try createDataset(name, type: T.nativeType, ownsType: false, chunkRows: chunkRows, deflateLevel: deflateLevel, columns: max(1, columns))
+    }
+
     /// Creates an empty, extendible, chunked 1-D dataset of variable-length UTF-8 strings.
     func createStringDataset(_ name: String, chunkRows: Int) throws -> H5Dataset {
         let type = try HDF5.makeStringType(path: path, object: childPath(name))
@@ -332,16 +338,18 @@ final class H5Group: H5Object {
         }
     }
 
-    private func createDataset(_ name: String, type: hid_t, ownsType: Bool, chunkRows: Int, deflateLevel: Int? = nil) throws -> H5Dataset {
+    private func createDataset(_ name: String, type: hid_t, ownsType: Bool, chunkRows: Int, deflateLevel: Int? = nil,
+                               columns: Int? = nil) throws -> H5Dataset {
         let where_ = childPath(name)
-        var dims: hsize_t = 0
-        var maxDims = vrapl_H5S_UNLIMITED()
-        let space = try HDF5.check(id: H5Screate_simple(1, &dims, &maxDims), "creating the dataspace", path: path, object: where_)
+        let rank: Int32 = columns == nil ? 1 : 2
+        var dims: [hsize_t] = columns.map { [0, hsize_t($0)] } ?? [0]
+        var maxDims: [hsize_t] = columns.map { [vrapl_H5S_UNLIMITED(), hsize_t($0)] } ?? [vrapl_H5S_UNLIMITED()]
+        let space = try HDF5.check(id: H5Screate_simple(rank, &dims, &maxDims), "creating the dataspace", path: path, object: where_)
         defer { H5Sclose(space) }
         let dcpl = try HDF5.check(id: H5Pcreate(vrapl_H5P_DATASET_CREATE()), "creating dataset properties", path: path, object: where_)
         defer { H5Pclose(dcpl) }
-        var chunk = hsize_t(max(1, chunkRows))
-        try HDF5.check(H5Pset_chunk(dcpl, 1, &chunk), "setting the chunk size", path: path, object: where_)
+        var chunk: [hsize_t] = columns.map { [hsize_t(max(1, chunkRows)), hsize_t($0)] } ?? [hsize_t(max(1, chunkRows))]
+        try HDF5.check(H5Pset_chunk(dcpl, rank, &chunk), "setting the chunk size", path: path, object: where_)
         if let level = deflateLevel {
             guard H5Zfilter_avail(H5Z_filter_t(H5Z_FILTER_DEFLATE)) > 0 else {
                 throw TraceError(path: path, object: where_, message: "this HDF5 library has no deflate filter; write without compression")
@@ -351,22 +359,32 @@ final class H5Group: H5Object {
         }
         let did = try HDF5.check(id: H5Dcreate2(id, name, type, space, vrapl_H5P_DEFAULT(), dcpl, vrapl_H5P_DEFAULT()),
                                  "creating the dataset", path: path, object: where_)
-        return H5Dataset(id: did, path: path, objectPath: where_, memoryType: type, ownsType: ownsType, length: 0)
+        let dataset = H5Dataset(id: did, path: path, objectPath: where_, memoryType: type, ownsType: ownsType, length: 0)
+        dataset.columns = columns
+        return dataset
     }
 
-    /// Opens an existing 1-D dataset.
-    func openDataset(_ name: String) throws -> H5Dataset {
+    /// Opens an existing 1-D dataset, or with `twoDimensional` a 2-D one (`columns` then set); the
+    /// other rank is refused naming the dataset.
+    func openDataset(_ name: String, twoDimensional: Bool = false) throws -> H5Dataset {
         let where_ = childPath(name)
         guard contains(name) else { throw TraceError(path: path, object: where_, message: "missing dataset") }
         let did = try HDF5.check(id: H5Dopen2(id, name, vrapl_H5P_DEFAULT()), "opening the dataset", path: path, object: where_)
         let dataset = H5Dataset(id: did, path: path, objectPath: where_, memoryType: -1, ownsType: false, length: 0)
         dataset.length = try dataset.extent()
+        if (dataset.columns != nil) != twoDimensional {
+            throw TraceError(path: path, object: where_, message: twoDimensional ? "expected a 2-D dataset (samples × CPUs), found a 1-D one"
+                                                                                  : "expected a 1-D dataset, found a 2-D one")
+        }
         return dataset
     }
 }
 
-/// A 1-D dataset. Appends extend it (`H5Dset_extent`) and write a hyperslab.
+/// A 1-D dataset, or a 2-D one of fixed `columns` (rows × columns). Appends extend it
+/// (`H5Dset_extent`) by rows and write a hyperslab.
 final class H5Dataset: H5Object {
+    /// Columns of a 2-D dataset (nil: 1-D).
+    var columns: Int?
     /// The memory type used for appends (numeric native type or an owned vlen string type).
     let memoryType: hid_t
     private let ownsType: Bool
@@ -396,36 +414,39 @@ final class H5Dataset: H5Object {
         let space = try HDF5.check(id: H5Dget_space(id), "reading the dataspace", path: path, object: objectPath)
         defer { H5Sclose(space) }
         let rank = H5Sget_simple_extent_ndims(space)
-        guard rank == 1 else {
-            throw TraceError(path: path, object: objectPath, message: "expected a 1-D dataset, found rank \(rank)")
+        guard rank == 1 || rank == 2 else {
+            throw TraceError(path: path, object: objectPath, message: "expected a 1-D or 2-D dataset, found rank \(rank)")
         }
-        var dims: hsize_t = 0
+        var dims: [hsize_t] = [0, 0]
         try HDF5.check(H5Sget_simple_extent_dims(space, &dims, nil), "reading the dimensions", path: path, object: objectPath)
-        return Int(dims)
+        columns = rank == 2 ? Int(dims[1]) : nil
+        return Int(dims[0])
     }
 
     /// Appends `count` elements of this dataset's memory type (or `type`) from `base`. No Swift allocation.
     func append(_ base: UnsafeRawPointer, count: Int, type: hid_t? = nil) throws {
         guard count > 0 else { return }
-        var newSize = hsize_t(length + count)
-        try HDF5.check(H5Dset_extent(id, &newSize), "extending to \(newSize) rows", path: path, object: objectPath)
+        let rank: Int32 = columns == nil ? 1 : 2
+        let width = hsize_t(columns ?? 1)
+        var newSize: [hsize_t] = columns == nil ? [hsize_t(length + count)] : [hsize_t(length + count), width]
+        try HDF5.check(H5Dset_extent(id, &newSize), "extending to \(length + count) rows", path: path, object: objectPath)
         let fileSpace = try HDF5.check(id: H5Dget_space(id), "reading the dataspace", path: path, object: objectPath)
         defer { H5Sclose(fileSpace) }
-        var start = hsize_t(length)
-        var rows = hsize_t(count)
+        var start: [hsize_t] = columns == nil ? [hsize_t(length)] : [hsize_t(length), 0]
+        var rows: [hsize_t] = columns == nil ? [hsize_t(count)] : [hsize_t(count), width]
         try HDF5.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &rows, nil),
                        "selecting rows \(length)..<\(length + count)", path: path, object: objectPath)
-        let memorySpace = try HDF5.check(id: H5Screate_simple(1, &rows, nil), "creating the memory dataspace", path: path, object: objectPath)
+        let memorySpace = try HDF5.check(id: H5Screate_simple(rank, &rows, nil), "creating the memory dataspace", path: path, object: objectPath)
         defer { H5Sclose(memorySpace) }
         try HDF5.check(H5Dwrite(id, type ?? memoryType, memorySpace, fileSpace, vrapl_H5P_DEFAULT(), base),
                        "writing rows \(length)..<\(length + count)", path: path, object: objectPath)
         length += count
     }
 
-    /// Appends numbers.
+    /// Appends numbers (a 2-D dataset: whole rows, row-major).
     func append<T: H5Scalar>(_ values: UnsafeBufferPointer<T>) throws {
         guard let base = values.baseAddress, values.count > 0 else { return }
-        try append(UnsafeRawPointer(base), count: values.count, type: T.nativeType)
+        try append(UnsafeRawPointer(base), count: values.count / (columns ?? 1), type: T.nativeType)
     }
 
     /// Appends strings (to a string dataset).
@@ -439,17 +460,19 @@ final class H5Dataset: H5Object {
         }
     }
 
-    /// Reads the first `count` rows (all rows when nil), converted to `T` by HDF5.
+    /// Reads the first `count` rows (all rows when nil), converted to `T` by HDF5; a 2-D dataset
+    /// returns rows × columns values, row-major.
     func read<T: H5Scalar>(_: T.Type, count: Int? = nil) throws -> [T] {
         let total = try extent()
         let n = min(count ?? total, total)
-        guard n > 0 else { return [] }
-        return try [T](unsafeUninitializedCapacity: n) { buffer, initialized in
+        let width = columns ?? 1
+        guard n > 0, width > 0 else { return [] }
+        return try [T](unsafeUninitializedCapacity: n * width) { buffer, initialized in
             try withRowSelection(n, total: total) { memorySpace, fileSpace in
                 try HDF5.check(H5Dread(id, T.nativeType, memorySpace, fileSpace, vrapl_H5P_DEFAULT(), buffer.baseAddress),
                                "reading \(n) rows", path: path, object: objectPath)
             }
-            initialized = n
+            initialized = n * width
         }
     }
 
@@ -473,13 +496,14 @@ final class H5Dataset: H5Object {
 
     /// Runs `body` with (memory, file) dataspaces selecting rows 0..<n.
     private func withRowSelection(_ n: Int, total: Int, _ body: (hid_t, hid_t) throws -> Void) throws {
-        var rows = hsize_t(n)
-        let memorySpace = try HDF5.check(id: H5Screate_simple(1, &rows, nil), "creating the memory dataspace", path: path, object: objectPath)
+        let rank: Int32 = columns == nil ? 1 : 2
+        var rows: [hsize_t] = columns.map { [hsize_t(n), hsize_t($0)] } ?? [hsize_t(n)]
+        let memorySpace = try HDF5.check(id: H5Screate_simple(rank, &rows, nil), "creating the memory dataspace", path: path, object: objectPath)
         defer { H5Sclose(memorySpace) }
         let fileSpace = try HDF5.check(id: H5Dget_space(id), "reading the dataspace", path: path, object: objectPath)
         defer { H5Sclose(fileSpace) }
         if n < total {
-            var start: hsize_t = 0
+            var start: [hsize_t] = columns == nil ? [0] : [0, 0]
             try HDF5.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &rows, nil),
                            "selecting rows 0..<\(n)", path: path, object: objectPath)
         }

@@ -32,6 +32,9 @@ public struct TraceData: Sendable {
     /// k-vCPU guest of `host` sees, and this holds k per sample and the guest's share of the
     /// package energy by `rule`, the target of a guest-shaped model. nil for whole-host traces.
     public var guestView: GuestViewSeries? = nil
+    /// Every per-CPU line of /proc/stat (`/percpu`, format_version 2), when recorded: the raw
+    /// counters a guest view of any CPU set is derived from (`GuestViewDerivation`).
+    public var perCPU: PerCPUSeries? = nil
 
     public init(metadata: TraceMetadata) { self.metadata = metadata }
 
@@ -79,6 +82,8 @@ public struct TraceMetadata: Sendable, Equatable {
     public var userHz: Int = 100
     /// Free-form labels (`--label key=value`).
     public var labels: [String: String] = [:]
+    /// The recording host's CPU topology (`topology`, JSON), when known.
+    public var topology: CPUTopology? = nil
 
     public init() {}
 }
@@ -144,4 +149,45 @@ public struct GuestViewSeries: Sendable, Equatable {
         guard let lo = vcpus.min(), let hi = vcpus.max() else { return nil }
         return Int(lo)...Int(hi)
     }
+}
+
+/// The host's CPU topology as sysfs describes it (`/sys/devices/system/cpu`): stored as the root
+/// attribute `topology`, `{"logical_cpus": 20, "cores": 10, "sockets": 1, "online": [0, …],
+/// "siblings": [[0, 10], …]}`.
+public struct CPUTopology: Codable, Equatable, Sendable {
+    /// T: logical CPUs (hardware threads) online when recording started.
+    public var logicalCPUs: Int
+    /// Physical cores and packages (distinct (package, core) ids and package ids), when sysfs has them.
+    public var cores: Int?
+    public var sockets: Int?
+    /// Online CPU numbers.
+    public var online: [Int]
+    /// SMT sibling groups (`thread_siblings_list`), each sorted, in order of their first CPU.
+    public var siblings: [[Int]]
+
+    public init(logicalCPUs: Int, cores: Int? = nil, sockets: Int? = nil, online: [Int], siblings: [[Int]] = []) {
+        self.logicalCPUs = logicalCPUs; self.cores = cores; self.sockets = sockets; self.online = online; self.siblings = siblings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cores, sockets, online, siblings
+        case logicalCPUs = "logical_cpus"
+    }
+}
+
+/// Every per-CPU line of /proc/stat per sample: `fields[f][s * cpuIDs.count + j]` is field f
+/// (kernel order, `CPUTimes.fieldNames`) of CPU `cpuIDs[j]` at sample s, raw cumulative USER_HZ ticks.
+/// A CPU whose line vanished (offline) holds its last values.
+public struct PerCPUSeries: Sendable, Equatable {
+    public var cpuIDs: [Int]
+    public var fields: [[UInt64]]
+
+    public init(cpuIDs: [Int], fields: [[UInt64]] = Array(repeating: [], count: 10)) {
+        self.cpuIDs = cpuIDs; self.fields = fields
+    }
+
+    public var sampleCount: Int { cpuIDs.isEmpty ? 0 : (fields.first?.count ?? 0) / cpuIDs.count }
+
+    /// Field `f` of column `j` at sample `s`.
+    @inline(__always) public func value(field f: Int, sample s: Int, column j: Int) -> UInt64 { fields[f][s * cpuIDs.count + j] }
 }

@@ -15,6 +15,8 @@ final class TraceFileSchema {
     /// `/guest_view/vcpus` and `/guest_view/energy_uj` (guest-view traces only).
     let guestViewVcpus: H5Dataset?
     let guestViewEnergy: H5Dataset?
+    /// `/percpu/cpu_<field>`, 10 datasets of samples × CPUs (empty when per-CPU lines are not recorded).
+    let perCPU: [H5Dataset]
     private let segmentName: H5Dataset
     private let segmentFirst: H5Dataset
     private let segmentLast: H5Dataset
@@ -23,7 +25,8 @@ final class TraceFileSchema {
     private var closed = false
 
     init(path: String, metadata: TraceMetadata, vmstatNames: [String], raplZones: [RaplDomainSeries],
-         recordsSimHiddenWatts: Bool, guestView: GuestViewSeries? = nil, chunkRows: Int, deflateLevel: Int? = nil) throws {
+         recordsSimHiddenWatts: Bool, guestView: GuestViewSeries? = nil, perCPUIDs: [Int]? = nil,
+         chunkRows: Int, deflateLevel: Int? = nil) throws {
         let file = try H5File.create(path)
         self.file = file
         let root = file.root
@@ -92,6 +95,21 @@ final class TraceFileSchema {
             guestViewEnergy = nil
         }
 
+        if let ids = perCPUIDs, !ids.isEmpty {
+            let group = try root.createGroup(TraceLayout.perCPUGroup)
+            groups.append(group)
+            try group.setAttribute("cpus", string: try TraceLayout.json(encodable: ids))
+            // Chunks of about 64 KiB whatever the CPU count, so 128 threads do not make 4 MiB chunks.
+            let rows = max(16, min(chunkRows, 8192 / ids.count))
+            perCPU = try TraceLayout.cpuDatasets.map { name in
+                let d = try group.createDataset(name, of: UInt64.self, columns: ids.count, chunkRows: rows, deflateLevel: deflateLevel)
+                try d.setAttribute("units", string: "USER_HZ ticks, cumulative; rows are samples, columns the CPUs of @cpus")
+                return d
+            }
+        } else {
+            perCPU = []
+        }
+
         let segments = try root.createGroup(TraceLayout.segmentsGroup)
         groups.append(segments)
         segmentName = try segments.createStringDataset("name", chunkRows: 64)
@@ -113,6 +131,7 @@ final class TraceFileSchema {
         try root.setAttribute("tool_version", string: metadata.toolVersion)
         try root.setAttribute("user_hz", int64: Int64(metadata.userHz))
         try root.setAttribute("labels", string: TraceLayout.json(metadata.labels))
+        if let topology = metadata.topology { try root.setAttribute("topology", string: try TraceLayout.json(encodable: topology)) }
     }
 
     /// Appends segments to the four `segments/*` datasets.
@@ -135,6 +154,7 @@ final class TraceFileSchema {
         if let simHidden { all.append(simHidden) }
         if let guestViewVcpus { all.append(guestViewVcpus) }
         if let guestViewEnergy { all.append(guestViewEnergy) }
+        all += perCPU
         for dataset in all { dataset.close() }
         for group in groups.reversed() { group.close() }
         try file.close()

@@ -26,6 +26,8 @@ public enum TraceLayout {
     /// Guest-view traces: `/guest_view/{vcpus,energy_uj}` with `@host` (JSON) and `@rule`.
     public static let guestViewGroup = "guest_view"
     public static let guestViewVcpus = "vcpus"
+    /// Per-CPU lines: `/percpu/cpu_<field>` (samples × CPUs) with `@cpus` (JSON list of CPU numbers).
+    public static let perCPUGroup = "percpu"
 
     /// HDF5 group name of a RAPL zone: the powercap key with `:` replaced by `_` (`intel-rapl_0_1`).
     public static func raplGroupName(forKey key: String) -> String { key.replacing(":", with: "_") }

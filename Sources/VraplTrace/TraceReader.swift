@@ -12,6 +12,8 @@ public struct TraceHeader: Sendable {
     public var segments: [TraceSegment]
     /// The guest view's host, rule and range (no per-sample data), for guest-view traces.
     public var guestView: GuestViewSeries? = nil
+    /// The CPUs whose per-CPU lines are recorded (`/percpu@cpus`); nil when the trace has none.
+    public var perCPUIDs: [Int]? = nil
 }
 
 /// Reads vrapl traces (layout: docs/trace-format.md). Accepts every `format_version` up to
@@ -68,6 +70,13 @@ public enum TraceReader {
             }
             data.guestView = view
         }
+        if let ids = opened.header.perCPUIDs, let group = opened.perCPUGroup {
+            var per = PerCPUSeries(cpuIDs: ids, fields: [])
+            for name in TraceLayout.cpuDatasets {
+                per.fields.append(try group.openDataset(name, twoDimensional: true).read(UInt64.self, count: n))
+            }
+            data.perCPU = per
+        }
         data.segments = opened.header.segments
         return data
     }
@@ -122,6 +131,13 @@ public enum TraceReader {
         metadata.toolVersion = try root.stringAttribute("tool_version") ?? ""
         metadata.userHz = Int(try root.int64Attribute("user_hz") ?? 100)
         metadata.labels = try TraceLayout.parseJSONObject(try root.stringAttribute("labels") ?? "", path: path, object: "/@labels")
+        if let text = try root.stringAttribute("topology") {
+            guard let topology = TraceLayout.decode(CPUTopology.self, json: text), topology.logicalCPUs >= 1,
+                  topology.logicalCPUs <= HostShape.maxThreads else {
+                throw TraceError(path: path, object: "/@topology", message: "not a CPU topology (JSON with logical_cpus, online, siblings)")
+            }
+            metadata.topology = topology
+        }
         return metadata
     }
 }
@@ -132,6 +148,7 @@ private struct OpenTrace {
     var vmstatGroup: H5Group?
     var raplGroups: [H5Group] = []
     var guestViewGroup: H5Group?
+    var perCPUGroup: H5Group?
 
     init(file: H5File) throws {
         let root = file.root
@@ -182,6 +199,24 @@ private struct OpenTrace {
             guestView = GuestViewSeries(host: host, rule: rule, maxEnergyRangeUj: range)
             guestViewGroup = group
         }
+        var perCPUIDs: [Int]?
+        if root.contains(TraceLayout.perCPUGroup) {
+            let group = try root.openGroup(TraceLayout.perCPUGroup)
+            let object = "/" + TraceLayout.perCPUGroup
+            guard let text = try group.stringAttribute("cpus"), let ids = TraceLayout.decode([Int].self, json: text), !ids.isEmpty,
+                  Set(ids).count == ids.count, ids.allSatisfy({ $0 >= 0 && $0 < HostShape.maxThreads }) else {
+                throw TraceError(path: path, object: object + "@cpus", message: "missing or not a list of distinct CPU numbers")
+            }
+            for name in TraceLayout.cpuDatasets {
+                let d = try group.openDataset(name, twoDimensional: true)
+                guard d.columns == ids.count else {
+                    throw TraceError(path: path, object: object + "/" + name, message: "has \(d.columns ?? 0) columns for the \(ids.count) CPUs of @cpus")
+                }
+                lengths.append((object + "/" + name, d.length))
+            }
+            perCPUIDs = ids
+            perCPUGroup = group
+        }
         let hasHidden = root.contains(TraceLayout.simHidden)
         if hasHidden { lengths.append(("/" + TraceLayout.simHidden, try root.openDataset(TraceLayout.simHidden).length)) }
         // After a crash the per-sample datasets can differ by the rows of one unfinished flush; more
@@ -222,6 +257,6 @@ private struct OpenTrace {
             }
         }
         header = TraceHeader(metadata: metadata, sampleCount: sampleCount, vmstatNames: vmstatNames, raplZones: zones,
-                             hasSimHiddenWatts: hasHidden, segments: segments, guestView: guestView)
+                             hasSimHiddenWatts: hasHidden, segments: segments, guestView: guestView, perCPUIDs: perCPUIDs)
     }
 }

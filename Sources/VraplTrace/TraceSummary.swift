@@ -37,6 +37,9 @@ public struct TraceSummary: Sendable {
     public var missedDeadlines: Int
     /// Intervals whose RAPL reading cannot be a measurement (`DerivedSeries.implausiblePowerIntervals`).
     public var implausiblePowerIntervals: [Int] = []
+    /// Recorded per-CPU columns, and a guest view's one-line description, when the trace has them.
+    public var perCPUIDs: [Int]? = nil
+    public var guestView: String? = nil
     public var zones: [(key: String, name: String, watts: Stats)]
     public var packageWatts: Stats?
     /// Feature name → statistics over the intervals.
@@ -83,6 +86,10 @@ public struct TraceSummary: Sendable {
         self.features = features.map { (name: $0.0, stats: $0.1) }
         hasSimHiddenWatts = trace.simHiddenWatts != nil
         segments = trace.segments
+        perCPUIDs = trace.perCPU?.cpuIDs
+        guestView = trace.guestView.map { v in
+            "k = \(v.vcpuRange.map { "\($0.lowerBound)…\($0.upperBound)" } ?? "?") vCPUs of a \(v.host.threads)-thread host (P_idle \(String(cFormat: "%.2f", v.host.idleWatts)) W); target: its share by \(v.rule.rawValue)"
+        }
     }
 
     /// The human-readable report.
@@ -101,6 +108,12 @@ public struct TraceSummary: Sendable {
         let nominal = Double(metadata.sampleIntervalNs) / 1e6
         lines.append("interval       nominal \(f(nominal, 3)) ms   p50 \(f(intervalP50Ms, 3)) ms   p99 \(f(intervalP99Ms, 3)) ms   max \(f(intervalMaxMs, 3)) ms")
         lines.append("missed         \(missedDeadlines) intervals > \(f(1.5 * nominal, 3)) ms (1.5 × nominal)")
+        if let t = metadata.topology {
+            lines.append("topology       \(t.logicalCPUs) logical CPUs" + (t.cores.map { ", \($0) cores" } ?? "") + (t.sockets.map { ", \($0) sockets" } ?? "")
+                         + ", \(t.siblings.filter { $0.count > 1 }.count) SMT sibling groups")
+        }
+        if let ids = perCPUIDs { lines.append("per-CPU lines  \(ids.count) CPUs recorded (/percpu)") }
+        if let g = guestView { lines.append("guest view     \(g)") }
         if !metadata.labels.isEmpty {
             lines.append("labels         " + metadata.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }

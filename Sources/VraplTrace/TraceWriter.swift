@@ -43,6 +43,8 @@ public final class TraceWriter {
     public let vmstatNames: [String]
     public let raplZones: [RaplDomainSeries]
     public let recordsSimHiddenWatts: Bool
+    /// CPU numbers whose per-CPU lines are recorded (`/percpu`), in column order; empty: none.
+    public let perCPUIDs: [Int]
     public let options: Options
 
     /// Samples appended so far (flushed or not).
@@ -58,6 +60,8 @@ public final class TraceWriter {
     private var lastFlushNs: UInt64? = nil
     private var lastSampleNs: UInt64? = nil
     private var pendingSegments: [TraceSegment] = []
+    private var heldRow: [UInt64] = []
+    private var heldRowValid = false
     private var closed = false
     /// The error of a failed flush: the file is valid up to the previous flush, and the writer refuses
     /// further appends (its datasets may differ in length after a partial flush).
@@ -72,19 +76,24 @@ public final class TraceWriter {
     private let vmstatBuffer: UnsafeMutablePointer<UInt64>
     private let energyBuffer: UnsafeMutablePointer<UInt64>
     private let hiddenBuffer: UnsafeMutablePointer<Float>
+    /// Per-CPU fields: field f, row r, column j at `(f * capacity + r) * cpus + j`.
+    private let perCPUBuffer: UnsafeMutablePointer<UInt64>
 
     /// Creates (truncating) `path` with every dataset and the root attributes.
     /// - Parameters:
     ///   - vmstatNames: the /proc/vmstat counters, in the order `append` receives them.
     ///   - raplZones: the RAPL zones (their `energyUj` is ignored), in the order `append` receives them.
     ///   - recordsSimHiddenWatts: create `sim_hidden_w` (simulator traces only).
+    ///   - perCPUIDs: record these CPUs' `cpuN` lines (`ProcStatSnapshot.perCPU[N]`) in `/percpu`.
     public init(path: String, metadata: TraceMetadata, vmstatNames: [String] = VmstatDefaults.counters,
-                raplZones: [RaplDomainSeries], recordsSimHiddenWatts: Bool = false, options: Options = Options()) throws {
+                raplZones: [RaplDomainSeries], recordsSimHiddenWatts: Bool = false, perCPUIDs: [Int] = [],
+                options: Options = Options()) throws {
         self.path = path
         self.metadata = metadata
         self.vmstatNames = vmstatNames
         self.raplZones = raplZones
         self.recordsSimHiddenWatts = recordsSimHiddenWatts
+        self.perCPUIDs = perCPUIDs
         self.options = options
         var capacity = options.bufferRows
         if capacity <= 0 {
@@ -94,18 +103,21 @@ public final class TraceWriter {
         }
         self.capacity = capacity
         let perSampleDatasets = 2 + 15 + vmstatNames.count + raplZones.count + (recordsSimHiddenWatts ? 1 : 0)
-        let reserveBytes = options.reserveBytes ?? (perSampleDatasets * max(1, options.chunkRows) * 8 + (256 << 10))
+        let perCPUChunkBytes = perCPUIDs.isEmpty ? 0 : 10 * 8192 * 8
+        let reserveBytes = options.reserveBytes ?? (perSampleDatasets * max(1, options.chunkRows) * 8 + perCPUChunkBytes + (256 << 10))
         var directory = String(path.dropLast(TextFile.lastComponent(path).utf8.count))
         while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
         reserve = reserveBytes > 0 ? try DiskReserve(directory: directory.isEmpty ? "." : directory, bytes: reserveBytes) : nil
         schema = try TraceFileSchema(path: path, metadata: metadata, vmstatNames: vmstatNames, raplZones: raplZones,
-                                     recordsSimHiddenWatts: recordsSimHiddenWatts, chunkRows: options.chunkRows)
+                                     recordsSimHiddenWatts: recordsSimHiddenWatts, perCPUIDs: perCPUIDs, chunkRows: options.chunkRows)
         monotonicBuffer = .allocate(capacity: capacity)
         wallBuffer = .allocate(capacity: capacity)
         statBuffer = .allocate(capacity: 15 * capacity)
         vmstatBuffer = .allocate(capacity: max(1, vmstatNames.count) * capacity)
         energyBuffer = .allocate(capacity: max(1, raplZones.count) * capacity)
         hiddenBuffer = .allocate(capacity: capacity)
+        perCPUBuffer = .allocate(capacity: max(1, 10 * capacity * perCPUIDs.count))
+        perCPUBuffer.initialize(repeating: 0, count: max(1, 10 * capacity * perCPUIDs.count))
         // Make the empty file (attributes, datasets) durable at once.
         try schema.flush()
     }
@@ -118,6 +130,7 @@ public final class TraceWriter {
         vmstatBuffer.deallocate()
         energyBuffer.deallocate()
         hiddenBuffer.deallocate()
+        perCPUBuffer.deallocate()
     }
 
     /// Appends one sample. `vmstat` and `energyUj` must have one value per vmstat name / RAPL zone,
@@ -160,6 +173,19 @@ public final class TraceWriter {
         for i in 0..<vmstat.count { vmstatBuffer[i * c + row] = vmstat[i] }
         for i in 0..<energyUj.count { energyBuffer[i * c + row] = energyUj[i] }
         hiddenBuffer[row] = simHiddenWatts ?? .nan
+        let cpus = perCPUIDs.count
+        if cpus > 0 {
+            // A CPU whose line is missing this time (offline) holds the values of the previous row.
+            let previous = row > 0 ? row - 1 : (heldRowValid ? -1 : nil)
+            for (j, id) in perCPUIDs.enumerated() {
+                if id < stat.perCPU.count {
+                    let t = stat.perCPU[id]
+                    for f in 0..<10 { perCPUBuffer[(f * c + row) * cpus + j] = t[f] }
+                } else if let p = previous {
+                    for f in 0..<10 { perCPUBuffer[(f * c + row) * cpus + j] = p >= 0 ? perCPUBuffer[(f * c + p) * cpus + j] : heldRow[f * cpus + j] }
+                }
+            }
+        }
         buffered += 1
         sampleCount += 1
         lastSampleNs = monotonicNs
@@ -233,6 +259,16 @@ public final class TraceWriter {
             if let hidden = schema.simHidden {
                 try hidden.append(UnsafeBufferPointer(start: hiddenBuffer, count: n))
             }
+            let cpus = perCPUIDs.count
+            for (f, dataset) in schema.perCPU.enumerated() {
+                try dataset.append(UnsafeBufferPointer(start: perCPUBuffer + f * c * cpus, count: n * cpus))
+            }
+            if cpus > 0 {
+                // Keep the last row for a CPU that goes missing right after the flush.
+                if heldRow.count != 10 * cpus { heldRow = [UInt64](repeating: 0, count: 10 * cpus) }
+                for f in 0..<10 { for j in 0..<cpus { heldRow[f * cpus + j] = perCPUBuffer[(f * c + n - 1) * cpus + j] } }
+                heldRowValid = true
+            }
             buffered = 0
             flushedSampleCount += n
         }
@@ -292,6 +328,12 @@ public final class TraceWriter {
         for series in data.vmstat { try require(series.values.count, "/vmstat/" + series.name) }
         for zone in data.rapl { try require(zone.energyUj.count, "/rapl/" + TraceLayout.raplGroupName(forKey: zone.key) + "/energy_uj") }
         if let hidden = data.simHiddenWatts { try require(hidden.count, "/" + TraceLayout.simHidden) }
+        if let per = data.perCPU {
+            for (f, column) in per.fields.enumerated() where column.count != n * per.cpuIDs.count {
+                throw TraceError(path: path, object: "/percpu/" + TraceLayout.cpuDatasets[f],
+                                 message: "has \(column.count) values, expected \(n) samples × \(per.cpuIDs.count) CPUs")
+            }
+        }
         if let view = data.guestView {
             try require(view.vcpus.count, "/guest_view/vcpus")
             try require(view.energyUj.count, "/guest_view/energy_uj")
@@ -303,7 +345,7 @@ public final class TraceWriter {
         let chunk = chunkRows ?? max(1024, min(n, 65536))
         let schema = try TraceFileSchema(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
                                          raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil,
-                                         guestView: data.guestView, chunkRows: chunk,
+                                         guestView: data.guestView, perCPUIDs: data.perCPU?.cpuIDs, chunkRows: chunk,
                                          deflateLevel: deflateLevel)
         do {
             try data.monotonicNs.withUnsafeBufferPointer { try schema.monotonic.append($0) }
@@ -313,6 +355,9 @@ public final class TraceWriter {
             for (zone, dataset) in zip(data.rapl, schema.rapl) { try zone.energyUj.withUnsafeBufferPointer { try dataset.append($0) } }
             if let hidden = data.simHiddenWatts, let dataset = schema.simHidden {
                 try hidden.withUnsafeBufferPointer { try dataset.append($0) }
+            }
+            if let per = data.perCPU {
+                for (column, dataset) in zip(per.fields, schema.perCPU) { try column.withUnsafeBufferPointer { try dataset.append($0) } }
             }
             if let view = data.guestView, let vcpus = schema.guestViewVcpus, let energy = schema.guestViewEnergy {
                 try view.vcpus.withUnsafeBufferPointer { try vcpus.append($0) }

@@ -94,7 +94,7 @@ struct VraplGuestCommand: ParsableCommand {
             config.shareRule = try shareRule.map { try ShareRule(parsing: $0) }
             if let replay {
                 let runner = try GuestRunner(config: config)
-                let source = try TraceDataSource(path: replay)
+                let source = try TraceDataSource(path: replay, featureSet: runner.estimator.featureSet)
                 try runner.runReplay(trace: source, out: out)
             } else {
                 let runner = try GuestRunner(config: config)

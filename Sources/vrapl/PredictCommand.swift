@@ -45,7 +45,7 @@ struct PredictCommand: ParsableCommand {
         let power: [Float]?
         var targetName = "package_power_watts"
         if let trace {
-            let data = try TraceReader.read(trace)
+            let data = try GuestViewDerivation.viewIfNeeded(try TraceReader.read(trace), featureSet: featureSet, name: trace)
             series = try FeatureSeries(trace: data, featureSet: featureSet)
             // The trace's own target beside the prediction: the package, or a guest view's share of it.
             power = data.guestView != nil || data.rapl.contains(where: \.isPackage) ? try TargetPower.series(trace: data) : nil
