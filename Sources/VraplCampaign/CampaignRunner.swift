@@ -33,6 +33,8 @@ public final class CampaignRunner {
         /// The `vrapl` executable used for `--sim-live`.
         public var vrapl: String = CampaignRunner.selfPath()
         public var skipVersionCheck = false
+        /// sysfs root: the online CPUs (`devices/system/cpu/online`) a `tenancy:` matrix is placed on.
+        public var sysfs = "/sys"
         public init(outDir: String) { self.outDir = outDir }
     }
 
@@ -59,17 +61,33 @@ public final class CampaignRunner {
         URL(fileURLWithPath: selfPath()).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("vrapl-collect").path
     }
 
-    public var combinations: [Combination] { matrix.combinations(coreCount: options.coreCount) }
+    /// This machine's online CPUs (sysfs), else 0 ..< coreCount.
+    public var onlineCPUs: [Int] {
+        if let text = try? TextFile.read(options.sysfs + "/devices/system/cpu/online"), let list = CPUList.parse(text), !list.isEmpty { return list }
+        return Array(0..<options.coreCount)
+    }
+
+    /// The combinations to run: with `tenancy:`, placed on CPU sets of this machine (a set naming a CPU
+    /// that is not online is refused).
+    public func combinations() throws -> [Combination] {
+        try matrix.placedCombinations(coreCount: options.coreCount, online: onlineCPUs)
+    }
 
     /// The dry-run text: every combination, its stress-ng command, and the total time.
-    public func dryRun() -> String {
-        let combos = combinations
+    public func dryRun() throws -> String {
+        let combos = try combinations()
         var lines = ["campaign \(matrix.name): \(combos.count) combinations on \(options.coreCount) CPUs (\(matrix.combine.rawValue)), \(DurationText.render(matrix.duration)) each + \(DurationText.render(options.leadIn)) lead-in + \(DurationText.render(matrix.cooldown)) cooldown"]
         let width = String(combos.count).count
         for (i, c) in combos.enumerated() {
             let cmd = StressNG.arguments(for: c, extra: matrix.extraArguments).map { "stress-ng " + $0.joined(separator: " ") } ?? "(idle: no stress-ng)"
             let idx = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             lines.append("  \(idx). \(c.name)  family=\(c.family)  \(cmd)")
+            if let n = StressNG.neighbourArguments(for: c) { lines.append("      neighbours: stress-ng " + n.joined(separator: " ")) }
+        }
+        if let t = matrix.tenancy {
+            let plain = matrix.combinations(coreCount: options.coreCount).reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
+            let placements = (try? t.placements(online: onlineCPUs).count) ?? 0
+            lines.append("tenancy: \(placements) placements (CPU sets \((t.cpuSets ?? t.vcpus.map { Array(onlineCPUs.prefix($0)) }).map(CPUList.format).joined(separator: " ")) × neighbour loads \(t.neighbourLoads.map { String(format: "%g", $0) }.joined(separator: ", "))), stressors pinned with stress-ng --taskset; the whole-machine matrix alone would take \(DurationText.render(plain))")
         }
         let total = combos.reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
         let samples = Int(total / ((DurationText.seconds(options.interval) ?? 0.016)))
@@ -79,7 +97,8 @@ public final class CampaignRunner {
 
     /// Checks stress-ng for the stressors the matrix uses; throws one message listing every problem.
     public func checkStressNG() throws {
-        let used = Array(Set(combinations.flatMap { $0.stressors.map(\.name) })).sorted()
+        var used = Array(Set(try combinations().flatMap { $0.stressors.map(\.name) })).sorted()
+        if try combinations().contains(where: { StressNG.neighbourArguments(for: $0) != nil }), !used.contains("cpu") { used.append("cpu") }
         guard !used.isEmpty else { return }
         let probe = StressNG.probe(executable: options.stressNG)
         let problems = StressNG.problems(installed: probe.version, stressors: used, available: probe.stressors, executable: options.stressNG)
@@ -100,7 +119,7 @@ public final class CampaignRunner {
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw VraplError("cannot create \(dir): \(error.localizedDescription)")
         }
-        let combos = combinations
+        let combos = try combinations()
         var manifest: CampaignManifest
         if let existing = try CampaignManifest.load(dir: dir) {
             guard options.resume else {
@@ -197,6 +216,23 @@ public final class CampaignRunner {
         sleep(options.leadIn)
         try current.write(path: options.stateFile)
         let start = CampaignRunner.wallNs()
+        // Neighbours on the other CPUs, for the whole stress window (idle combinations included).
+        var neighbour: Process?
+        if let nargs = StressNG.neighbourArguments(for: c) {
+            let n = Process()
+            if options.stressNG.contains("/") {
+                n.executableURL = URL(fileURLWithPath: options.stressNG); n.arguments = nargs
+            } else {
+                n.executableURL = URL(fileURLWithPath: "/usr/bin/env"); n.arguments = [options.stressNG] + nargs
+            }
+            n.standardOutput = FileHandle.nullDevice
+            do { try n.run() } catch {
+                collector.terminate()
+                throw VraplError("cannot start the neighbours' stress-ng: \(error.localizedDescription)")
+            }
+            neighbour = n
+        }
+        defer { if let n = neighbour, n.isRunning { n.terminate(); n.waitUntilExit() } }
         if let sargs = StressNG.arguments(for: c, extra: matrix.extraArguments) {
             let stress = Process()
             if options.stressNG.contains("/") {
@@ -217,6 +253,7 @@ public final class CampaignRunner {
         } else {
             sleep(c.duration)
         }
+        if let n = neighbour { n.waitUntilExit() }
         let end = CampaignRunner.wallNs()
         try idle.write(path: options.stateFile)
         collector.waitUntilExit()
@@ -251,7 +288,9 @@ public final class CampaignRunner {
         let first = w.firstIndex { $0 >= stressStartNs } ?? w.count
         let afterEnd = w.firstIndex { $0 > stressEndNs } ?? w.count
         var out: [TraceSegment] = []
-        let idleParams = ["family": "idle", "stressor": "idle", "workers": "0"]
+        var idleParams = ["family": "idle", "stressor": "idle", "workers": "0"]
+        // The guest of a placed combination is its CPU set before and after the stressor too (no neighbours then).
+        if let p = c.placement { idleParams.merge(CPUPlacement(cpus: p.cpus).parameters) { _, new in new } }
         if first > 0 {
             var p = idleParams; p["kind"] = "lead-in"
             out.append(TraceSegment(name: "\(c.name)-lead-in", firstSample: 0, lastSample: first - 1, parameters: p))

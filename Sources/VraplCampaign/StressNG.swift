@@ -84,8 +84,17 @@ public enum StressNG {
             args += ["--\(s.name)", String(s.workers)]
             args += extra[s.name] ?? []
         }
+        if let p = combination.placement { args += ["--taskset", CPUList.format(p.cpus)] }
         args += ["--timeout", "\(Int(combination.duration.rounded(.up)))s"]
         return args
+    }
+
+    /// The neighbours' stress-ng command of a placed combination (nil without a neighbour load):
+    /// the cpu stressor on every other CPU at the load, pinned there.
+    public static func neighbourArguments(for combination: Combination) -> [String]? {
+        guard let p = combination.placement, p.neighbourLoad > 0, !p.neighbourCPUs.isEmpty else { return nil }
+        return ["--cpu", String(p.neighbourCPUs.count), "--cpu-load", String(Int((p.neighbourLoad * 100).rounded())),
+                "--taskset", CPUList.format(p.neighbourCPUs), "--timeout", "\(Int(combination.duration.rounded(.up)))s"]
     }
 
     static func run(_ executable: String, _ args: [String]) -> String? {

@@ -64,6 +64,7 @@ public enum DatasetLoader {
         var builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
         var provenance: [TraceProvenance] = []
         var windowsBefore = 0
+        let pooledIdle = try GuestViewDerivation.pooledIdleWatts(paths: paths, featureSet: featureSet)
         for path in paths {
             let name = URL(fileURLWithPath: path).lastPathComponent
             var record: TraceProvenance
@@ -85,7 +86,7 @@ public enum DatasetLoader {
                                          cpuModel: "", powerSource: csvPowerSource.description, segments: 0)
             } else {
                 // A guest-shaped feature set turns a host trace with per-CPU lines into its guest view.
-                let trace = try GuestViewDerivation.viewIfNeeded(try TraceReader.read(path), featureSet: featureSet, name: path)
+                let trace = try GuestViewDerivation.viewIfNeeded(try TraceReader.read(path), featureSet: featureSet, name: path, idleWatts: pooledIdle)
                 implausible = try builder.add(trace: trace, featureSet: featureSet, name: name)
                 record = TraceProvenance(path: path, samples: trace.sampleCount, windows: 0, sha256: "",
                                          host: trace.metadata.hostName, cpuModel: trace.metadata.cpuModel,

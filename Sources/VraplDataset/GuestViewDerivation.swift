@@ -154,11 +154,32 @@ public enum GuestViewDerivation {
 
     /// `trace` as a feature set needs it: a host trace with per-CPU lines becomes its guest view when
     /// the set needs the host shape (guest-share-5); anything else is returned as it is.
-    public static func viewIfNeeded(_ trace: TraceData, featureSet: FeatureSet, name: String) throws -> TraceData {
+    /// `idleWatts`: the host's P_idle for every trace of one data set (`pooledIdleWatts`).
+    public static func viewIfNeeded(_ trace: TraceData, featureSet: FeatureSet, name: String, idleWatts: Double? = nil) throws -> TraceData {
         guard featureSet.needsHostShape, trace.guestView == nil else { return trace }
         guard trace.perCPU != nil else {
             throw VraplError("\(name): feature set '\(featureSet.name)' needs a guest view (/guest_view) or per-CPU lines to derive one (/percpu); this whole-host trace has neither")
         }
-        return try derive(trace, name: name)
+        return try derive(trace, name: name, idleWatts: idleWatts)
+    }
+
+    /// P_idle of a host recorded in several traces (a campaign writes one per combination): the mean
+    /// package power over every idle segment of every host trace with per-CPU lines, so that all their
+    /// guest views share one host shape. nil when the set does not need it or no trace qualifies.
+    public static func pooledIdleWatts(paths: [String], featureSet: FeatureSet) throws -> Double? {
+        guard featureSet.needsHostShape else { return nil }
+        var sum = 0.0, count = 0
+        for path in paths where !path.hasSuffix(".csv") {
+            let header = try TraceReader.readHeader(path)
+            guard header.guestView == nil, header.perCPUIDs != nil else { continue }
+            let trace = try TraceReader.read(path)
+            let watts = try PackagePower.series(trace: trace)
+            for seg in trace.segments where seg.family == "idle" {
+                let lo = max(1, seg.firstSample), hi = min(trace.sampleCount - 1, seg.lastSample)
+                guard lo <= hi else { continue }
+                for s in lo...hi where watts[s].isFinite { sum += Double(watts[s]); count += 1 }
+            }
+        }
+        return count > 0 ? sum / Double(count) : nil
     }
 }

@@ -28,6 +28,7 @@ public struct EvalData: Sendable {
     public static func load(paths: [String], featureSet: FeatureSet, options: WindowOptions,
                             log: (String) -> Void = { _ in }) throws -> EvalData {
         var acc = Accumulator(featureSet: featureSet, options: options)
+        acc.idleWatts = try GuestViewDerivation.pooledIdleWatts(paths: paths, featureSet: featureSet)
         for path in paths {
             let name = URL(fileURLWithPath: path).lastPathComponent
             let before = acc.builder.windowCount
@@ -62,12 +63,14 @@ public struct EvalData: Sendable {
         var hidden: [Float] = []
         var anyHidden = false
         var interval: Double? = nil
+        /// The host's pooled P_idle for derived guest views.
+        var idleWatts: Double? = nil
         init(featureSet: FeatureSet, options: WindowOptions) {
             self.featureSet = featureSet
             builder = WindowDatasetBuilder(featureNames: featureSet.featureNames, options: options)
         }
         mutating func add(trace raw: TraceData, name: String) throws {
-            let trace = try GuestViewDerivation.viewIfNeeded(raw, featureSet: featureSet, name: name)
+            let trace = try GuestViewDerivation.viewIfNeeded(raw, featureSet: featureSet, name: name, idleWatts: idleWatts)
             try builder.add(trace: trace, featureSet: featureSet, name: name)
             if let h = trace.simHiddenWatts, h.count == trace.sampleCount {
                 hidden += h; anyHidden = true

@@ -169,6 +169,20 @@ public struct CampaignMatrix: Sendable, Equatable {
         return out
     }
 
+    /// The combinations a real campaign runs: with `tenancy:`, every combination once per placement
+    /// (CPU set × neighbour load; workers a fraction of the set's size); otherwise `combinations(coreCount:)`.
+    public func placedCombinations(coreCount: Int, online: [Int]) throws -> [Combination] {
+        guard let tenancy else { return combinations(coreCount: coreCount) }
+        var out: [Combination] = []
+        for placement in try tenancy.placements(online: online) {
+            for var c in combinations(coreCount: placement.cpus.count) {
+                c.placement = placement
+                out.append(c)
+            }
+        }
+        return out
+    }
+
     /// Total wall time of a campaign: Σ (duration + cooldown).
     public func totalSeconds(coreCount: Int) -> Double {
         combinations(coreCount: coreCount).reduce(0) { $0 + $1.duration + $1.cooldown }
@@ -212,6 +226,9 @@ public struct CampaignMatrix: Sendable, Equatable {
 ///       rule: idle-by-allocation         # or active-only
 public struct Tenancy: Sendable, Equatable {
     public var vcpus: [Int]
+    /// Explicit CPU sets (`cpus: ["0-1", "2-5"]`, cpulists) instead of the first k online CPUs;
+    /// `vcpus` is then their sizes.
+    public var cpuSets: [[Int]]? = nil
     public var neighbourLoads: [Double]
     public var neighbourStressors: [String]
     public var rule: ShareRule
@@ -232,16 +249,30 @@ public struct Tenancy: Sendable, Equatable {
 
     static func parse(_ value: Any, stressors: [String]) throws -> Tenancy {
         guard let map = value as? [String: Any] else { throw VraplError("'tenancy' must be a mapping") }
-        let known: Set<String> = ["vcpus", "neighbour_load", "neighbour_stressors", "rule"]
+        let known: Set<String> = ["vcpus", "cpus", "neighbour_load", "neighbour_stressors", "rule"]
         if let unknown = map.keys.first(where: { !known.contains($0) }) {
             throw VraplError("unknown key 'tenancy.\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
-        guard let list = map["vcpus"] as? [Any], !list.isEmpty else {
-            throw VraplError("'tenancy.vcpus' must be a non-empty list of vCPU counts")
+        var cpuSets: [[Int]]?
+        if let sets = map["cpus"] {
+            guard let texts = sets as? [Any], !texts.isEmpty else { throw VraplError("'tenancy.cpus' must be a non-empty list of cpulists such as \"0-1\"") }
+            cpuSets = try texts.map { item in
+                guard let list = CPUList.parse("\(item)"), !list.isEmpty else { throw VraplError("'tenancy.cpus' entry '\(item)' is not a cpulist such as 0-1 or 0,2") }
+                return list
+            }
+            if map["vcpus"] != nil { throw VraplError("give 'tenancy.vcpus' or 'tenancy.cpus', not both") }
         }
-        let vcpus = try list.map { item -> Int in
-            guard let k = item as? Int, k >= 1 else { throw VraplError("'tenancy.vcpus' must hold positive integers, found '\(item)'") }
-            return k
+        let vcpus: [Int]
+        if let cpuSets {
+            vcpus = cpuSets.map(\.count)
+        } else {
+            guard let list = map["vcpus"] as? [Any], !list.isEmpty else {
+                throw VraplError("'tenancy.vcpus' must be a non-empty list of vCPU counts (or give 'tenancy.cpus')")
+            }
+            vcpus = try list.map { item -> Int in
+                guard let k = item as? Int, k >= 1 else { throw VraplError("'tenancy.vcpus' must hold positive integers, found '\(item)'") }
+                return k
+            }
         }
         var loads: [Double] = [0]
         if let l = map["neighbour_load"] {
@@ -262,8 +293,53 @@ public struct Tenancy: Sendable, Equatable {
             guard let text = r as? String else { throw VraplError("'tenancy.rule' must be idle-by-allocation or active-only") }
             rule = try ShareRule(parsing: text)
         }
-        return Tenancy(vcpus: vcpus, neighbourLoads: loads, neighbourStressors: neighbours, rule: rule)
+        var t = Tenancy(vcpus: vcpus, neighbourLoads: loads, neighbourStressors: neighbours, rule: rule)
+        t.cpuSets = cpuSets
+        return t
     }
+
+    /// Where each guest size runs on a real machine with `online` CPUs: the explicit sets, or the
+    /// first k online CPUs; neighbours on the rest. A set naming a CPU that is not online is refused.
+    public func placements(online: [Int]) throws -> [CPUPlacement] {
+        let sets = cpuSets ?? vcpus.map { Array(online.prefix($0)) }
+        var out: [CPUPlacement] = []
+        for (i, set) in sets.enumerated() {
+            if cpuSets == nil, vcpus[i] > online.count {
+                throw VraplError("tenancy.vcpus \(vcpus[i]) exceeds this machine's \(online.count) online CPUs (\(CPUList.format(online)))")
+            }
+            if let bad = set.first(where: { !online.contains($0) }) {
+                throw VraplError("tenancy CPU set \(CPUList.format(set)) names CPU \(bad), which is not online on this machine (online: \(CPUList.format(online)))")
+            }
+            let others = online.filter { !set.contains($0) }
+            for load in neighbourLoads {
+                // A set that fills the machine has no neighbours: one placement, not one per load.
+                let p = CPUPlacement(cpus: set, neighbourLoad: others.isEmpty ? 0 : load, neighbourCPUs: load > 0 ? others : [])
+                if !out.contains(p) { out.append(p) }
+            }
+        }
+        return out
+    }
+}
+
+/// Where a combination runs on a real machine (`tenancy:` matrices): its CPU set (stress-ng's own
+/// affinity, `--taskset`), and a neighbour load on the other CPUs (`stress-ng --cpu N --cpu-load L`).
+public struct CPUPlacement: Sendable, Equatable {
+    public var cpus: [Int]
+    public var neighbourLoad: Double
+    public var neighbourCPUs: [Int]
+    public init(cpus: [Int], neighbourLoad: Double = 0, neighbourCPUs: [Int] = []) {
+        self.cpus = cpus; self.neighbourLoad = neighbourLoad; self.neighbourCPUs = neighbourCPUs
+    }
+
+    /// Segment parameters: vcpus, cpus (cpulist), neighbour_load, neighbour_cpus.
+    public var parameters: [String: String] {
+        var p = ["vcpus": String(cpus.count), "cpus": CPUList.format(cpus), "neighbour_load": String(format: "%g", neighbourLoad)]
+        if !neighbourCPUs.isEmpty { p["neighbour_cpus"] = CPUList.format(neighbourCPUs) }
+        return p
+    }
+
+    /// `on0-1` or `on0-1-n0.5`.
+    public var suffix: String { "on\(CPUList.format(cpus))" + (neighbourLoad > 0 ? "-n\(String(format: "%g", neighbourLoad))" : "") }
 }
 
 /// One cell of the matrix: a set of stressors (empty = idle) and their worker counts.
@@ -280,6 +356,8 @@ public struct Combination: Sendable, Equatable {
     public var repeats: Int
     public var duration: Double
     public var cooldown: Double
+    /// Where it runs (`tenancy:` matrices on a real machine); nil: the whole machine.
+    public var placement: CPUPlacement? = nil
 
     public init(stressors: [Stressor], repeatIndex: Int = 1, repeats: Int = 1, duration: Double, cooldown: Double) {
         self.stressors = stressors; self.repeatIndex = repeatIndex; self.repeats = repeats
@@ -291,7 +369,8 @@ public struct Combination: Sendable, Equatable {
     /// `idle`, `cpu-2`, `cpu-2+vm-1`, with `-r2` for the second repeat.
     public var name: String {
         let base = isIdle ? "idle" : stressors.map { "\($0.name)-\($0.workers)" }.joined(separator: "+")
-        return repeats > 1 ? "\(base)-r\(repeatIndex)" : base
+        let named = repeats > 1 ? "\(base)-r\(repeatIndex)" : base
+        return placement.map { "\(named)-\($0.suffix)" } ?? named
     }
 
     /// The workload family used by splits: `idle`, or the stressor with the most workers (first in
@@ -313,6 +392,7 @@ public struct Combination: Sendable, Equatable {
             p["level"] = stressors.map { String(format: "%g", $0.level) }.joined(separator: "+")
             p["kind"] = "steady"
         }
+        if let placement { p.merge(placement.parameters) { _, new in new } }
         return p
     }
 }

@@ -54,7 +54,7 @@ struct CampaignCommand: ParsableCommand {
             opts.skipVersionCheck = skipVersionCheck
             let runner = CampaignRunner(matrix: m, matrixFile: matrix, options: opts)
             if dryRun {
-                print(runner.dryRun())
+                print(try runner.dryRun())
                 do { try runner.checkStressNG(); print("stress-ng: OK for this matrix") } catch {
                     print("stress-ng: \(error)")
                 }

@@ -75,12 +75,53 @@ struct CampaignTests {
         let m = try CampaignMatrix.load(path: SimFixtures.campaign("quick"))
         var o = CampaignRunner.Options(outDir: "/nonexistent")
         o.coreCount = 2
-        let text = CampaignRunner(matrix: m, matrixFile: "quick.yaml", options: o).dryRun()
+        let text = try CampaignRunner(matrix: m, matrixFile: "quick.yaml", options: o).dryRun()
         #expect(text.contains("stress-ng --cpu 2 --timeout 8s"))
         #expect(text.contains("stress-ng --vm 2 --vm-bytes 64M --timeout 8s"))
         #expect(text.contains("idle  family=idle  (idle: no stress-ng)"))
         // 7 × (1 s lead-in + 8 s + 3 s) = 84 s
         #expect(text.contains("total: 1m24s (84 s)"))
+    }
+
+    @Test("tenancy on a real machine: each combination pinned to a CPU set of the online CPUs, neighbours on the rest; a set that is not online is refused")
+    func placedCampaign() throws {
+        let sysfs = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-sysfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: sysfs.appendingPathComponent("devices/system/cpu"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: sysfs) }
+        try "0-3\n".write(to: sysfs.appendingPathComponent("devices/system/cpu/online"), atomically: true, encoding: .utf8)
+        let m = try CampaignMatrix.parse(yaml: """
+        stressors: [cpu]
+        levels: [1.0]
+        duration: 4s
+        tenancy: {vcpus: [2, 4], neighbour_load: [0, 0.5]}
+        """)
+        var o = CampaignRunner.Options(outDir: "/nonexistent")
+        o.coreCount = 4
+        o.sysfs = sysfs.path
+        let runner = CampaignRunner(matrix: m, matrixFile: "t.yaml", options: o)
+        let combos = try runner.combinations()
+        // k = 2 alone and beside a half load on CPUs 2-3; k = 4 fills the machine: one placement.
+        #expect(combos.map(\.name) == ["idle-on0-1", "cpu-2-on0-1", "idle-on0-1-n0.5", "cpu-2-on0-1-n0.5", "idle-on0-3", "cpu-4-on0-3"])
+        let c = combos[3]
+        #expect(StressNG.arguments(for: c) == ["--cpu", "2", "--taskset", "0-1", "--timeout", "4s"])
+        #expect(StressNG.neighbourArguments(for: c) == ["--cpu", "2", "--cpu-load", "50", "--taskset", "2-3", "--timeout", "4s"])
+        #expect(c.parameters["vcpus"] == "2" && c.parameters["cpus"] == "0-1" && c.parameters["neighbour_load"] == "0.5" && c.parameters["neighbour_cpus"] == "2-3")
+        let text = try runner.dryRun()
+        #expect(text.contains("neighbours: stress-ng --cpu 2 --cpu-load 50 --taskset 2-3 --timeout 4s") && text.contains("tenancy: 3 placements"))
+        // Lead-in and cooldown segments of a placed run carry its CPU set (the guest is idle then).
+        let segs = CampaignRunner.segments(wallClockNs: [0, 10, 20, 30], combination: c, stressStartNs: 10, stressEndNs: 20)
+        #expect(segs.first?.parameters["cpus"] == "0-1" && segs.first?.parameters["neighbour_load"] == "0")
+
+        // A CPU set this machine does not have.
+        for yaml in ["tenancy: {cpus: [\"2-5\"]}", "tenancy: {vcpus: [8]}"] {
+            let bad = try CampaignMatrix.parse(yaml: "stressors: [cpu]\nduration: 4s\n" + yaml)
+            do {
+                _ = try CampaignRunner(matrix: bad, matrixFile: "b.yaml", options: o).combinations()
+                Issue.record("accepted \(yaml)")
+            } catch let e as VraplError {
+                #expect(e.message.contains("online") && e.message.contains("0-3"), "\(e.message)")
+            }
+        }
     }
 
     @Test("stress-ng versions parse and compare; old or missing stress-ng gets a clear message")
