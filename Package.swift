@@ -15,7 +15,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -25,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Library modules, in data-path order.
-        .target(name: "VraplCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: v5),
+        .target(name: "VraplCore", swiftSettings: v5),
         .target(name: "VraplSources", dependencies: ["VraplCore"], swiftSettings: v5),
         .target(name: "VraplTrace", dependencies: ["VraplCore", "CHDF5"], swiftSettings: v5),
         .target(name: "VraplCollect", dependencies: ["VraplCore", "VraplSources", "VraplTrace"], swiftSettings: v5),
@@ -43,17 +42,14 @@ let package = Package(
             "VraplCore", "VraplSources", "VraplTrace", "VraplCollect", "VraplSim", "VraplCampaign", "VraplDataset",
             "VraplNN", "VraplModel", "VraplAttribution", "VraplEval", "VraplGuest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-guest", dependencies: [
             "VraplCore", "VraplGuest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-collect", dependencies: [
             "VraplCore", "VraplCollect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ], path: "collector", swiftSettings: v5),
 
         // Tests mirror the source layout. Fixture trees live under Tests/Fixtures.

@@ -93,6 +93,17 @@ public struct TrainConfig: Equatable, Sendable {
         var c = TrainConfig.default
         c.name = name
         let r = YAMLReader(source: source)
+        // A typo must not silently fall back to a default: every mapping lists the keys it knows.
+        try r.rejectUnknown(root, ["version", "model", "features", "embedding", "data", "split", "training", "seed"])
+        try r.rejectUnknown(try r.map(root, "model") ?? [:], ["kind", "cnn_channels", "cnn_kernel_size", "pool_size", "use_batch_norm",
+                                                              "encoder_layers", "latent_dim", "power_head_layers", "dropout"], path: "model")
+        try r.rejectUnknown(try r.map(root, "embedding") ?? [:], ["d", "tau", "sample_interval_ms"], path: "embedding")
+        try r.rejectUnknown(try r.map(root, "data") ?? [:], ["skip_samples", "cross_segments", "max_samples"], path: "data")
+        try r.rejectUnknown(try r.map(root, "split") ?? [:], ["kind", "seed", "validation_fraction", "test_fraction", "holdout_family"], path: "split")
+        let training = try r.map(root, "training") ?? [:]
+        try r.rejectUnknown(training, ["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler"],
+                            path: "training")
+        try r.rejectUnknown(try r.map(training, "scheduler", path: "training") ?? [:], ["type", "factor", "patience", "min_lr"], path: "training.scheduler")
         c.version = try r.string(root, "version") ?? c.version
         let model = try r.map(root, "model") ?? [:]
         let kindText = try r.string(model, "kind", path: "model") ?? (c.version == "v3" ? "mlp" : "cnn1d")
@@ -166,6 +177,12 @@ public struct TrainConfig: Equatable, Sendable {
 struct YAMLReader {
     let source: String
     func key(_ k: String, _ path: String?) -> String { path.map { "\($0).\(k)" } ?? k }
+    /// Refuses a key of `m` that is not in `known`, naming it and the known ones.
+    func rejectUnknown(_ m: [String: Any], _ known: [String], path: String? = nil) throws {
+        if let bad = m.keys.sorted().first(where: { !known.contains($0) }) {
+            throw VraplError("\(source): unknown key '\(key(bad, path))' (known\(path.map { " in \($0)" } ?? ""): \(known.joined(separator: ", ")))")
+        }
+    }
     func map(_ m: [String: Any], _ k: String, path: String? = nil) throws -> [String: Any]? {
         guard let v = m[k], !(v is NSNull) else { return nil }
         guard let r = v as? [String: Any] else { throw VraplError("\(source): \(key(k, path)) must be a mapping") }

@@ -357,7 +357,17 @@ final class H5Group: H5Object {
             try HDF5.check(H5Pset_shuffle(dcpl), "adding the shuffle filter", path: path, object: where_)
             try HDF5.check(H5Pset_deflate(dcpl, UInt32(min(9, max(1, level)))), "adding the deflate filter", path: path, object: where_)
         }
-        let did = try HDF5.check(id: H5Dcreate2(id, name, type, space, vrapl_H5P_DEFAULT(), dcpl, vrapl_H5P_DEFAULT()),
+        // 2-D datasets (per-CPU lines: many columns) keep at most two chunks in HDF5's chunk cache, not
+        // its default 1 MiB each: written rows are never read back, and ten of them would otherwise hold
+        // 10 MiB of a 16 MB collector (docs/PERFORMANCE.md).
+        var dapl = vrapl_H5P_DEFAULT()
+        if let columns {
+            dapl = try HDF5.check(id: H5Pcreate(vrapl_H5P_DATASET_ACCESS()), "creating dataset access properties", path: path, object: where_)
+            let chunkBytes = max(1, chunkRows) * columns * Int(H5Tget_size(type))
+            try HDF5.check(H5Pset_chunk_cache(dapl, 101, 2 * chunkBytes, 1.0), "setting the chunk cache", path: path, object: where_)
+        }
+        defer { if columns != nil { H5Pclose(dapl) } }
+        let did = try HDF5.check(id: H5Dcreate2(id, name, type, space, vrapl_H5P_DEFAULT(), dcpl, dapl),
                                  "creating the dataset", path: path, object: where_)
         let dataset = H5Dataset(id: did, path: path, objectPath: where_, memoryType: type, ownsType: ownsType, length: 0)
         dataset.columns = columns

@@ -39,6 +39,25 @@ import VraplNN
         #expect(throws: VraplError.self) { try TrainConfig.parse(yaml: "- a\n- b\n") }
     }
 
+    @Test("every shipped training config parses; a misspelt key is refused naming it, at every level")
+    func unknownKeys() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.configs.path).filter { $0.hasSuffix(".yaml") }
+        #expect(names.count >= 7)
+        for n in names { _ = try TrainConfig.load(path: Self.configs.appendingPathComponent(n).path) }
+        let guest = try TrainConfig.load(path: Self.configs.appendingPathComponent("v4_tau1_guest.yaml").path)
+        #expect(guest.featureSet == .guestShare5 && guest.split.kind == .segment && guest.architecture.numFeatures == 5)
+        for (yaml, key) in [("learning_rate: 0.1\n", "'learning_rate'"), ("training:\n  learning_rte: 0.1\n", "'training.learning_rte'"),
+                            ("model:\n  chanels: [8]\n", "'model.chanels'"), ("training:\n  scheduler:\n    patiense: 3\n", "'training.scheduler.patiense'"),
+                            ("data:\n  skip: 3\n", "'data.skip'"), ("split:\n  holdout: io\n", "'split.holdout'"), ("embedding:\n  dd: 3\n", "'embedding.dd'")] {
+            do {
+                _ = try TrainConfig.parse(yaml: yaml, source: "c.yaml")
+                Issue.record("accepted \(yaml)")
+            } catch let e as VraplError {
+                #expect(e.message.hasPrefix("c.yaml: unknown key \(key)"), "\(e.message)")
+            }
+        }
+    }
+
     @Test func extendedFeaturesWidenTheNetwork() throws {
         let c = try TrainConfig.parse(yaml: "features: extended\nembedding:\n  d: 10\n  tau: 2\nsplit:\n  kind: family\n  holdout_family: io\n")
         #expect(c.architecture.numFeatures == 16 && c.architecture.sequenceLength == 10)
