@@ -219,32 +219,11 @@ public final class CampaignRunner {
         // Neighbours on the other CPUs, for the whole stress window (idle combinations included).
         var neighbour: Process?
         if let nargs = StressNG.neighbourArguments(for: c) {
-            let n = Process()
-            if options.stressNG.contains("/") {
-                n.executableURL = URL(fileURLWithPath: options.stressNG); n.arguments = nargs
-            } else {
-                n.executableURL = URL(fileURLWithPath: "/usr/bin/env"); n.arguments = [options.stressNG] + nargs
-            }
-            n.standardOutput = FileHandle.nullDevice
-            do { try n.run() } catch {
-                collector.terminate()
-                throw VraplError("cannot start the neighbours' stress-ng: \(error.localizedDescription)")
-            }
-            neighbour = n
+            neighbour = try startStressNG(nargs, what: "the neighbours' stress-ng", collector: collector)
         }
         defer { if let n = neighbour, n.isRunning { n.terminate(); n.waitUntilExit() } }
         if let sargs = StressNG.arguments(for: c, extra: matrix.extraArguments) {
-            let stress = Process()
-            if options.stressNG.contains("/") {
-                stress.executableURL = URL(fileURLWithPath: options.stressNG); stress.arguments = sargs
-            } else {
-                stress.executableURL = URL(fileURLWithPath: "/usr/bin/env"); stress.arguments = [options.stressNG] + sargs
-            }
-            stress.standardOutput = FileHandle.nullDevice
-            do { try stress.run() } catch {
-                collector.terminate()
-                throw VraplError("cannot start stress-ng: \(error.localizedDescription)")
-            }
+            let stress = try startStressNG(sargs, what: "stress-ng", collector: collector)
             stress.waitUntilExit()
             if stress.terminationStatus != 0 {
                 collector.terminate(); collector.waitUntilExit()
@@ -262,6 +241,23 @@ public final class CampaignRunner {
         }
         try labelSegments(traceFile: traceFile, combination: c, stressStartNs: start, stressEndNs: end)
         return (start, end)
+    }
+
+    /// Starts stress-ng (a path, or a name looked up in PATH) with `arguments`; on failure stops the
+    /// collector and throws naming `what`.
+    func startStressNG(_ arguments: [String], what: String, collector: Process) throws -> Process {
+        let p = Process()
+        if options.stressNG.contains("/") {
+            p.executableURL = URL(fileURLWithPath: options.stressNG); p.arguments = arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env"); p.arguments = [options.stressNG] + arguments
+        }
+        p.standardOutput = FileHandle.nullDevice
+        do { try p.run() } catch {
+            collector.terminate()
+            throw VraplError("cannot start \(what): \(error.localizedDescription)")
+        }
+        return p
     }
 
     /// Adds the lead-in, stressor and cooldown segments to the collector's trace (by wall clock),
