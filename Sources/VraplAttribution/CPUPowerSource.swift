@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplSources
 
 /// A source of CPU package energy for live attribution: RAPL on bare metal, the guest's predicted
 /// power in a VM, or a simulation in tests and demos. Implementations report a cumulative,
@@ -64,8 +65,12 @@ public final class SimulatedCPUPowerSource: CPUPowerSource {
     public let sourceLabel = "sim:cpu-linear"
     public let idle: Watts
     public let max: Watts
+    private let procfs: String
     private let statPath: String
-    private var previous: (time: Double, busy: UInt64, total: UInt64)?
+    /// Opened at the first reading (a missing file is that reading's error), then kept open.
+    private var reader: ProcStatReader?
+    private var snapshot = ProcStatSnapshot()
+    private var previous: (time: Double, cpu: CPUTimes)?
     private var total = 0.0
     /// Busy CPU time over the last interval, µs (all CPUs together), for `cpu_share: system`.
     public private(set) var lastBusyUsec: Double?
@@ -73,35 +78,21 @@ public final class SimulatedCPUPowerSource: CPUPowerSource {
     public init(idle: Watts, max: Watts, procfs: String = "/proc") {
         self.idle = idle
         self.max = max
+        self.procfs = procfs
         self.statPath = procfs + "/stat"
     }
 
-    /// Busy and total jiffies of the aggregate `cpu` line.
-    static func parseCPULine(_ text: String, path: String) throws -> (busy: UInt64, total: UInt64) {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else {
-            throw VraplError("\(path): no aggregate 'cpu' line")
-        }
-        let fields = line.split(separator: " ").dropFirst().map { UInt64($0) }
-        guard fields.count >= 4, fields.allSatisfy({ $0 != nil }) else { throw VraplError("\(path): malformed 'cpu' line") }
-        let v = fields.compactMap { $0 }
-        // guest and guest_nice are already counted in user and nice.
-        let counted = v.prefix(8)
-        let totalJ = counted.reduce(0, +)
-        let idleJ = v[3] + (v.count > 4 ? v[4] : 0)
-        return (totalJ - idleJ, totalJ)
-    }
-
     public func cumulativeEnergy(now: Double) throws -> Joules {
-        guard case .success(let text) = readSmallFile(statPath) else { throw VraplError("\(statPath): cannot read") }
-        let cur = try Self.parseCPULine(text, path: statPath)
-        if let p = previous, now > p.time, cur.total >= p.total, cur.busy >= p.busy {
-            let dTotal = Double(cur.total - p.total)
-            let fraction = dTotal > 0 ? Double(cur.busy - p.busy) / dTotal : 0
+        if reader == nil { reader = try ProcStatReader(procfs: procfs) }
+        try reader?.read(into: &snapshot)
+        let cur = snapshot.cpu
+        if let p = previous, now > p.time {
+            let busy = cur.busyTicks(since: p.cpu), dTotal = busy + cur.idleTicks(since: p.cpu)
+            let fraction = dTotal > 0 ? busy / dTotal : 0
             total += (idle.value + (max.value - idle.value) * fraction) * (now - p.time)
-            let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
-            lastBusyUsec = Double(cur.busy - p.busy) / (hz > 0 ? hz : 100) * 1e6
+            lastBusyUsec = busy / UserHz.value * 1e6
         }
-        previous = (now, cur.busy, cur.total)
+        previous = (now, cur)
         return Joules(total)
     }
 }

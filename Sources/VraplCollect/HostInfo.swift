@@ -39,9 +39,6 @@ public enum HostInfo {
         return "unknown"
     }
 
-    /// USER_HZ, the unit of /proc/stat's cpu fields (normally 100).
-    public static func userHz() -> Int {
-        let hz = sysconf(Int32(_SC_CLK_TCK))
-        return hz > 0 ? hz : 100
-    }
+    /// USER_HZ, the unit of /proc/stat's cpu fields (normally 100; `VraplCore.UserHz`).
+    public static func userHz() -> Int { Int(UserHz.value) }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// Raw, cumulative readings of the guest-visible OS signals, exactly as the kernel reports them.
 /// These value types are the contract between the sources (parsers), the trace store, the simulator
 /// and the dataset pipeline: counters stay raw, every derived feature is computed later.
@@ -47,6 +52,33 @@ public struct CPUTimes: Hashable, Sendable {
         default: return guestNice
         }
     }
+}
+
+extension CPUTimes {
+    /// The one definition of busy CPU time: ticks between `earlier` and this reading of user, nice,
+    /// system, irq, softirq and steal (guest and guest_nice are already inside user and nice), each
+    /// field's delta clamped at 0 (the kernel's iowait and, after a restore, others can step back).
+    @inline(__always)
+    public func busyTicks(since earlier: CPUTimes) -> Double {
+        @inline(__always) func d(_ a: UInt64, _ b: UInt64) -> Double { b >= a ? Double(b - a) : 0 }
+        return d(earlier.user, user) + d(earlier.nice, nice) + d(earlier.system, system) + d(earlier.irq, irq)
+            + d(earlier.softirq, softirq) + d(earlier.steal, steal)
+    }
+
+    /// Idle CPU time between `earlier` and this reading: Δ(idle + iowait), clamped per field.
+    @inline(__always)
+    public func idleTicks(since earlier: CPUTimes) -> Double {
+        @inline(__always) func d(_ a: UInt64, _ b: UInt64) -> Double { b >= a ? Double(b - a) : 0 }
+        return d(earlier.idle, idle) + d(earlier.iowait, iowait)
+    }
+}
+
+/// USER_HZ, the unit of /proc/stat's cpu fields (`sysconf(_SC_CLK_TCK)`, 100 when it says nothing).
+public enum UserHz {
+    public static let value: Double = {
+        let hz = sysconf(Int32(_SC_CLK_TCK))
+        return hz > 0 ? Double(hz) : 100
+    }()
 }
 
 /// One reading of /proc/stat: the aggregate cpu line plus the scalar counters.

@@ -11,7 +11,7 @@ import VraplTrace
 ///   gauges `procs_running`/`procs_blocked` k/T of the host's, rounded. (The simulator's guest views
 ///   count the guest's own events instead: its stressors' and its share of housekeeping.)
 /// - **its target** is its share of the package by `rule`: P_vm = P_idle·k/T + (P_pkg − P_idle)·U_vm/U_host,
-///   U the busy ticks (user, nice, system, irq, softirq, steal) of its CPUs and of all, P_idle the mean
+///   U the busy ticks (`CPUTimes.busyTicks`) of its CPUs and of all, P_idle the mean
 ///   package power over the trace's idle segments (family `idle`) unless given.
 ///
 /// The CPU set of each segment is its `cpus` parameter (a cpulist, as `vrapl campaign` records it for
@@ -56,6 +56,13 @@ public enum GuestViewDerivation {
             for s in 0..<n { setOfSample[s] = Int32(sets.count - 1) }
         }
         let all = Array(0..<ids.count)
+        // Membership of every column in each set (the per-sample loop must not search a list).
+        let members: [[Bool]] = sets.map { set in
+            var m = [Bool](repeating: false, count: ids.count)
+            for j in set { m[j] = true }
+            return m
+        }
+        let everyone = [Bool](repeating: true, count: ids.count)
 
         // P_idle: mean package power over idle segments.
         let package = try PackagePower.series(trace: trace)
@@ -87,8 +94,17 @@ public enum GuestViewDerivation {
         var acc = [Double](repeating: 0, count: 4 + vm.count)
         var eFrac = 0.0, e: UInt64 = 0
         @inline(__always) func d(_ a: UInt64, _ b: UInt64) -> UInt64 { b >= a ? b - a : 0 }
+        func cpuTimes(_ s: Int, _ j: Int) -> CPUTimes {
+            var t = CPUTimes()
+            t.user = per.value(field: 0, sample: s, column: j); t.nice = per.value(field: 1, sample: s, column: j)
+            t.system = per.value(field: 2, sample: s, column: j); t.idle = per.value(field: 3, sample: s, column: j)
+            t.iowait = per.value(field: 4, sample: s, column: j); t.irq = per.value(field: 5, sample: s, column: j)
+            t.softirq = per.value(field: 6, sample: s, column: j); t.steal = per.value(field: 7, sample: s, column: j)
+            return t
+        }
         for s in 0..<n {
             let set = setOfSample[s] >= 0 ? sets[Int(setOfSample[s])] : all
+            let inSet = setOfSample[s] >= 0 ? members[Int(setOfSample[s])] : everyone
             let k = set.count
             vcpus[s] = UInt64(k)
             guard s > 0 else {
@@ -107,10 +123,9 @@ public enum GuestViewDerivation {
                 cpu[f][s] = cpu[f][s - 1] + sum
             }
             for j in all {
-                var b: UInt64 = 0
-                for f in [0, 1, 2, 5, 6, 7] { b += d(per.value(field: f, sample: s - 1, column: j), per.value(field: f, sample: s, column: j)) }
-                busyHost += Double(b)
-                if set.contains(j) { busyVM += Double(b) }
+                let b = cpuTimes(s, j).busyTicks(since: cpuTimes(s - 1, j))
+                busyHost += b
+                if inSet[j] { busyVM += b }
             }
             let share = busyHost > 0 ? busyVM / busyHost : Double(k) / Double(t)
             acc[0] += Double(d(trace.contextSwitches[s - 1], trace.contextSwitches[s])) * share

@@ -120,44 +120,22 @@ public final class LiveSimulator {
     public let stateFile: String
     private var model: LivePowerModel
     private let tree: PowercapTree
+    /// `<procfs>/stat`, kept open (the one /proc/stat parser, VraplSources).
+    private let stat: ProcStatReader
 
     public init(profile: SimProfile, powercapDir: String, procfs: String = "/proc", interval: Double = 0.016,
                 stateFile: String = CampaignCurrent.defaultPath, seed: UInt64 = 1, busyScale: Double? = nil) throws {
         self.procfs = procfs
         self.interval = interval
         self.stateFile = stateFile
-        let cores = try LiveSimulator.readStat(procfs: procfs).cpus
+        stat = try ProcStatReader(procfs: procfs)
+        let cores = stat.cpuCount
         let scale = busyScale ?? Double(profile.threads) / Double(max(1, cores))
         var start = SimRandom(seed: seed, stream: 0xE0)
         let e0 = UInt64(start.uniform(0, Double(profile.maxEnergyRangeUj)))
         model = LivePowerModel(profile: profile, busyScale: scale, seed: seed, initialEnergyUj: e0)
         tree = try PowercapTree(root: powercapDir, maxEnergyRangeUj: profile.maxEnergyRangeUj, initialEnergyUj: model.energyUj,
                                simulatorProfile: profile.name)
-    }
-
-    /// Busy jiffies (user + nice + system + irq + softirq) of the aggregate cpu line and the number of
-    /// per-CPU lines.
-    public static func readStat(procfs: String) throws -> (busy: UInt64, cpus: Int) {
-        let path = procfs + "/stat"
-        guard let data = FileManager.default.contents(atPath: path) else { throw VraplError("cannot read \(path)") }
-        return try parseStat(String(decoding: data, as: UTF8.self), path: path)
-    }
-
-    static func parseStat(_ text: String, path: String) throws -> (busy: UInt64, cpus: Int) {
-        var busy: UInt64? = nil
-        var cpus = 0
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("cpu ") {
-                let f = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
-                guard f.count >= 4 else { throw VraplError("\(path): malformed cpu line '\(line)'") }
-                let get = { (i: Int) -> UInt64 in i < f.count ? f[i] : 0 }
-                busy = get(0) + get(1) + get(2) + get(5) + get(6)
-            } else if line.hasPrefix("cpu") {
-                cpus += 1
-            }
-        }
-        guard let b = busy else { throw VraplError("\(path): no aggregate cpu line") }
-        return (b, max(1, cpus))
     }
 
 
@@ -168,11 +146,13 @@ public final class LiveSimulator {
     public func run(duration: Double?, updateInterval: Double = 0.002, exitWithParent: Bool = false,
                     report: ((Double, Double, String) -> Void)? = nil) throws {
         let parent = getppid()
-        let userHz = 100.0
+        let userHz = UserHz.value
+        var snapshot = ProcStatSnapshot()
         let fineNs = UInt64(max(0.0005, min(updateInterval, interval)) * 1e9)
         let statNs = UInt64(interval * 1e9)
         let t0 = SampleClock.monotonicNs()
-        var prevBusy = try LiveSimulator.readStat(procfs: procfs).busy
+        try stat.read(into: &snapshot)
+        var prevCPU = snapshot.cpu
         var prevStat = t0
         var prevFine = t0
         var k: UInt64 = 0
@@ -197,10 +177,10 @@ public final class LiveSimulator {
                     model.setCurrent(CampaignCurrent.read(path: stateFile))
                     lastStateCheck = now
                 }
-                let busy = try LiveSimulator.readStat(procfs: procfs).busy
+                try stat.read(into: &snapshot)
                 let dt = Double(now - prevStat) / 1e9
-                let b = Double(busy &- prevBusy) / (dt * userHz)
-                prevBusy = busy; prevStat = now
+                let b = snapshot.cpu.busyTicks(since: prevCPU) / (dt * userHz)
+                prevCPU = snapshot.cpu; prevStat = now
                 watts = model.power(busyThreads: b, dt: dt)
                 wattsSum += watts; wattsN += 1
             }

@@ -28,11 +28,9 @@ public final class ProfileEnergySource: EnergySource {
 
     public func sample(stat: ProcStatSnapshot, monotonicNs: UInt64, into energy: inout [Microjoules]) throws {
         if let prev = previous, monotonicNs > previousNs {
-            let a = prev, b = stat.cpu
-            func d(_ x: UInt64, _ y: UInt64) -> Double { y >= x ? Double(y - x) : 0 }
-            let busy = d(a.user, b.user) + d(a.nice, b.nice) + d(a.system, b.system) + d(a.irq, b.irq) + d(a.softirq, b.softirq)
+            let busy = stat.cpu.busyTicks(since: prev)
             let dt = Double(monotonicNs - previousNs) / 1e9
-            lastWatts = model.step(busyThreads: busy / (dt * 100), dt: dt)
+            lastWatts = model.step(busyThreads: busy / (dt * UserHz.value), dt: dt)
         }
         previous = stat.cpu
         previousNs = monotonicNs

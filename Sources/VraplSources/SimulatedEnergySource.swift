@@ -52,11 +52,8 @@ public final class SimulatedEnergySource: EnergySource {
 
     /// Busy share of all CPUs between two readings, or nil when no jiffy elapsed.
     public static func busyShare(from a: CPUTimes, to b: CPUTimes) -> Double? {
-        func d(_ x: UInt64, _ y: UInt64) -> Double { y >= x ? Double(y - x) : 0 }
-        let busy = d(a.user, b.user) + d(a.nice, b.nice) + d(a.system, b.system) + d(a.irq, b.irq)
-            + d(a.softirq, b.softirq) + d(a.steal, b.steal)
-        let idle = d(a.idle, b.idle) + d(a.iowait, b.iowait)
-        let total = busy + idle
+        let busy = b.busyTicks(since: a)
+        let total = busy + b.idleTicks(since: a)
         return total > 0 ? busy / total : nil
     }
 

@@ -49,7 +49,7 @@ struct LiveSimulatorTests {
     func liveLoop() throws {
         let dir = try tempDir()
         try FileManager.default.createDirectory(atPath: dir + "/proc", withIntermediateDirectories: true)
-        try "cpu  100 0 50 1000 0 0 0 0 0 0\ncpu0 50 0 25 500 0 0 0 0 0 0\ncpu1 50 0 25 500 0 0 0 0 0 0\nctxt 5\n"
+        try "cpu  100 0 50 1000 0 0 0 0 0 0\ncpu0 50 0 25 500 0 0 0 0 0 0\ncpu1 50 0 25 500 0 0 0 0 0 0\nintr 7 0\nctxt 5\nbtime 1\nprocesses 9\nprocs_running 1\nprocs_blocked 0\n"
             .write(toFile: dir + "/proc/stat", atomically: true, encoding: .utf8)
         let p = try SimFixtures.profile()
         let sim = try LiveSimulator(profile: p, powercapDir: dir + "/sys", procfs: dir + "/proc", interval: 0.01,
@@ -63,10 +63,18 @@ struct LiveSimulatorTests {
         #expect(joules > 0.3 * 18 && joules < 0.45 * 35, "\(joules) J")
     }
 
-    @Test("malformed /proc/stat is reported with the path")
-    func badStat() {
-        #expect(throws: VraplError.self) { try LiveSimulator.parseStat("intr 5\n", path: "/x/stat") }
-        #expect(throws: VraplError.self) { try LiveSimulator.parseStat("cpu 1 2\n", path: "/x/stat") }
+    @Test("malformed /proc/stat is reported with the path (the one parser, VraplSources.ProcStatReader)",
+          arguments: ["broken-missing", "broken-truncated", "broken-empty"])
+    func badStat(_ fixture: String) throws {
+        let procfs = SimFixtures.repoRoot.appendingPathComponent("Tests/Fixtures/procfs/\(fixture)").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-live-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            _ = try LiveSimulator(profile: try SimFixtures.profile(), powercapDir: dir.path, procfs: procfs)
+            Issue.record("accepted \(fixture)")
+        } catch let e as VraplError {
+            #expect(e.message.contains(procfs + "/stat"), "\(e.message)")
+        }
     }
 }
 
