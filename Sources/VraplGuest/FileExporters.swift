@@ -66,16 +66,29 @@ public final class PowercapExporter {
     public var startEnergyUj: UInt64 { tree.startEnergyUj }
     private let tree: PowercapTree
 
-    public init(directory: String, maxEnergyRange: UInt64 = PowercapExporter.defaultMaxEnergyRange) throws {
-        try prepareWritableDirectory(directory, option: "--powercap-dir")
+    /// The two layouts readers expect: `powercap` (`DIR/intel-rapl:0/…`, Scaphandre's
+    /// `SCAPHANDRE_POWERCAP_PATH`) and `sysfs` (`ROOT/class/powercap/intel-rapl:0/…` plus the
+    /// `intel-rapl` control type, what node_exporter's `--path.sysfs` and Kepler's `--host.sysfs` read).
+    public enum Layout: Sendable { case powercap, sysfs }
+
+    public init(directory: String, maxEnergyRange: UInt64 = PowercapExporter.defaultMaxEnergyRange, layout: Layout = .powercap) throws {
+        let option = layout == .sysfs ? "--sysfs-root" : "--powercap-dir"
+        try prepareWritableDirectory(directory, option: option)
+        guard maxEnergyRange > 0 else { throw VraplError("\(option) \(directory): the counter range must be positive") }
         self.directory = directory
         self.maxEnergyRange = maxEnergyRange
-        zoneDirectory = directory + "/intel-rapl:0"
-        try prepareWritableDirectory(zoneDirectory, option: "--powercap-dir")
         do {
-            tree = try PowercapTree(zoneDirectory: zoneDirectory, maxEnergyRangeUj: maxEnergyRange, continuing: true)
+            switch layout {
+            case .powercap:
+                zoneDirectory = directory + "/intel-rapl:0"
+                try prepareWritableDirectory(zoneDirectory, option: option)
+                tree = try PowercapTree(zoneDirectory: zoneDirectory, maxEnergyRangeUj: maxEnergyRange, continuing: true)
+            case .sysfs:
+                zoneDirectory = directory + "/class/powercap/intel-rapl:0"
+                tree = try PowercapTree(root: directory, maxEnergyRangeUj: maxEnergyRange, continuing: true)
+            }
         } catch let error as VraplError {
-            throw VraplError("--powercap-dir \(directory): \(error.message)")
+            throw VraplError("\(option) \(directory): \(error.message)")
         }
     }
 

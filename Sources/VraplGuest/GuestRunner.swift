@@ -20,6 +20,12 @@ public struct GuestConfig: Sendable {
     public var listen: String?
     public var textfile: String?
     public var powercapDir: String?
+    /// A sysfs-shaped tree `<root>/class/powercap/intel-rapl:0/…` (node_exporter `--path.sysfs`,
+    /// Kepler `--host.sysfs`).
+    public var sysfsRoot: String?
+    /// `max_energy_range_uj` of the published counters (default: a server package's 262 143 328 850 µJ;
+    /// larger makes wraps rarer, which node_exporter/Prometheus and Scaphandre do not handle).
+    public var maxEnergyRangeUj: UInt64 = PowercapExporter.defaultMaxEnergyRange
     public var hostEnergy: String?
     public var replay: String?
     public var out: String?
@@ -60,6 +66,7 @@ public final class GuestRunner {
     private var server: MetricsServer?
     private var textfile: TextfileExporter?
     private var powercap: PowercapExporter?
+    private var sysfsTree: PowercapExporter?
     private var jsonl: JSONLWriter?
     private var hostReader: HostEnergyReader?
     private var calibrator: HostCalibrator?
@@ -100,7 +107,8 @@ public final class GuestRunner {
         snapshots = SnapshotBox(GuestSnapshot(model: identity, estimate: nil))
 
         if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
-        if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir) }
+        if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
+        if let dir = config.sysfsRoot { sysfsTree = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs) }
         if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
         if let dir = config.hostEnergy {
             let reader = try HostEnergyReader(directory: dir)
@@ -210,6 +218,7 @@ public final class GuestRunner {
         let s = snapshots.current
         try textfile?.export(s)
         try powercap?.export(s)
+        try sysfsTree?.export(s)
         try jsonl?.flush()
         if showTerminal {
             FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + TerminalLine.render(s)).utf8))

@@ -42,6 +42,12 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Publish a powercap-shaped tree (intel-rapl:0/energy_uj …) under DIR.")
     var powercapDir: String?
 
+    @Option(name: .long, help: "Publish a sysfs-shaped tree ROOT/class/powercap/intel-rapl:0/… for node_exporter (--path.sysfs ROOT) and Kepler (--host.sysfs ROOT).")
+    var sysfsRoot: String?
+
+    @Option(name: .long, help: "max_energy_range_uj of the published counters (default 262143328850, a server package's; larger wraps less often).")
+    var maxEnergyRangeUj: UInt64?
+
     @Option(name: .long, help: "Host-published energy for this VM in powercap layout (DIR/intel-rapl:0/energy_uj): calibrate against it.")
     var hostEnergy: String?
 
@@ -81,6 +87,8 @@ struct VraplGuestCommand: ParsableCommand {
         config.listen = listen
         config.textfile = textfile
         config.powercapDir = powercapDir
+        config.sysfsRoot = sysfsRoot
+        if let r = maxEnergyRangeUj { config.maxEnergyRangeUj = r }
         config.hostEnergy = hostEnergy
         config.replay = replay
         config.out = out
