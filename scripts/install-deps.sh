@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-test}
 apt_pkgs=(libhdf5-dev libopenblas-dev pkg-config)
-[ "$what" = test ] && apt_pkgs+=(hdf5-tools stress-ng python3-pip systemd prometheus-node-exporter)
+[ "$what" = test ] && apt_pkgs+=(hdf5-tools stress-ng python3-pip systemd prometheus-node-exporter prometheus)
 py_pkgs=(numpy h5py safetensors prometheus-client)
 
 missing=()

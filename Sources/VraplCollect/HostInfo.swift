@@ -1,5 +1,6 @@
 import Glibc
 import VraplCore
+import VraplSources
 
 /// The host facts written as root attributes: host name, CPU model (from `<procfs>/cpuinfo`),
 /// kernel (uname), and USER_HZ.
@@ -20,24 +21,10 @@ public enum HostInfo {
         return "\(text(u.sysname)) \(text(u.release))"
     }
 
-    /// The first `model name` of `<procfs>/cpuinfo` (x86), else `Hardware`/`cpu model`/`uarch` (other
-    /// architectures), else "unknown" (also when the file is absent, as in minimal fixture trees).
-    public static func cpuModel(procfs: String) -> String {
-        guard let text = try? TextFile.read(procfs + "/cpuinfo") else { return "unknown" }
-        return cpuModel(cpuinfo: text)
-    }
+    /// The host's CPU model from `<procfs>/cpuinfo` (`VraplSources.CPUInfo`), "unknown" without one.
+    public static func cpuModel(procfs: String) -> String { CPUInfo(procfs: procfs).modelName }
 
-    public static func cpuModel(cpuinfo text: String) -> String {
-        for key in ["model name", "Hardware", "cpu model", "uarch", "cpu"] {
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, String(parts[0]).trimmingWhitespace() == key else { continue }
-                let value = String(parts[1]).trimmingWhitespace()
-                if !value.isEmpty { return value }
-            }
-        }
-        return "unknown"
-    }
+    public static func cpuModel(cpuinfo text: String) -> String { CPUInfo(text: text).modelName }
 
     /// USER_HZ, the unit of /proc/stat's cpu fields (normally 100; `VraplCore.UserHz`).
     public static func userHz() -> Int { Int(UserHz.value) }

@@ -41,6 +41,8 @@ public struct GuestEstimate: Sendable, Equatable {
     public var ruleOffsetWatts: Double = 0
     /// Energy of the idle part so far, J (guest-shaped models; the active part is the rest).
     public var idleEnergyJoules: Double = 0
+    /// Whole-host models: Kepler's active energy, Σ P·(busy % / 100)·Δt, J (its idle part is the rest).
+    public var keplerActiveEnergyJoules: Double = 0
 
     /// Power as exported: never negative, and for a guest-shaped model never below its idle part
     /// (a model may undershoot at idle; a share by idle-by-allocation cannot be below P_idle·k/T).
@@ -68,6 +70,7 @@ public final class GuestEstimator {
     private var vcpus = 0
     private var idlePart = 0.0, ruleOffset = 0.0
     private var idleEnergy = 0.0
+    private var keplerActive = 0.0
     private let predictor: WindowPredictor
     private var extractor: FeatureExtractor
     private let ring: WindowRing
@@ -301,7 +304,9 @@ public final class GuestEstimator {
         // Integrate the power that holds over the interval ending at this sample.
         energy += estimate.watts * Double(dtNs) / 1e9
         if guestShape != nil { idleEnergy += min(estimate.watts, idlePart) * Double(dtNs) / 1e9 }
+        keplerActive += estimate.watts * min(1, max(0, busy / 100)) * Double(dtNs) / 1e9
         estimate.idleEnergyJoules = idleEnergy
+        estimate.keplerActiveEnergyJoules = keplerActive
         estimate.index = index
         estimate.monotonicNs = monotonicNs
         estimate.wallClockUnix = wallClockUnix

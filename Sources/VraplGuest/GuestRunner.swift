@@ -44,6 +44,8 @@ public struct GuestConfig: Sendable {
     /// Report a guest-shaped model's share by this rule (nil: the model's own, normally
     /// `idle-by-allocation`; `active-only` charges no idle power).
     public var shareRule: ShareRule?
+    /// Kepler's `node_name` label (default: the host name).
+    public var nodeName: String?
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }
@@ -61,6 +63,7 @@ public final class GuestRunner {
     public let model: ModelFile
     public let estimator: GuestEstimator
     public let identity: ModelIdentity
+    public let node: NodeIdentity
     public let intervalNs: UInt64
     public let snapshots: SnapshotBox
     private var server: MetricsServer?
@@ -104,7 +107,10 @@ public final class GuestRunner {
                                        shareRule: config.shareRule)
         identity = ModelIdentity(model: model, featureSet: estimator.featureSet.name)
         intervalNs = UInt64((modelInterval * 1e6).rounded())
-        snapshots = SnapshotBox(GuestSnapshot(model: identity, estimate: nil))
+        node = NodeIdentity(nodeName: config.nodeName ?? NodeIdentity.hostName(), processors: CPUInfo(procfs: config.procfs).processors)
+        var first = GuestSnapshot(model: identity, estimate: nil)
+        first.node = node
+        snapshots = SnapshotBox(first)
 
         if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
         if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
@@ -166,6 +172,7 @@ public final class GuestRunner {
     private func publish() {
         var s = GuestSnapshot(model: identity, estimate: estimator.latest,
                               calibration: calibrator.map { $0.state(rawWatts: estimator.latest?.watts ?? 0) })
+        s.node = node
         s.samples = samples
         s.lateTicks = lateTicks
         s.skippedReads = skippedReads

@@ -1,6 +1,7 @@
 import Foundation
 import VraplCore
 import VraplModel
+import VraplSources
 
 /// Identity of the running model, for `vrapl_model_info` and the terminal.
 public struct ModelIdentity: Sendable, Equatable {
@@ -36,6 +37,22 @@ public struct ModelIdentity: Sendable, Equatable {
     }
 }
 
+/// The node as Kepler labels it: `node_name` on every `kepler_*` series (the host name, or
+/// `--node-name`), and the logical CPUs of `kepler_node_cpu_info` (from `<procfs>/cpuinfo`).
+public struct NodeIdentity: Sendable, Equatable {
+    public var nodeName: String
+    public var processors: [CPUInfo.Processor]
+    public init(nodeName: String, processors: [CPUInfo.Processor] = []) { self.nodeName = nodeName; self.processors = processors }
+
+    /// This machine's host name (`gethostname`), "localhost" when it has none.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+}
+
 /// Host-assisted calibration state, when `--host-energy` is given.
 public struct CalibrationState: Sendable, Equatable {
     /// calibrated = offset + scale · raw (identity until enough host intervals were seen).
@@ -64,6 +81,8 @@ public struct CalibrationState: Sendable, Equatable {
 /// The immutable state exporters read: published by the loop, never mutated by an exporter.
 public struct GuestSnapshot: Sendable, Equatable {
     public var model: ModelIdentity
+    /// Kepler's node labels (nil: no `node_name` label, as in unit tests of the text alone).
+    public var node: NodeIdentity? = nil
     public var estimate: GuestEstimate?
     public var calibration: CalibrationState?
     /// Per-workload attributed energy (J) when `--attribute` is on: label → joules.
@@ -81,7 +100,7 @@ public struct GuestSnapshot: Sendable, Equatable {
     }
 
     public static func == (a: GuestSnapshot, b: GuestSnapshot) -> Bool {
-        a.model == b.model && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
+        a.model == b.model && a.node == b.node && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
             && a.lateTicks == b.lateTicks && a.skippedReads == b.skippedReads && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
             && a.attributedJoules.map(\.joules) == b.attributedJoules.map(\.joules)
     }

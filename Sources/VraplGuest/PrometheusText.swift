@@ -22,23 +22,44 @@ public enum PrometheusText {
         }
         let m = s.model
         let source = m.powerSource.shortLabel
-        let zone = [("zone", "package")]
+        // Kepler's constant node_name label on every kepler_* series, and `path` on the node CPU families.
+        let node: [(String, String)] = s.node.map { [("node_name", $0.nodeName)] } ?? []
+        let zone = node + [("zone", "package"), ("path", "vrapl-guest")]
+        let vraplZone = [("zone", "package")]
 
+        if let node = s.node, !node.processors.isEmpty {
+            family("kepler_node_cpu_info", "gauge", "The node's logical CPUs as /proc/cpuinfo lists them (Kepler's node selector).")
+            for p in node.processors {
+                sample("kepler_node_cpu_info", [("node_name", node.nodeName), ("processor", p.processor), ("vendor_id", p.vendorID),
+                                                ("model_name", p.modelName), ("physical_id", p.physicalID), ("core_id", p.coreID)], 1)
+            }
+        }
         if let e = s.estimate {
             let meaning = m.hostView == "guest-share" ? "this VM's share of its host's CPU package" : "the CPU package of the whole host (a whole-host model)"
             family("kepler_node_cpu_watts", "gauge", "Power of \(meaning), estimated by vrapl from guest-visible signals (power_source=\(source)).")
             sample("kepler_node_cpu_watts", zone, e.watts)
             family("kepler_node_cpu_joules_total", "counter", "Energy of \(meaning), estimated by vrapl, integrated with the real time between samples.")
             sample("kepler_node_cpu_joules_total", zone, e.energyJoules)
-            if let idle = e.idleWatts, let active = e.activeWatts, let activeJ = e.activeEnergyJoules {
-                family("kepler_node_cpu_active_watts", "gauge", "Active part of this VM's share: its busy share of the host's power above idle.")
-                sample("kepler_node_cpu_active_watts", zone, active)
-                family("kepler_node_cpu_idle_watts", "gauge", "Idle part of this VM's share: the host's idle power times its vCPUs over the host's threads (0 under active-only).")
-                sample("kepler_node_cpu_idle_watts", zone, idle)
-                family("kepler_node_cpu_active_joules_total", "counter", "Energy of the active part of this VM's share.")
-                sample("kepler_node_cpu_active_joules_total", zone, activeJ)
-                family("kepler_node_cpu_idle_joules_total", "counter", "Energy of the idle part of this VM's share.")
-                sample("kepler_node_cpu_idle_joules_total", zone, e.idleEnergyJoules)
+            family("kepler_node_cpu_usage_ratio", "gauge", "Busy share of this node's CPU time over the last second (0..1).")
+            sample("kepler_node_cpu_usage_ratio", node, e.busyPercent / 100)
+            // Guest-shaped models: the rule's idle part (P_idle·k/T) and the rest. Whole-host models
+            // have no idle power to go by: Kepler's own split, active = power × usage ratio.
+            let shaped = e.idleWatts != nil
+            let active = e.activeWatts ?? e.watts * e.busyPercent / 100
+            let idle = e.idleWatts ?? (e.watts - active)
+            let meaningActive = shaped ? "Active part of this VM's share: its busy share of the host's power above idle."
+                : "Active part of the power (a whole-host model: Kepler's split, power × CPU usage ratio)."
+            let meaningIdle = shaped ? "Idle part of this VM's share: the host's idle power times its vCPUs over the host's threads (0 under active-only)."
+                : "Idle part of the power (a whole-host model: power × (1 − CPU usage ratio))."
+            family("kepler_node_cpu_active_watts", "gauge", meaningActive)
+            sample("kepler_node_cpu_active_watts", zone, active)
+            family("kepler_node_cpu_idle_watts", "gauge", meaningIdle)
+            sample("kepler_node_cpu_idle_watts", zone, idle)
+            family("kepler_node_cpu_active_joules_total", "counter", "Energy of the active part.")
+            sample("kepler_node_cpu_active_joules_total", zone, e.activeEnergyJoules ?? e.keplerActiveEnergyJoules)
+            family("kepler_node_cpu_idle_joules_total", "counter", "Energy of the idle part.")
+            sample("kepler_node_cpu_idle_joules_total", zone, shaped ? e.idleEnergyJoules : max(0, e.energyJoules - e.keplerActiveEnergyJoules))
+            if shaped {
                 family("vrapl_guest_vcpus", "gauge", "Online vCPUs of this guest (k), as the model's share uses them.")
                 sample("vrapl_guest_vcpus", [], Double(e.vcpus))
             }
@@ -65,9 +86,9 @@ public enum PrometheusText {
         sample("vrapl_skipped_reads_total", [], Double(s.skippedReads))
         if let c = s.calibration {
             family("vrapl_calibrated_watts", "gauge", "Package power after host-assisted calibration (offset + scale x raw), zone package.")
-            sample("vrapl_calibrated_watts", zone, c.calibratedWatts)
+            sample("vrapl_calibrated_watts", vraplZone, c.calibratedWatts)
             family("vrapl_calibrated_joules_total", "counter", "Package energy after host-assisted calibration.")
-            sample("vrapl_calibrated_joules_total", zone, c.calibratedEnergyJoules)
+            sample("vrapl_calibrated_joules_total", vraplZone, c.calibratedEnergyJoules)
             family("vrapl_calibration_offset_watts", "gauge", "Offset of the host-assisted calibration.")
             sample("vrapl_calibration_offset_watts", [], c.offsetWatts)
             family("vrapl_calibration_scale", "gauge", "Scale of the host-assisted calibration.")

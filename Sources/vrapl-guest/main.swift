@@ -42,6 +42,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Publish a powercap-shaped tree (intel-rapl:0/energy_uj …) under DIR.")
     var powercapDir: String?
 
+    @Option(name: .long, help: "Kepler's node_name label on every kepler_* series (default: the host name).")
+    var nodeName: String?
+
     @Option(name: .long, help: "Publish a sysfs-shaped tree ROOT/class/powercap/intel-rapl:0/… for node_exporter (--path.sysfs ROOT) and Kepler (--host.sysfs ROOT).")
     var sysfsRoot: String?
 
@@ -88,6 +91,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.textfile = textfile
         config.powercapDir = powercapDir
         config.sysfsRoot = sysfsRoot
+        config.nodeName = nodeName
         if let r = maxEnergyRangeUj { config.maxEnergyRangeUj = r }
         config.hostEnergy = hostEnergy
         config.replay = replay

@@ -79,7 +79,7 @@ struct CLITests {
         }
         #expect(result.status == 0, "\(result.stderr)")
         let prom = try String(contentsOfFile: dir.path + "/text/vrapl.prom", encoding: .utf8)
-        #expect(prom.contains("kepler_node_cpu_joules_total{zone=\"package\"}"))
+        #expect(prom.contains("kepler_node_cpu_joules_total{node_name=") && prom.contains("zone=\"package\",path=\"vrapl-guest\"}"))
         let counter = try String(contentsOfFile: dir.path + "/pc/intel-rapl:0/energy_uj", encoding: .utf8)
         #expect((UInt64(counter.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0)
         let lines = try String(contentsOfFile: dir.path + "/e.jsonl", encoding: .utf8).split(separator: "\n")

@@ -52,8 +52,8 @@ struct ExporterTests {
         let file = dir.appendingPathComponent("m.prom")
         try PrometheusText.render(Self.snapshot()).write(to: file, atomically: true, encoding: .utf8)
         let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))
-        #expect(lines.contains("gauge kepler_node_cpu_watts{zone=package} 42.5"))
-        #expect(lines.contains("counter kepler_node_cpu_joules_total{zone=package} 1234.25"))
+        #expect(lines.contains("gauge kepler_node_cpu_watts{path=vrapl-guest,zone=package} 42.5"))
+        #expect(lines.contains("counter kepler_node_cpu_joules_total{path=vrapl-guest,zone=package} 1234.25"))
         #expect(lines.contains("gauge vrapl_trust_score{} 0.75"))
         #expect(lines.contains("counter vrapl_out_of_distribution_windows_total{} 3"))
         #expect(lines.contains("gauge vrapl_calibrated_watts{zone=package} 48.75"))
@@ -69,7 +69,7 @@ struct ExporterTests {
         defer { server.stop() }
         let port = server.boundPort
         let lines = try python(promParse, ["http://127.0.0.1:\(port)/metrics"])
-        #expect(lines.contains("counter kepler_node_cpu_joules_total{zone=package} 1234.25"))
+        #expect(lines.contains("counter kepler_node_cpu_joules_total{path=vrapl-guest,zone=package} 1234.25"))
         let status = try python("import urllib.request,urllib.error,sys\ntry:\n urllib.request.urlopen(sys.argv[1])\nexcept urllib.error.HTTPError as e:\n print(e.code)", ["http://127.0.0.1:\(port)/nope"])
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "404")
         let message = errorMessage { _ = try MetricsServer(address: "127.0.0.1", port: port) { "" } }
@@ -99,7 +99,7 @@ struct ExporterTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/collector")
         #expect(files == ["vrapl.prom"])
         let lines = try python(promParse, [dir.path + "/collector/vrapl.prom"])
-        #expect(lines.contains("kepler_node_cpu_watts{zone=package} 42.5"))
+        #expect(lines.contains("kepler_node_cpu_watts{path=vrapl-guest,zone=package} 42.5"))
     }
 
     @Test("unwritable output directories are refused at start, naming them")
@@ -269,6 +269,6 @@ struct HostEnergyReaderTests {
         #expect(!calibration.active)  // the host counter never moved: identity
         #expect(calibration.calibratedWatts == s.estimate?.watts)
         let text = PrometheusText.render(s)
-        #expect(text.contains("vrapl_calibrated_watts{zone=\"package\"}") && text.contains("kepler_node_cpu_watts{zone=\"package\"}"))
+        #expect(text.contains("vrapl_calibrated_watts{zone=\"package\"}") && text.contains("kepler_node_cpu_watts{node_name=") && text.contains("zone=\"package\",path=\"vrapl-guest\"}"))
     }
 }

@@ -137,12 +137,12 @@ struct GuestShareTests {
         let file = dir.appendingPathComponent("m.prom")
         try PrometheusText.render(GuestSnapshot(model: identity, estimate: last)).write(to: file, atomically: true, encoding: .utf8)
         let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))
-        #expect(lines.contains("gauge kepler_node_cpu_watts{zone=package} 7"))
-        #expect(lines.contains("gauge kepler_node_cpu_idle_watts{zone=package} 2.5"))
-        #expect(lines.contains("gauge kepler_node_cpu_active_watts{zone=package} 4.5"))
+        #expect(lines.contains("gauge kepler_node_cpu_watts{path=vrapl-guest,zone=package} 7"))
+        #expect(lines.contains("gauge kepler_node_cpu_idle_watts{path=vrapl-guest,zone=package} 2.5"))
+        #expect(lines.contains("gauge kepler_node_cpu_active_watts{path=vrapl-guest,zone=package} 4.5"))
         #expect(lines.contains("gauge vrapl_guest_vcpus{} 2"))
-        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_active_joules_total{zone=package} ") })
-        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_idle_joules_total{zone=package} ") })
+        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_active_joules_total{path=vrapl-guest,zone=package} ") })
+        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_idle_joules_total{path=vrapl-guest,zone=package} ") })
         #expect(lines.contains { $0.contains("vrapl_model_info{") && $0.contains("host_threads=20") && $0.contains("host_view=guest-share") })
     }
 }
