@@ -46,6 +46,8 @@ public struct GuestConfig: Sendable {
     public var shareRule: ShareRule?
     /// Kepler's `node_name` label (default: the host name).
     public var nodeName: String?
+    /// `--processes N`: split the active power across the top N processes (`kepler_process_cpu_*`).
+    public var processes: Int?
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }
@@ -70,6 +72,7 @@ public final class GuestRunner {
     private var textfile: TextfileExporter?
     private var powercap: PowercapExporter?
     private var sysfsTree: PowercapExporter?
+    private var processSplit: ProcessSplit?
     private var jsonl: JSONLWriter?
     private var hostReader: HostEnergyReader?
     private var calibrator: HostCalibrator?
@@ -114,6 +117,7 @@ public final class GuestRunner {
 
         if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
         if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
+        if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
         if let dir = config.sysfsRoot { sysfsTree = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs) }
         if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
         if let dir = config.hostEnergy {
@@ -173,6 +177,7 @@ public final class GuestRunner {
         var s = GuestSnapshot(model: identity, estimate: estimator.latest,
                               calibration: calibrator.map { $0.state(rawWatts: estimator.latest?.watts ?? 0) })
         s.node = node
+        if let split = processSplit { s.processes = split.entries }
         s.samples = samples
         s.lateTicks = lateTicks
         s.skippedReads = skippedReads
@@ -221,6 +226,9 @@ public final class GuestRunner {
             calibrator = c
         }
         if let attribution { try attribution.update() }
+        if let split = processSplit, let e = estimator.latest {
+            split.update(activeJoules: e.activeEnergyJoules ?? e.keplerActiveEnergyJoules, monotonicNs: monotonicNs)
+        }
         publish()
         let s = snapshots.current
         try textfile?.export(s)

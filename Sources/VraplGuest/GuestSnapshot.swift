@@ -83,6 +83,8 @@ public struct GuestSnapshot: Sendable, Equatable {
     public var model: ModelIdentity
     /// Kepler's node labels (nil: no `node_name` label, as in unit tests of the text alone).
     public var node: NodeIdentity? = nil
+    /// `--processes N`: the top N processes' part of the active power and `other`.
+    public var processes: [ProcessEnergy] = []
     public var estimate: GuestEstimate?
     public var calibration: CalibrationState?
     /// Per-workload attributed energy (J) when `--attribute` is on: label → joules.
@@ -100,7 +102,7 @@ public struct GuestSnapshot: Sendable, Equatable {
     }
 
     public static func == (a: GuestSnapshot, b: GuestSnapshot) -> Bool {
-        a.model == b.model && a.node == b.node && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
+        a.model == b.model && a.node == b.node && a.processes == b.processes && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
             && a.lateTicks == b.lateTicks && a.skippedReads == b.skippedReads && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
             && a.attributedJoules.map(\.joules) == b.attributedJoules.map(\.joules)
     }

@@ -78,6 +78,16 @@ public enum PrometheusText {
             family("vrapl_nonfinite_predictions_total", "counter", "Predictions that came out NaN or infinite and were replaced by the last finite one.")
             sample("vrapl_nonfinite_predictions_total", [], Double(e.nonFinitePredictionCount))
         }
+        if !s.processes.isEmpty {
+            let labels: (ProcessEnergy) -> [(String, String)] = { p in
+                node + [("pid", p.pid.map(String.init) ?? "other"), ("comm", p.comm), ("exe", ""), ("type", p.pid == nil ? "other" : "regular"),
+                        ("state", p.state), ("container_id", ""), ("vm_id", ""), ("zone", "package")]
+            }
+            family("kepler_process_cpu_watts", "gauge", "Active power split by each process's share of CPU time over the export interval (top N processes, the rest as pid=\"other\").")
+            for p in s.processes { sample("kepler_process_cpu_watts", labels(p), p.watts) }
+            family("kepler_process_cpu_joules_total", "counter", "Energy split by CPU time (a process's counter grows while it is in the top N; other's never goes down).")
+            for p in s.processes { sample("kepler_process_cpu_joules_total", labels(p), p.joules) }
+        }
         family("vrapl_samples_total", "counter", "Samples of /proc/stat read.")
         sample("vrapl_samples_total", [], Double(s.samples))
         family("vrapl_late_ticks_total", "counter", "Sampling ticks that came late (their interval was stretched; no energy is lost).")

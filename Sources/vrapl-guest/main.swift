@@ -42,6 +42,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Publish a powercap-shaped tree (intel-rapl:0/energy_uj …) under DIR.")
     var powercapDir: String?
 
+    @Option(name: .long, help: "Split the active power across the N processes using most CPU (kepler_process_cpu_*, plus one 'other' series); reads <procfs>/<pid>/stat once per export interval.")
+    var processes: Int?
+
     @Option(name: .long, help: "Kepler's node_name label on every kepler_* series (default: the host name).")
     var nodeName: String?
 
@@ -92,6 +95,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.powercapDir = powercapDir
         config.sysfsRoot = sysfsRoot
         config.nodeName = nodeName
+        config.processes = processes
         if let r = maxEnergyRangeUj { config.maxEnergyRangeUj = r }
         config.hostEnergy = hostEnergy
         config.replay = replay

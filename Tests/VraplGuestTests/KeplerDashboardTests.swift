@@ -25,12 +25,19 @@ struct KeplerDashboardTests {
         #"kepler_node_cpu_info{job="vrapl"}"#,          // label_values(…, instance): the node selector
         #"kepler_node_cpu_watts{job="vrapl"}"#,         // label_values(…, zone)
         #"kepler_node_cpu_usage_ratio{job="vrapl"}"#,
+        // Process level (`--processes N`).
+        #"topk(10,sum by (comm,zone)(kepler_process_cpu_watts{job="vrapl", zone=~".+"}))"#,
+        #"sum by (zone) (kepler_process_cpu_watts{job="vrapl", zone=~".+"})"#,
+        #"kepler_process_cpu_watts{job="vrapl", zone=~".+",pid="4242"}"#,
+        #"label_join(count by (pid, comm) (kepler_process_cpu_watts{job="vrapl"}), "process", " | ", "comm", "pid")"#,
     ]
 
     static func snapshot(guestShaped: Bool) throws -> GuestSnapshot {
         var s = ExporterTests.snapshot()
         let cpuinfo = GuestFixtures.fixtures.appendingPathComponent("procfs/this-machine").path
         s.node = NodeIdentity(nodeName: "vm-test-1", processors: CPUInfo(procfs: cpuinfo).processors)
+        s.processes = [ProcessEnergy(pid: 4242, comm: "stress-ng", state: "R", watts: 3.5, joules: 70),
+                       ProcessEnergy(pid: nil, comm: "other", state: "", watts: 0.5, joules: 12)]
         if guestShaped {
             s.estimate?.vcpus = 2
             s.estimate?.idleWatts = 2.5
