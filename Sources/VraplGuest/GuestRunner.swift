@@ -44,6 +44,8 @@ public struct GuestConfig: Sendable {
     /// Report a guest-shaped model's share by this rule (nil: the model's own, normally
     /// `idle-by-allocation`; `active-only` charges no idle power).
     public var shareRule: ShareRule?
+    /// Multiplies the host-published energy (`--host-energy-scale`; 5 for Scaphandre #428).
+    public var hostEnergyScale: Double = 1
     /// Kepler's `node_name` label (default: the host name).
     public var nodeName: String?
     /// `--processes N`: split the active power across the top N processes (`kepler_process_cpu_*`).
@@ -73,6 +75,7 @@ public final class GuestRunner {
     private var powercap: PowercapExporter?
     private var sysfsTree: PowercapExporter?
     private var processSplit: ProcessSplit?
+    private var warnedScaphandreScale = false
     private var jsonl: JSONLWriter?
     private var hostReader: HostEnergyReader?
     private var calibrator: HostCalibrator?
@@ -120,10 +123,13 @@ public final class GuestRunner {
         if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
         if let dir = config.sysfsRoot { sysfsTree = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs) }
         if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
+        guard config.hostEnergyScale.isFinite, config.hostEnergyScale > 0, config.hostEnergyScale <= 1000 else {
+            throw VraplError("--host-energy-scale \(config.hostEnergyScale): must be a positive factor (5 corrects Scaphandre #428)")
+        }
         if let dir = config.hostEnergy {
             let reader = try HostEnergyReader(directory: dir)
             hostReader = reader
-            calibrator = HostCalibrator(maxEnergyRange: reader.maxEnergyRange)
+            calibrator = HostCalibrator(maxEnergyRange: reader.maxEnergyRange, hostScale: config.hostEnergyScale)
         }
         if let path = config.attribute {
             let estimator = self.estimator
@@ -222,7 +228,17 @@ public final class GuestRunner {
     func exportTick(monotonicNs: UInt64, showTerminal: Bool) throws {
         estimator.flush { estimate, dtNs in handle(estimate, dtNs: dtNs) }
         if let reader = hostReader, var c = calibrator {
-            c.observe(hostCounter: try reader.read(), guestEnergyJoules: estimator.energyJoules, monotonicNs: monotonicNs)
+            if let counter = reader.readIfComplete() {
+                c.observe(hostCounter: counter, guestEnergyJoules: estimator.energyJoules, monotonicNs: monotonicNs)
+            } else {
+                c.skip()
+            }
+            if c.suspectsScaphandreBug && !warnedScaphandreScale {
+                warnedScaphandreScale = true
+                fputs("vrapl-guest: warning: the host's energy for this VM grows about 5× slower than the estimate (fitted scale "
+                      + String(format: "%.2f", c.scale) + "), as Scaphandre's qemu exporter does before its fix (hubblo-org/scaphandre#428): "
+                      + "pass --host-energy-scale 5 if the host runs such a version\n", stderr)
+            }
             calibrator = c
         }
         if let attribution { try attribution.update() }

@@ -65,6 +65,8 @@ public struct CalibrationState: Sendable, Equatable {
     public var calibratedEnergyJoules: Double
     /// The host's energy counter for this VM, J since the guest started (nil before the second reading).
     public var hostEnergyJoules: Double?
+    /// Host reads skipped (empty, half written, or a counter that went backwards without a range).
+    public var skippedHostReads: Int = 0
 
     public init(offsetWatts: Double = 0, scale: Double = 1, pairs: Int = 0, active: Bool = false, calibratedWatts: Double = 0,
                 calibratedEnergyJoules: Double = 0, hostEnergyJoules: Double? = nil) {

@@ -4,6 +4,12 @@ import VraplSources
 /// Reads the energy counter the host publishes for this VM in powercap layout
 /// (`DIR/intel-rapl:0/energy_uj`, as Scaphandre's qemu exporter writes it per VM), handling
 /// wrap-around with `max_energy_range_uj` when present (64-bit otherwise).
+///
+/// Scaphandre writes the file by truncate and write, without newline and without a range file, every
+/// 5 s: a reader can catch it empty or half written. `readIfComplete` therefore skips an empty or
+/// unparsable read (nil, counted by the calibrator) instead of failing or reading 0, and the
+/// calibrator skips a counter that went backwards when no range says it may wrap (a partial read of
+/// a longer number). Only the first read, at start, is strict about garbage.
 public final class HostEnergyReader {
     public let path: String
     private let file: PolledFile
@@ -19,7 +25,9 @@ public final class HostEnergyReader {
         } else {
             maxEnergyRange = Microjoules(0)
         }
-        _ = try read()
+        // Empty at start is fine (the exporter may not have written yet); garbage is a wrong path.
+        let empty = (try? file.withContents { $0.allSatisfy { $0 == 32 || $0 == 10 || $0 == 9 || $0 == 13 } }) ?? false
+        if !empty { _ = try read() }
     }
 
     /// A decimal counter followed by optional whitespace.
@@ -47,6 +55,9 @@ public final class HostEnergyReader {
         let p = path
         return Microjoules(try file.withContents { try HostEnergyReader.parseCounter($0, path: p) })
     }
+
+    /// The counter, or nil when this read caught the file empty or half written (or unreadable).
+    public func readIfComplete() -> Microjoules? { try? read() }
 }
 
 /// Host-assisted calibration: an online, robust, windowed fit of host ≈ offset + scale · guest over
@@ -61,18 +72,32 @@ public struct HostCalibrator {
     public private(set) var scale = 1.0
     private var pairs: [(guest: Double, host: Double)] = []
     private var lastHost: Microjoules?
+    private var candidate: Microjoules?
     private var lastHostNs: UInt64 = 0
     private var guestAtLastHost = 0.0
     private var hostTotal = 0.0
     private var haveHostTotal = false
     public private(set) var calibratedEnergy = 0.0
     public let maxEnergyRange: Microjoules
+    /// Multiplies the host's energy (`--host-energy-scale`): 5 corrects Scaphandre's qemu exporter
+    /// before its fix (hubblo-org/scaphandre#428), whose counter grows about 5× too slowly.
+    public let hostScale: Double
+    /// Host reads skipped: empty or half-written files, and counters that went backwards without a range.
+    public private(set) var skippedHostReads = 0
 
-    public init(window: Int = 60, minimumPairs: Int = 5, maxEnergyRange: Microjoules = Microjoules(0)) {
+    public init(window: Int = 60, minimumPairs: Int = 5, maxEnergyRange: Microjoules = Microjoules(0), hostScale: Double = 1) {
         self.window = window
         self.minimumPairs = minimumPairs
         self.maxEnergyRange = maxEnergyRange
+        self.hostScale = hostScale
     }
+
+    /// True when the fit says the host counter grows about 5× too slowly (scale near 0.2) and no
+    /// `--host-energy-scale` corrects it: the signature of Scaphandre bug #428.
+    public var suspectsScaphandreBug: Bool { isActive && hostScale == 1 && (0.15...0.25).contains(scale) }
+
+    /// A reading that was skipped (`HostEnergyReader.readIfComplete` gave nil).
+    public mutating func skip() { skippedHostReads += 1 }
 
     public var isActive: Bool { pairs.count >= minimumPairs }
     public var pairCount: Int { pairs.count }
@@ -91,6 +116,11 @@ public struct HostCalibrator {
     /// Feeds one reading of the host counter with the guest's raw energy at the same moment.
     public mutating func observe(hostCounter: Microjoules, guestEnergyJoules: Double, monotonicNs: UInt64) {
         guard let previous = lastHost else {
+            // The baseline is the second reading (or the first, seen again): a single first read may
+            // have caught a half-written number (a prefix), which every later, complete value would
+            // exceed by far. A second reading below the first is that prefix: keep the first.
+            guard let first = candidate else { candidate = hostCounter; return }
+            if hostCounter.value < first.value && maxEnergyRange.value == 0 { skippedHostReads += 1; return }
             lastHost = hostCounter
             lastHostNs = monotonicNs
             guestAtLastHost = guestEnergyJoules
@@ -98,7 +128,11 @@ public struct HostCalibrator {
             return
         }
         guard hostCounter != previous else { return }  // host has not published a new value yet
-        let hostJ = energyDelta(previous: previous, current: hostCounter, maxRange: maxEnergyRange).joules.value
+        if maxEnergyRange.value == 0 && hostCounter.value < previous.value {
+            skippedHostReads += 1  // no range, so no wrap: a half-written longer number
+            return
+        }
+        let hostJ = energyDelta(previous: previous, current: hostCounter, maxRange: maxEnergyRange).joules.value * hostScale
         let dt = Double(monotonicNs &- lastHostNs) / 1e9
         let guestJ = guestEnergyJoules - guestAtLastHost
         hostTotal += hostJ
@@ -141,8 +175,10 @@ public struct HostCalibrator {
     }
 
     public func state(rawWatts: Double) -> CalibrationState {
-        CalibrationState(offsetWatts: offset, scale: scale, pairs: pairs.count, active: isActive,
-                         calibratedWatts: calibrate(rawWatts), calibratedEnergyJoules: calibratedEnergy,
-                         hostEnergyJoules: hostEnergyJoules)
+        var s = CalibrationState(offsetWatts: offset, scale: scale, pairs: pairs.count, active: isActive,
+                                 calibratedWatts: calibrate(rawWatts), calibratedEnergyJoules: calibratedEnergy,
+                                 hostEnergyJoules: hostEnergyJoules)
+        s.skippedHostReads = skippedHostReads
+        return s
     }
 }

@@ -105,6 +105,8 @@ public enum PrometheusText {
             sample("vrapl_calibration_scale", [], c.scale)
             family("vrapl_calibration_active", "gauge", "1 once enough host intervals were seen to calibrate.")
             sample("vrapl_calibration_active", [], c.active ? 1 : 0)
+            family("vrapl_host_skipped_reads_total", "counter", "Host energy reads skipped: the file was empty or half written (Scaphandre writes it by truncate and write), or went backwards without a range.")
+            sample("vrapl_host_skipped_reads_total", [], Double(c.skippedHostReads))
             if let host = c.hostEnergyJoules {
                 family("vrapl_host_joules_total", "counter", "This VM's energy as published by the host since the guest started.")
                 sample("vrapl_host_joules_total", [], host)

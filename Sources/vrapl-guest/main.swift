@@ -57,6 +57,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Host-published energy for this VM in powercap layout (DIR/intel-rapl:0/energy_uj): calibrate against it.")
     var hostEnergy: String?
 
+    @Option(name: .long, help: "Multiply the host-published energy by X (5 corrects Scaphandre's qemu exporter before its fix, hubblo-org/scaphandre#428).")
+    var hostEnergyScale: Double = 1
+
     @Option(name: .long, help: "Replay a recorded trace (HDF5) through the same code path, as fast as possible.")
     var replay: String?
 
@@ -98,6 +101,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.processes = processes
         if let r = maxEnergyRangeUj { config.maxEnergyRangeUj = r }
         config.hostEnergy = hostEnergy
+        config.hostEnergyScale = hostEnergyScale
         config.replay = replay
         config.out = out
         config.duration = duration

@@ -249,6 +249,58 @@ struct HostEnergyReaderTests {
         #expect(missing?.contains("\(dir.path)/nope/intel-rapl:0/energy_uj") == true, "\(missing ?? "")")
     }
 
+    @Test("Scaphandre's file as it writes it: empty or half-written reads are skipped, never an error or a zero")
+    func scaphandreWrites() throws {
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zone = dir.appendingPathComponent("intel-rapl:0")
+        try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
+        let file = zone.appendingPathComponent("energy_uj")
+        try "".write(to: file, atomically: true, encoding: .utf8)  // not written yet: fine at start
+        let reader = try HostEnergyReader(directory: dir.path)
+        #expect(reader.readIfComplete() == nil && reader.maxEnergyRange == Microjoules(0))
+        var c = HostCalibrator(minimumPairs: 2)
+        // 10 W host power on a guest estimate of 10 W, published every 5 s without newline; reads
+        // in between catch it empty, or the first digits of a longer number.
+        var t: UInt64 = 0, guest = 0.0, host: UInt64 = 1_000_000_000
+        for step in 0..<12 {
+            t += 5_000_000_000; guest += 50; host += 50_000_000
+            // The guest reads once a second: empty, half written, then complete twice until the next write.
+            for (k, text) in ["", String(String(host).prefix(3)), String(host), String(host)].enumerated() {
+                try text.write(to: file, atomically: false, encoding: .utf8)
+                if let v = reader.readIfComplete() {
+                    c.observe(hostCounter: v, guestEnergyJoules: guest, monotonicNs: t + UInt64(k))
+                } else {
+                    c.skip()
+                }
+            }
+            _ = step
+        }
+        #expect(c.skippedHostReads == 12 + 11)  // 12 empty, 11 partial (the very first one is the baseline)
+        #expect(abs((c.hostEnergyJoules ?? 0) - 11 * 50) < 1e-6)
+        #expect(!c.suspectsScaphandreBug)
+    }
+
+    @Test("a host counter 5× too slow (Scaphandre #428) is recognised; --host-energy-scale 5 corrects it")
+    func scaphandreScaleBug() {
+        func fit(scale: Double) -> HostCalibrator {
+            var c = HostCalibrator(minimumPairs: 5, hostScale: scale)
+            var guest = 0.0, host: UInt64 = 0
+            c.observe(hostCounter: Microjoules(host), guestEnergyJoules: guest, monotonicNs: 0)
+            for i in 1...20 {
+                let watts = 10.0 + Double(i % 5) * 8  // varying guest power
+                guest += watts * 5
+                host += UInt64(watts * 5 * 0.2 * 1e6)  // grows 5× too slowly
+                c.observe(hostCounter: Microjoules(host), guestEnergyJoules: guest, monotonicNs: UInt64(i) * 5_000_000_000)
+            }
+            return c
+        }
+        let buggy = fit(scale: 1)
+        #expect(buggy.suspectsScaphandreBug && abs(buggy.scale - 0.2) < 0.01)
+        let corrected = fit(scale: 5)
+        #expect(!corrected.suspectsScaphandreBug && abs(corrected.scale - 1) < 0.01)
+    }
+
     @Test("the runner publishes raw and calibrated power side by side with --host-energy")
     func sideBySide() throws {
         let dir = try GuestFixtures.temporaryDirectory()
