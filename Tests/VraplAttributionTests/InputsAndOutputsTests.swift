@@ -234,6 +234,25 @@ struct ReportTests {
         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "8 45.0 15.0 1.2")
     }
 
+    /// `promtool check metrics` (Debian's Prometheus, installed by scripts/install-deps.sh test) parses and lints it.
+    @Test func promtoolAcceptsTheExposition() throws {
+        let promtool = "/usr/bin/promtool"
+        guard FileManager.default.isExecutableFile(atPath: promtool) else {
+            Issue.record("\(promtool) is missing: scripts/install-deps.sh test installs prometheus"); return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: promtool)
+        p.arguments = ["check", "metrics"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input; p.standardOutput = output; p.standardError = output
+        try p.run()
+        input.fileHandleForWriting.write(Data(try report().prometheus().utf8))
+        try input.fileHandleForWriting.close()
+        p.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(text)")
+    }
+
     @Test func writesEveryFile() throws {
         let dir = try Fixtures.scratch("out")
         defer { try? FileManager.default.removeItem(atPath: dir) }

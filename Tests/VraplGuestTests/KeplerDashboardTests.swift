@@ -46,6 +46,94 @@ struct KeplerDashboardTests {
         return s
     }
 
+    /// Prometheus on a free loopback port with `config`; the caller stops it.
+    static func startPrometheus(config: URL, data: URL) throws -> (Process, Int) {
+        for _ in 0..<5 {
+            let port = 20_000 + Int.random(in: 0..<20_000)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: prometheus)
+            p.arguments = ["--config.file=\(config.path)", "--storage.tsdb.path=\(data.path)", "--web.listen-address=127.0.0.1:\(port)"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(500_000)
+            if p.isRunning { return (p, port) }
+        }
+        throw VraplError("prometheus did not start on loopback")
+    }
+
+    /// One PromQL query's first value (nil without a result).
+    static func query(_ port: Int, _ expression: String) throws -> Double? {
+        let out = try python("""
+        import json, sys, urllib.parse, urllib.request
+        url = f"http://127.0.0.1:{sys.argv[1]}/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[2]})
+        r = json.loads(urllib.request.urlopen(url, timeout=2).read())
+        res = r["data"]["result"] if r.get("status") == "success" else []
+        print(res[0]["value"][1] if res else "none")
+        """, [String(port), expression]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Double(out)
+    }
+
+    @Test("the live guest under Prometheus for about 20 s: rate of its energy counter agrees with its power gauge within 5 %; node_exporter's textfile collector re-exports its file without a scrape error")
+    func liveGuestCounterAndGauge() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.prometheus), FileManager.default.isExecutableFile(atPath: NodeExporterTests.binary) else {
+            Issue.record("prometheus or prometheus-node-exporter is missing: scripts/install-deps.sh test installs both"); return
+        }
+        guard CLITests.available else { Issue.record("build the guest first (swift build): \(CLITests.guest)"); return }
+        let dir = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try GuestFixtures.writeModel(try GuestFixtures.model(), in: dir)
+        let textfile = dir.appendingPathComponent("textfile")
+        try FileManager.default.createDirectory(at: textfile, withIntermediateDirectories: true)
+        let guestPort = 20_000 + Int.random(in: 0..<20_000)
+        let guest = Process()
+        guest.executableURL = URL(fileURLWithPath: CLITests.guest)
+        guest.arguments = ["--model", model, "--quiet", "--duration", "40", "--listen", "127.0.0.1:\(guestPort)", "--textfile", textfile.path]
+        guest.standardOutput = FileHandle.nullDevice
+        guest.standardError = FileHandle.nullDevice
+        try guest.run()
+        defer { if guest.isRunning { guest.terminate() }; guest.waitUntilExit() }
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: vrapl
+            static_configs: [{targets: ["127.0.0.1:\(guestPort)"]}]
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let (prom, port) = try Self.startPrometheus(config: config, data: dir.appendingPathComponent("data"))
+        defer { prom.terminate(); prom.waitUntilExit() }
+        // About 20 s of scrapes (at most 35 s), then the 10 s rate of the counter against the gauge's average.
+        var rate: Double?, avg: Double?
+        let deadline = Date().addingTimeInterval(35)
+        sleep(20)
+        while Date() < deadline {
+            rate = try Self.query(port, #"rate(kepler_node_cpu_joules_total{zone="package"}[10s])"#)
+            avg = try Self.query(port, #"avg_over_time(kepler_node_cpu_watts{zone="package"}[10s])"#)
+            if rate != nil && avg != nil { break }
+            sleep(1)
+        }
+        let r = try #require(rate, "no rate from Prometheus"), a = try #require(avg, "no average from Prometheus")
+        #expect(a > 0 && abs(r - a) / a < 0.05, "rate \(r) W, average \(a) W")
+
+        // node_exporter's textfile collector on the guest's textfile directory.
+        let nodePort = 20_000 + Int.random(in: 0..<20_000)
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: NodeExporterTests.binary)
+        node.arguments = ["--collector.disable-defaults", "--collector.textfile", "--collector.textfile.directory=\(textfile.path)",
+                          "--web.listen-address=127.0.0.1:\(nodePort)"]
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        defer { node.terminate(); node.waitUntilExit() }
+        var lines: [Substring] = []
+        for _ in 0..<50 {
+            usleep(100_000)
+            if let text = try? python(promParse, ["http://127.0.0.1:\(nodePort)/metrics"]) { lines = text.split(separator: "\n"); break }
+        }
+        #expect(lines.contains { $0.hasPrefix("gauge node_textfile_scrape_error{} 0") }, "\(lines.filter { $0.contains("textfile") })")
+        #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_joules_total{") })
+    }
+
     @Test("promtool check metrics accepts the exposition of a whole-host and of a guest-shaped model")
     func promtoolAccepts() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.promtool) else {
@@ -85,21 +173,7 @@ struct KeplerDashboardTests {
           - job_name: vrapl
             static_configs: [{targets: ["127.0.0.1:\(server.boundPort)"]}]
         """.write(to: config, atomically: true, encoding: .utf8)
-        var prom: Process?
-        var port = 0
-        for _ in 0..<5 where prom == nil {
-            port = 20_000 + Int.random(in: 0..<20_000)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: Self.prometheus)
-            p.arguments = ["--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
-                           "--web.listen-address=127.0.0.1:\(port)"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            usleep(500_000)
-            if p.isRunning { prom = p }
-        }
-        let running = try #require(prom, "prometheus did not start on loopback")
+        let (running, port) = try Self.startPrometheus(config: config, data: dir.appendingPathComponent("data"))
         defer { running.terminate(); running.waitUntilExit() }
         // Poll (at most 30 s) until every expression returns at least one series.
         let script = """
