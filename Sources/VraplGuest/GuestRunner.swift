@@ -8,6 +8,7 @@ import VraplCore
 import VraplDataset
 import VraplModel
 import VraplSources
+import VraplAttribution
 
 /// Everything `vrapl-guest` can be asked to do (the command line maps onto this 1:1).
 public struct GuestConfig: Sendable {
@@ -50,6 +51,10 @@ public struct GuestConfig: Sendable {
     public var nodeName: String?
     /// `--processes N`: split the active power across the top N processes (`kepler_process_cpu_*`).
     public var processes: Int?
+    /// `--pods`: split the active power across Kubernetes containers and pods (cgroup v2 under `cgroupfs`).
+    public var pods = false
+    /// Where pod UIDs map to namespace and name (`<namespace>_<name>_<uid>/`).
+    public var podLogs = "/var/log/pods"
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }
@@ -75,6 +80,7 @@ public final class GuestRunner {
     private var powercap: PowercapExporter?
     private var sysfsTree: PowercapExporter?
     private var processSplit: ProcessSplit?
+    private var podSplit: PodSplit?
     private var warnedScaphandreScale = false
     private var jsonl: JSONLWriter?
     private var hostReader: HostEnergyReader?
@@ -121,6 +127,12 @@ public final class GuestRunner {
         if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
         if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
         if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
+        if config.pods {
+            guard let root = config.cgroupfs ?? CGroupReader.detectRoot() else {
+                throw VraplError("--pods: no cgroup v2 hierarchy is mounted here; give --cgroupfs ROOT")
+            }
+            podSplit = try PodSplit(cgroupfs: root, podLogs: config.podLogs)
+        }
         if let dir = config.sysfsRoot { sysfsTree = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs) }
         if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
         guard config.hostEnergyScale.isFinite, config.hostEnergyScale > 0, config.hostEnergyScale <= 1000 else {
@@ -184,6 +196,11 @@ public final class GuestRunner {
                               calibration: calibrator.map { $0.state(rawWatts: estimator.latest?.watts ?? 0) })
         s.node = node
         if let split = processSplit { s.processes = split.entries }
+        if let split = podSplit {
+            s.containers = split.containers
+            s.pods = split.pods
+            s.kubeUnattributedJoules = split.unattributedJoules
+        }
         s.samples = samples
         s.lateTicks = lateTicks
         s.skippedReads = skippedReads
@@ -242,8 +259,10 @@ public final class GuestRunner {
             calibrator = c
         }
         if let attribution { try attribution.update() }
-        if let split = processSplit, let e = estimator.latest {
-            split.update(activeJoules: e.activeEnergyJoules ?? e.keplerActiveEnergyJoules, monotonicNs: monotonicNs)
+        if let e = estimator.latest {
+            let active = e.activeEnergyJoules ?? e.keplerActiveEnergyJoules
+            processSplit?.update(activeJoules: active, monotonicNs: monotonicNs)
+            podSplit?.update(activeJoules: active, monotonicNs: monotonicNs)
         }
         publish()
         let s = snapshots.current

@@ -87,6 +87,10 @@ public struct GuestSnapshot: Sendable, Equatable {
     public var node: NodeIdentity? = nil
     /// `--processes N`: the top N processes' part of the active power and `other`.
     public var processes: [ProcessEnergy] = []
+    /// `--pods`: containers and pods of a Kubernetes node, and the active energy no container took.
+    public var containers: [KubeEnergy] = []
+    public var pods: [KubeEnergy] = []
+    public var kubeUnattributedJoules: Double? = nil
     public var estimate: GuestEstimate?
     public var calibration: CalibrationState?
     /// Per-workload attributed energy (J) when `--attribute` is on: label → joules.
@@ -104,7 +108,7 @@ public struct GuestSnapshot: Sendable, Equatable {
     }
 
     public static func == (a: GuestSnapshot, b: GuestSnapshot) -> Bool {
-        a.model == b.model && a.node == b.node && a.processes == b.processes && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
+        a.model == b.model && a.node == b.node && a.processes == b.processes && a.containers == b.containers && a.pods == b.pods && a.estimate == b.estimate && a.calibration == b.calibration && a.samples == b.samples
             && a.lateTicks == b.lateTicks && a.skippedReads == b.skippedReads && a.attributedJoules.map(\.workload) == b.attributedJoules.map(\.workload)
             && a.attributedJoules.map(\.joules) == b.attributedJoules.map(\.joules)
     }

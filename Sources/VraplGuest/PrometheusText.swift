@@ -88,6 +88,25 @@ public enum PrometheusText {
             family("kepler_process_cpu_joules_total", "counter", "Energy split by CPU time (a process's counter grows while it is in the top N; other's never goes down).")
             for p in s.processes { sample("kepler_process_cpu_joules_total", labels(p), p.joules) }
         }
+        if let unattributed = s.kubeUnattributedJoules {
+            let c: (KubeEnergy) -> [(String, String)] = { k in
+                node + [("container_id", k.containerID ?? ""), ("container_name", String((k.containerID ?? "").prefix(12))),
+                        ("runtime", k.runtime), ("state", "running"), ("zone", "package"), ("pod_id", k.podUID)]
+            }
+            let p: (KubeEnergy) -> [(String, String)] = { k in
+                node + [("pod_id", k.podUID), ("pod_name", k.podName), ("pod_namespace", k.podNamespace), ("state", "running"), ("zone", "package")]
+            }
+            family("kepler_container_cpu_watts", "gauge", "Active power split by each container's share of the node's CPU time (cgroup cpu.stat) over the export interval.")
+            for k in s.containers { sample("kepler_container_cpu_watts", c(k), k.watts) }
+            family("kepler_container_cpu_joules_total", "counter", "Active energy split by container CPU time.")
+            for k in s.containers { sample("kepler_container_cpu_joules_total", c(k), k.joules) }
+            family("kepler_pod_cpu_watts", "gauge", "Active power of each pod: the sum of its containers'.")
+            for k in s.pods { sample("kepler_pod_cpu_watts", p(k), k.watts) }
+            family("kepler_pod_cpu_joules_total", "counter", "Active energy of each pod: the sum of its containers'.")
+            for k in s.pods { sample("kepler_pod_cpu_joules_total", p(k), k.joules) }
+            family("vrapl_kube_unattributed_joules_total", "counter", "Active energy no container was charged with (system services, kernel threads, containers in their first or last interval).")
+            sample("vrapl_kube_unattributed_joules_total", node, unattributed)
+        }
         family("vrapl_samples_total", "counter", "Samples of /proc/stat read.")
         sample("vrapl_samples_total", [], Double(s.samples))
         family("vrapl_late_ticks_total", "counter", "Sampling ticks that came late (their interval was stretched; no energy is lost).")

@@ -45,6 +45,12 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Split the active power across the N processes using most CPU (kepler_process_cpu_*, plus one 'other' series); reads <procfs>/<pid>/stat once per export interval.")
     var processes: Int?
 
+    @Flag(name: .long, help: "Kubernetes node: split the active power across containers and pods found in the cgroup v2 tree (kepler_container_cpu_*, kepler_pod_cpu_*).")
+    var pods = false
+
+    @Option(name: .long, help: "Where pod UIDs map to namespace and name (<namespace>_<name>_<uid>/; default /var/log/pods).")
+    var podLogs: String = "/var/log/pods"
+
     @Option(name: .long, help: "Kepler's node_name label on every kepler_* series (default: the host name).")
     var nodeName: String?
 
@@ -99,6 +105,8 @@ struct VraplGuestCommand: ParsableCommand {
         config.sysfsRoot = sysfsRoot
         config.nodeName = nodeName
         config.processes = processes
+        config.pods = pods
+        config.podLogs = podLogs
         if let r = maxEnergyRangeUj { config.maxEnergyRangeUj = r }
         config.hostEnergy = hostEnergy
         config.hostEnergyScale = hostEnergyScale

@@ -30,6 +30,15 @@ struct KeplerDashboardTests {
         #"sum by (zone) (kepler_process_cpu_watts{job="vrapl", zone=~".+"})"#,
         #"kepler_process_cpu_watts{job="vrapl", zone=~".+",pid="4242"}"#,
         #"label_join(count by (pid, comm) (kepler_process_cpu_watts{job="vrapl"}), "process", " | ", "comm", "pid")"#,
+        // Container and pod level (`--pods`).
+        #"topk(10,sum by (container_name,zone)(kepler_container_cpu_watts{job="vrapl", zone=~".+"}))"#,
+        #"sum by (zone) (kepler_container_cpu_watts{job="vrapl", zone=~".+"})"#,
+        #"kepler_container_cpu_watts{job="vrapl", zone=~".+",container_name=~".+"}"#,
+        #"kepler_container_cpu_watts"#,  // label_values(…, container_name)
+        #"topk(10,sum by (pod_namespace,zone)(kepler_pod_cpu_watts{job="vrapl", zone=~".+"}))"#,
+        #"sum by (zone) (kepler_pod_cpu_watts{job="vrapl", zone=~".+", pod_namespace=~".+"})"#,
+        #"kepler_pod_cpu_watts{job="vrapl",pod_namespace=~".+", zone=~".+",pod_name=~".+"}"#,
+        #"kepler_pod_cpu_watts{job="vrapl"}"#,  // label_values(…, pod_namespace), label_values(…, pod_name)
     ]
 
     static func snapshot(guestShaped: Bool) throws -> GuestSnapshot {
@@ -38,6 +47,10 @@ struct KeplerDashboardTests {
         s.node = NodeIdentity(nodeName: "vm-test-1", processors: CPUInfo(procfs: cpuinfo).processors)
         s.processes = [ProcessEnergy(pid: 4242, comm: "stress-ng", state: "R", watts: 3.5, joules: 70),
                        ProcessEnergy(pid: nil, comm: "other", state: "", watts: 0.5, joules: 12)]
+        s.containers = [KubeEnergy(containerID: String(repeating: "a", count: 64), runtime: "cri-containerd", podUID: PodSplitTests.uidA,
+                                   podName: "web-7d9", podNamespace: "shop", watts: 2, joules: 40)]
+        s.pods = [KubeEnergy(containerID: nil, runtime: "", podUID: PodSplitTests.uidA, podName: "web-7d9", podNamespace: "shop", watts: 2, joules: 40)]
+        s.kubeUnattributedJoules = 5
         if guestShaped {
             s.estimate?.vcpus = 2
             s.estimate?.idleWatts = 2.5
