@@ -196,9 +196,7 @@ extension AttributionReport {
         return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-    }
+    static func escape(_ s: String) -> String { PrometheusLabel.escape(s) }
 
     /// Prometheus text exposition (counters of joules since the start of the run).
     public func prometheus() -> String {

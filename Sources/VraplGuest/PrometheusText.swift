@@ -16,7 +16,7 @@ public enum PrometheusText {
         func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
             out += name
             if !labels.isEmpty {
-                out += "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
+                out += "{" + labels.map { "\($0.0)=\"\(PrometheusLabel.escape($0.1))\"" }.joined(separator: ",") + "}"
             }
             out += " " + number(value) + "\n"
         }
@@ -132,8 +132,9 @@ public enum PrometheusText {
             }
         }
         if !s.attributedJoules.isEmpty {
-            family("vrapl_workload_cpu_joules_total", "counter", "CPU energy attributed to each workload (cgroup) in proportion to its CPU usage.")
-            for (workload, joules) in s.attributedJoules { sample("vrapl_workload_cpu_joules_total", [("workload", workload)], joules) }
+            // The name and labels of `vrapl attribute`'s metrics.prom, so one query reads both.
+            family("vrapl_workload_joules_total", "counter", "Energy attributed to a workload (cgroups) in proportion to its CPU usage, by component.")
+            for (workload, joules) in s.attributedJoules { sample("vrapl_workload_joules_total", [("workload", workload), ("component", "cpu")], joules) }
         }
         family("vrapl_model_info", "gauge", "The model in use: name, SHA-256 prefix, power source of its training data (sim or rapl), and host_view: guest-share (this VM's share of a host of host_threads) or whole-host (the model assumes this guest is its whole host).")
         var info = [("name", m.name), ("hash", m.hash), ("power_source", source),
@@ -143,20 +144,6 @@ public enum PrometheusText {
         sample("vrapl_model_info", info, 1)
         family("vrapl_build_info", "gauge", "vrapl build information.")
         sample("vrapl_build_info", [("version", VraplVersion.string), ("component", "vrapl-guest")], 1)
-        return out
-    }
-
-    /// Label value escaping: backslash, double quote, newline.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(ch)
-            }
-        }
         return out
     }
 
