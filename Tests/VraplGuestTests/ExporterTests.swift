@@ -110,6 +110,17 @@ struct ExporterTests {
         #expect(textfile == "--textfile \(blocker.path): not a directory")
         let nested = errorMessage { _ = try PowercapExporter(directory: blocker.path + "/sub") }
         #expect(nested?.hasPrefix("--powercap-dir \(blocker.path)/sub: cannot create directory") == true, "\(nested ?? "")")
+        let sysfs = errorMessage { _ = try PowercapExporter(directory: blocker.path + "/sys", layout: .sysfs) }
+        #expect(sysfs?.hasPrefix("--sysfs-root \(blocker.path)/sys: cannot create directory") == true, "\(sysfs ?? "")")
+        // A root directory the guest cannot write into (as an ordinary user; root writes anywhere).
+        if getuid() != 0 {
+            let ro = try GuestFixtures.temporaryDirectory()
+            chmod(ro.path, 0o555)
+            let denied = errorMessage { _ = try PowercapExporter(directory: ro.path, layout: .sysfs) }
+            #expect(denied?.hasPrefix("--sysfs-root \(ro.path)") == true, "\(denied ?? "")")
+        }
+        let range = errorMessage { _ = try PowercapExporter(directory: blocker.deletingLastPathComponent().appendingPathComponent("r").path, maxEnergyRange: 0, layout: .sysfs) }
+        #expect(range?.contains("the counter range must be positive") == true, "\(range ?? "")")
         let jsonl = errorMessage { _ = try JSONLWriter(path: blocker.path + "/x.jsonl") }
         #expect(jsonl?.hasPrefix("--jsonl \(blocker.path)/x.jsonl:") == true, "\(jsonl ?? "")")
     }

@@ -47,10 +47,19 @@ struct KeplerDashboardTests {
         s.node = NodeIdentity(nodeName: "vm-test-1", processors: CPUInfo(procfs: cpuinfo).processors)
         s.processes = [ProcessEnergy(pid: 4242, comm: "stress-ng", state: "R", watts: 3.5, joules: 70),
                        ProcessEnergy(pid: nil, comm: "other", state: "", watts: 0.5, joules: 12)]
-        s.containers = [KubeEnergy(containerID: String(repeating: "a", count: 64), runtime: "cri-containerd", podUID: PodSplitTests.uidA,
-                                   podName: "web-7d9", podNamespace: "shop", watts: 2, joules: 40)]
-        s.pods = [KubeEnergy(containerID: nil, runtime: "", podUID: PodSplitTests.uidA, podName: "web-7d9", podNamespace: "shop", watts: 2, joules: 40)]
-        s.kubeUnattributedJoules = 5
+        // The pod panels from a cgroup fixture tree (systemd driver) through the guest's own split.
+        let cg = try GuestFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: cg) }
+        let logs = cg.appendingPathComponent("pods")
+        try FileManager.default.createDirectory(at: logs.appendingPathComponent("shop_web-7d9_\(PodSplitTests.uidA)"), withIntermediateDirectories: true)
+        try PodSplitTests.systemdTree(cg.appendingPathComponent("cg"), a: 0, b: 0, c: nil, system: 0)
+        let split = try PodSplit(cgroupfs: cg.appendingPathComponent("cg").path, podLogs: logs.path)
+        split.update(activeJoules: 0, monotonicNs: 1_000_000_000)
+        try PodSplitTests.systemdTree(cg.appendingPathComponent("cg"), a: 500_000, b: 300_000, c: nil, system: 200_000)
+        split.update(activeJoules: 10, monotonicNs: 2_000_000_000)
+        s.containers = split.containers
+        s.pods = split.pods
+        s.kubeUnattributedJoules = split.unattributedJoules
         if guestShaped {
             s.estimate?.vcpus = 2
             s.estimate?.idleWatts = 2.5
