@@ -68,8 +68,16 @@ struct KeplerDashboardTests {
         return s
     }
 
-    /// Prometheus on a free loopback port with `config`; the caller stops it.
-    static func startPrometheus(config: URL, data: URL) throws -> (Process, Int) {
+    /// Prometheus on a free loopback port scraping 127.0.0.1:`target` every second as job `vrapl`
+    /// (config and data under `dir`); the caller stops it.
+    static func startPrometheus(scraping target: Int, in dir: URL) throws -> (Process, Int) {
+        let config = dir.appendingPathComponent("prometheus.yml"), data = dir.appendingPathComponent("data")
+        try """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: vrapl
+            static_configs: [{targets: ["127.0.0.1:\(target)"]}]
+        """.write(to: config, atomically: true, encoding: .utf8)
         for _ in 0..<5 {
             let port = 20_000 + Int.random(in: 0..<20_000)
             let p = Process()
@@ -115,14 +123,7 @@ struct KeplerDashboardTests {
         guest.standardError = FileHandle.nullDevice
         try guest.run()
         defer { if guest.isRunning { guest.terminate() }; guest.waitUntilExit() }
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try """
-        global: {scrape_interval: 1s, evaluation_interval: 1s}
-        scrape_configs:
-          - job_name: vrapl
-            static_configs: [{targets: ["127.0.0.1:\(guestPort)"]}]
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let (prom, port) = try Self.startPrometheus(config: config, data: dir.appendingPathComponent("data"))
+        let (prom, port) = try Self.startPrometheus(scraping: guestPort, in: dir)
         defer { prom.terminate(); prom.waitUntilExit() }
         // About 20 s of scrapes (at most 35 s), then the 10 s rate of the counter against the gauge's average.
         var rate: Double?, avg: Double?
@@ -138,20 +139,10 @@ struct KeplerDashboardTests {
         #expect(a > 0 && abs(r - a) / a < 0.05, "rate \(r) W, average \(a) W")
 
         // node_exporter's textfile collector on the guest's textfile directory.
-        let nodePort = 20_000 + Int.random(in: 0..<20_000)
-        let node = Process()
-        node.executableURL = URL(fileURLWithPath: NodeExporterTests.binary)
-        node.arguments = ["--collector.disable-defaults", "--collector.textfile", "--collector.textfile.directory=\(textfile.path)",
-                          "--web.listen-address=127.0.0.1:\(nodePort)"]
-        node.standardOutput = FileHandle.nullDevice
-        node.standardError = FileHandle.nullDevice
-        try node.run()
+        let (node, nodePort) = try NodeExporterTests.start(["--collector.disable-defaults", "--collector.textfile",
+                                                            "--collector.textfile.directory=\(textfile.path)"])
         defer { node.terminate(); node.waitUntilExit() }
-        var lines: [Substring] = []
-        for _ in 0..<50 {
-            usleep(100_000)
-            if let text = try? python(promParse, ["http://127.0.0.1:\(nodePort)/metrics"]) { lines = text.split(separator: "\n"); break }
-        }
+        let lines = try python(promParse, ["http://127.0.0.1:\(nodePort)/metrics"]).split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("gauge node_textfile_scrape_error{} 0") }, "\(lines.filter { $0.contains("textfile") })")
         #expect(lines.contains { $0.hasPrefix("counter kepler_node_cpu_joules_total{") })
     }
@@ -188,14 +179,7 @@ struct KeplerDashboardTests {
         defer { server.stop() }
         let dir = try GuestFixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try """
-        global: {scrape_interval: 1s, evaluation_interval: 1s}
-        scrape_configs:
-          - job_name: vrapl
-            static_configs: [{targets: ["127.0.0.1:\(server.boundPort)"]}]
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let (running, port) = try Self.startPrometheus(config: config, data: dir.appendingPathComponent("data"))
+        let (running, port) = try Self.startPrometheus(scraping: Int(server.boundPort), in: dir)
         defer { running.terminate(); running.waitUntilExit() }
         // Poll (at most 30 s) until every expression returns at least one series.
         let script = """

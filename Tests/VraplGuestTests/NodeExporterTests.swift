@@ -11,12 +11,16 @@ struct NodeExporterTests {
 
     /// Starts node_exporter's rapl collector alone on `--path.sysfs root`; returns it and its port.
     static func start(sysfs root: String) throws -> (Process, Int) {
+        try start(["--path.sysfs=\(root)", "--collector.disable-defaults", "--collector.rapl"])
+    }
+
+    /// Starts node_exporter with `arguments` on a free loopback port, once it answers; the caller stops it.
+    static func start(_ arguments: [String]) throws -> (Process, Int) {
         for attempt in 0..<5 {
             let port = 20_000 + Int.random(in: 0..<20_000)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
-            p.arguments = ["--path.sysfs=\(root)", "--collector.disable-defaults", "--collector.rapl",
-                           "--web.listen-address=127.0.0.1:\(port)"]
+            p.arguments = arguments + ["--web.listen-address=127.0.0.1:\(port)"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
