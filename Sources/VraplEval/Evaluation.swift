@@ -81,6 +81,8 @@ public struct SplitResult: Codable, Sendable {
     public var ceilingShareOfModelMSE: Double?
     /// True when the model's own training split is not this one (its training windows may be in this test set).
     public var mayIncludeTrainingWindows: Bool
+    /// The model's prediction interval on these test windows (nil: the model has none).
+    public var interval: IntervalScore? = nil
 
     enum CodingKeys: String, CodingKey {
         case split
@@ -91,6 +93,7 @@ public struct SplitResult: Codable, Sendable {
         case ceilingRMSE = "ceiling_rmse"
         case ceilingShareOfModelMSE = "ceiling_share_of_model_mse"
         case mayIncludeTrainingWindows = "may_include_training_windows"
+        case interval
     }
 }
 
@@ -202,7 +205,8 @@ public enum Evaluator {
                                             testWindows: split.test.count, model: scored, baselines: baselines,
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
                                             mayIncludeTrainingWindows: trainedSplit != kind.rawValue
-                                                || (trainedWindows.map { $0 != data.windowCount } ?? false)))
+                                                || (trainedWindows.map { $0 != data.windowCount } ?? false),
+                                            interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test))))
             // Plots use the first held-out split (segment, family or time) when there is one: a shuffled
             // test set's neighbours were trained on.
             let primary = config.splits.first { $0 != .shuffle } ?? config.splits.first

@@ -158,6 +158,12 @@ public enum ReportWriter {
         md += "(families absent from training are fitted in sample, an optimistic bound).\n\n"
         for s in r.splits {
             md += "### \(s.split) split\(s.heldOut.isEmpty ? "" : " (held out: \(s.heldOut.prefix(6).joined(separator: ", "))\(s.heldOut.count > 6 ? ", …" : ""))")\n\n"
+            if let i = s.interval {
+                let gap = i.coverage - i.nominal
+                md += "Prediction interval (nominal \(f(i.nominal * 100, 0)) %): empirical coverage **\(f(i.coverage * 100, 1)) %**"
+                md += gap < -0.02 ? " (under-covers by \(f(-gap * 100, 1)) points)" : ""
+                md += ", mean width \(f(i.meanWidthWatts)) W, AUROC of the width for |error| > 5 W \(f(i.errorAUROCWidth, 3)).\n\n"
+            }
             md += "\(s.trainWindows) training, \(s.testWindows) test windows."
             if s.mayIncludeTrainingWindows { md += " The model was not trained with this split, so its training windows may be among these test windows." }
             md += "\n\n"

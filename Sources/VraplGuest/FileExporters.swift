@@ -144,6 +144,7 @@ public final class JSONLWriter {
         if let idle = e.idleWatts, let active = e.activeWatts {
             s += ",\"vcpus\":\(e.vcpus),\"idle_watts\":\(fmt(idle, 4)),\"active_watts\":\(fmt(active, 4))"
         }
+        if let i = e.interval { s += ",\"low_watts\":\(fmt(i.low, 4)),\"high_watts\":\(fmt(i.high, 4))" }
         s += ",\"trust\":" + (e.trust.map { fmt($0, 4) } ?? "null")
         s += ",\"ood\":\(e.isOutOfDistribution),\"ood_count\":\(e.outOfDistributionCount)"
         if let limit = e.trustLimitedBy { s += ",\"trust_limited_by\":\"\(limit)\"" }
@@ -176,7 +177,9 @@ public final class JSONLWriter {
 public enum TerminalLine {
     public static func render(_ s: GuestSnapshot) -> String {
         guard let e = s.estimate else { return "vrapl-guest: filling the window…" }
-        var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W  %10.1f J  busy %5.1f %%", e.watts, e.energyJoules, e.busyPercent)
+        var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W", e.watts)
+        line += e.interval.map { String(format: " [%.1f–%.1f]", $0.low, $0.high) } ?? " [interval n/a]"
+        line += String(format: "  %10.1f J  busy %5.1f %%", e.energyJoules, e.busyPercent)
         if let idle = e.idleWatts, let active = e.activeWatts {
             line += String(format: "  (idle %.2f + active %.2f W, %d vCPUs)", idle, active, e.vcpus)
         }

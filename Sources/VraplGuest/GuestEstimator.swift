@@ -3,6 +3,12 @@ import VraplCore
 import VraplDataset
 import VraplModel
 
+/// A central interval of power, W.
+public struct PowerInterval: Sendable, Equatable {
+    public var low: Double
+    public var high: Double
+}
+
 /// One estimate: the state after a sample has been processed.
 public struct GuestEstimate: Sendable, Equatable {
     /// Input sample index, counting every sample from 0 (as `vrapl predict`'s `index`).
@@ -41,6 +47,9 @@ public struct GuestEstimate: Sendable, Equatable {
     public var ruleOffsetWatts: Double = 0
     /// Energy of the idle part so far, J (guest-shaped models; the active part is the rest).
     public var idleEnergyJoules: Double = 0
+    /// The calibrated central interval of the reported power (`PredictionInterval`), W; nil when the
+    /// model has none ("interval n/a").
+    public var interval: PowerInterval? = nil
     /// Whole-host models: Kepler's active energy, Σ P·(busy % / 100)·Δt, J (its idle part is the rest).
     public var keplerActiveEnergyJoules: Double = 0
 
@@ -300,6 +309,13 @@ public final class GuestEstimator {
             estimate.vcpus = vcpus
             estimate.idleWatts = idlePart
             estimate.ruleOffsetWatts = ruleOffset
+        }
+        if let interval = model.interval {
+            // Around the model's output, moved by the rule offset like the estimate, never below the
+            // floor the reported power has.
+            let b = interval.bounds(estimate.predictedWatts)
+            let floor = estimate.idleWatts ?? 0
+            estimate.interval = PowerInterval(low: max(floor, b.low + estimate.ruleOffsetWatts), high: max(floor, b.high + estimate.ruleOffsetWatts))
         }
         // Integrate the power that holds over the interval ending at this sample.
         energy += estimate.watts * Double(dtNs) / 1e9

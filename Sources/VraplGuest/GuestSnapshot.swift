@@ -15,6 +15,8 @@ public struct ModelIdentity: Sendable, Equatable {
     public var hostView: String = "whole-host"
     /// The host's threads T of a guest-shaped model, else nil.
     public var hostThreads: Int?
+    /// Nominal coverage of the model's prediction interval (nil: none).
+    public var intervalNominal: Double?
 
     public init(model: ModelFile, featureSet: String) {
         name = model.displayName
@@ -22,6 +24,7 @@ public struct ModelIdentity: Sendable, Equatable {
         powerSource = model.powerSource
         self.featureSet = featureSet
         architecture = model.architecture.kind.rawValue
+        intervalNominal = model.interval?.nominal
         if let shape = model.guestShape {
             hostView = "guest-share"
             hostThreads = shape.host.threads

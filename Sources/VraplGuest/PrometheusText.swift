@@ -40,6 +40,12 @@ public enum PrometheusText {
             sample("kepler_node_cpu_watts", zone, e.watts)
             family("kepler_node_cpu_joules_total", "counter", "Energy of \(meaning), estimated by vrapl, integrated with the real time between samples.")
             sample("kepler_node_cpu_joules_total", zone, e.energyJoules)
+            if let i = e.interval {
+                family("vrapl_power_interval_low_watts", "gauge", "Lower bound of the calibrated central prediction interval of kepler_node_cpu_watts (nominal coverage in vrapl_model_info).")
+                sample("vrapl_power_interval_low_watts", vraplZone, i.low)
+                family("vrapl_power_interval_high_watts", "gauge", "Upper bound of the calibrated central prediction interval of kepler_node_cpu_watts.")
+                sample("vrapl_power_interval_high_watts", vraplZone, i.high)
+            }
             family("kepler_node_cpu_usage_ratio", "gauge", "Busy share of this node's CPU time over the last second (0..1).")
             sample("kepler_node_cpu_usage_ratio", node, e.busyPercent / 100)
             // Guest-shaped models: the rule's idle part (P_idle·k/T) and the rest. Whole-host models
@@ -141,6 +147,7 @@ public enum PrometheusText {
                     ("power_source_detail", m.powerSource.description), ("features", m.featureSet),
                     ("architecture", m.architecture), ("host_view", m.hostView)]
         if let t = m.hostThreads { info.append(("host_threads", String(t))) }
+        info.append(("interval", m.intervalNominal.map { String(format: "%g", $0 * 100) + "%" } ?? "n/a"))
         sample("vrapl_model_info", info, 1)
         family("vrapl_build_info", "gauge", "vrapl build information.")
         sample("vrapl_build_info", [("version", VraplVersion.string), ("component", "vrapl-guest")], 1)

@@ -29,6 +29,8 @@ public struct ModelFile: Equatable, Sendable {
     public var name: String?
     /// A guest-shaped model's host and k range (`guest_shape`); nil: a whole-host model.
     public var guestShape: GuestShape?
+    /// The calibrated central prediction interval (`interval`); nil: none ("interval n/a").
+    public var interval: PredictionInterval?
     /// Weights, by `state_dict` name.
     public var tensors: [String: SafetensorsTensor]
     /// Metadata keys this version does not interpret.
@@ -126,6 +128,12 @@ public struct ModelFile: Equatable, Sendable {
             do { try shape.validate() } catch let e as VraplError { throw fail(e.message) }
             guestShape = shape
         }
+        var interval: PredictionInterval?
+        if let text = meta[ModelMetadataKey.interval] {
+            let value: PredictionInterval = try Self.decode(text, key: "interval", fail: fail)
+            do { try value.validate() } catch let e as VraplError { throw fail(e.message) }
+            interval = value
+        }
         var trainingStats: TrainingStats?
         if let statsText = meta[ModelMetadataKey.trainingStats], !statsText.isEmpty {
             trainingStats = try Self.decode(statsText, key: "training_stats", fail: fail)
@@ -135,12 +143,13 @@ public struct ModelFile: Equatable, Sendable {
                   provenance: meta[ModelMetadataKey.provenance] ?? "{}", metrics: meta[ModelMetadataKey.metrics] ?? "{}",
                   trainingStats: trainingStats, name: meta[ModelMetadataKey.name], tensors: file.tensors)
         self.guestShape = guestShape
+        self.interval = interval
         if features.contains("vcpu_share") != (guestShape != nil) {
             throw fail(guestShape == nil ? "the features include vcpu_share but the host metadata (guest_shape) is missing"
                                          : "guest_shape is set but the features have no vcpu_share input")
         }
         let known = Set(ModelMetadataKey.required + [ModelMetadataKey.provenance, ModelMetadataKey.metrics,
-                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name, ModelMetadataKey.guestShape])
+                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name, ModelMetadataKey.guestShape, ModelMetadataKey.interval])
         extraMetadata = meta.filter { !known.contains($0.key) }
         do {
             try validate()
@@ -274,6 +283,7 @@ public struct ModelFile: Equatable, Sendable {
         if let trainingStats { meta[ModelMetadataKey.trainingStats] = try json(trainingStats) }
         if let name { meta[ModelMetadataKey.name] = name }
         if let guestShape { meta[ModelMetadataKey.guestShape] = try json(guestShape) }
+        if let interval { meta[ModelMetadataKey.interval] = try json(interval) }
         return meta
     }
 

@@ -73,6 +73,8 @@ public enum ModelMetadataKey {
     public static let name = "name"
     /// Optional: the host a guest-shaped model was trained for (`GuestShape`); absent = whole-host model.
     public static let guestShape = "guest_shape"
+    /// Optional: the calibrated prediction interval (`PredictionInterval`); absent: "interval n/a".
+    public static let interval = "interval"
 
     /// Keys every model must have.
     public static let required = [format, formatVersion, architecture, features, embedding, normalization, target, powerSource]

@@ -106,13 +106,33 @@ public struct TrainingSession {
         log(String(format: "best epoch %d: validation MAE %.3f W R² %.4f; test MAE %.3f W RMSE %.3f W R² %.4f (%d windows)",
                    trainer.bestEpoch + 1, validation.mae, validation.r2, test.mae, test.rmse, test.r2, test.count))
         let stats = trainer.trainingStats()
+        // The prediction interval, calibrated on the validation windows (the model was selected on
+        // them, but never fitted to them); its coverage on the test windows is logged.
+        var interval: PredictionInterval?
+        if split.validation.count >= 20 {
+            func targets(_ ws: [Int32]) -> [Double] { ws.map { Double(data.targets[Int(data.windowEnds[Int($0)])]) } }
+            interval = PredictionInterval.calibrate(predictions: trainer.predict(windows: split.validation).map(Double.init),
+                                                    targets: targets(split.validation))
+            if let interval, !split.test.isEmpty {
+                let p = trainer.predict(windows: split.test).map(Double.init), y = targets(split.test)
+                var inside = 0, width = 0.0
+                for (pi, yi) in zip(p, y) {
+                    let b = interval.bounds(pi)
+                    if yi >= b.low && yi <= b.high { inside += 1 }
+                    width += b.high - b.low
+                }
+                log(String(format: "interval %.0f %% (split conformal on %d validation windows): test coverage %.1f %%, mean width %.2f W",
+                           interval.nominal * 100, interval.calibrationWindows, Double(inside) / Double(p.count) * 100, width / Double(p.count)))
+            }
+        }
         let trainSeconds = Date().timeIntervalSince(started)
         let metrics = MetricsSummary(split: config.split.kind.rawValue, bestEpoch: trainer.bestEpoch + 1,
                                      epochsRun: trainer.history.count, validation: validation, test: test,
                                      powerSource: source.description)
-        let model = try trainer.modelFile(powerSource: source, provenance: try provenanceJSON(split: split),
+        var model = try trainer.modelFile(powerSource: source, provenance: try provenanceJSON(split: split),
                                           metrics: try metrics.json(), trainingStats: stats,
                                           name: output.deletingPathExtension().lastPathComponent)
+        model.interval = interval
         try model.write(to: output)
         try TrainState(trainer: trainer, nextEpoch: trainer.bestEpoch + 1).write(to: stateURL)
 

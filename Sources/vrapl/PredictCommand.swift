@@ -70,12 +70,18 @@ struct PredictCommand: ParsableCommand {
             let count = predictions.lazy.filter { !$0.isFinite }.count
             throw VraplError("\(model): \(count) of \(predictions.count) predictions are not finite (the first, \(predictions[bad]), for the window ending at sample \(first + bad) of \(input)); nothing written")
         }
-        var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? "," + targetName : "") + "\n"
+        let interval = modelFile.interval
+        var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? "," + targetName : "")
+            + (interval != nil ? ",low_watts,high_watts" : "") + "\n"
         text.reserveCapacity(predictions.count * 48)
         for (i, p) in predictions.enumerated() {
             let t = first + i
             text += "\(t),\(String(format: "%.6f", series.timestampsUnix[t])),\(String(format: "%.4f", p))"
             if let power { text += power[t].isFinite ? String(format: ",%.4f", power[t]) : "," }
+            if let interval {
+                let b = interval.bounds(Double(p))
+                text += String(format: ",%.4f,%.4f", b.low, b.high)
+            }
             text += "\n"
         }
         // --out is a stream the user names (a file, a FIFO, /dev/stdout): written in place, never replaced.

@@ -108,3 +108,17 @@ struct GuestSizeTests {
         #expect(c.truthSumMeanWatts < c.packageMeanWatts && c.truthSumMeanWatts > 0.5 * c.packageMeanWatts)
     }
 }
+
+@Suite("Interval scores")
+struct IntervalScoreTests {
+    @Test("AUROC by ranks equals the pairwise count, ties counting half")
+    func auroc() throws {
+        var rng = SplitMix64(seed: 4)
+        let items: [(width: Double, bad: Bool)] = (0..<300).map { _ in (Double(rng.next() % 20), rng.next() % 3 == 0) }
+        var wins = 0.0, pairs = 0.0
+        for a in items where a.bad { for b in items where !b.bad { pairs += 1; wins += a.width > b.width ? 1 : (a.width == b.width ? 0.5 : 0) } }
+        let got = try #require(IntervalScore.auroc(items))
+        #expect(abs(got - wins / pairs) < 1e-12)
+        #expect(IntervalScore.auroc([(1, true), (2, true)]) == nil)
+    }
+}

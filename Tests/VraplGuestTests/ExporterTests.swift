@@ -57,7 +57,7 @@ struct ExporterTests {
         #expect(lines.contains("gauge vrapl_trust_score{} 0.75"))
         #expect(lines.contains("counter vrapl_out_of_distribution_windows_total{} 3"))
         #expect(lines.contains("gauge vrapl_calibrated_watts{zone=package} 48.75"))
-        #expect(lines.contains("gauge vrapl_model_info{architecture=cnn1d,features=decode-rapl-4,hash=0123456789ab,host_view=whole-host,name=demo \"v4\",power_source=sim,power_source_detail=sim:xeon-4210r} 1"))
+        #expect(lines.contains("gauge vrapl_model_info{architecture=cnn1d,features=decode-rapl-4,hash=0123456789ab,host_view=whole-host,interval=n/a,name=demo \"v4\",power_source=sim,power_source_detail=sim:xeon-4210r} 1"))
         #expect(lines.contains { $0.hasPrefix("gauge vrapl_build_info{component=vrapl-guest,version=") })
     }
 

@@ -63,6 +63,26 @@ struct GuestShareTests {
         #expect(l?.watts == 2.5 && l?.activeWatts == 0 && l?.predictedWatts == 1)
     }
 
+    @Test("an interval in the model gives every estimate its bounds (moved by the rule, floored), in JSONL and the terminal line")
+    func interval() throws {
+        var model = try guestShapedModel()
+        model.interval = PredictionInterval(nominal: 0.8, method: "test", edges: [], low: [-1.5], high: [2], calibrationWindows: 100)
+        let e = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7), shareRule: .activeOnly)
+        var last: GuestEstimate?
+        for i in 0..<40 { last = e.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? last }
+        let est = try #require(last)
+        // active-only moves the estimate by −2.5 W: [7 − 1.5, 7 + 2] − 2.5.
+        #expect(est.interval == PowerInterval(low: 3, high: 6.5) && est.watts == 4.5)
+        let line = JSONLWriter.line(est, calibration: nil)
+        #expect(line.contains("\"low_watts\":3.0000,\"high_watts\":6.5000"))
+        var identity = ModelIdentity(model: model, featureSet: "guest-share-5")
+        identity.hash = "x"
+        #expect(TerminalLine.render(GuestSnapshot(model: identity, estimate: est)).contains("4.50 W [3.0–6.5]"))
+        var none = est
+        none.interval = nil
+        #expect(TerminalLine.render(GuestSnapshot(model: identity, estimate: none)).contains("[interval n/a]"))
+    }
+
     @Test("hotplug: a changed vCPU count restarts the window, is counted, and loses no energy")
     func hotplug() throws {
         let model = try guestShapedModel()

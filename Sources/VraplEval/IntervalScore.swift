@@ -1,0 +1,55 @@
+import Foundation
+import VraplModel
+
+/// How a model's prediction interval does on one split's test windows (`interval` of a split in
+/// metrics.json): empirical coverage of the nominal interval, its mean width, and whether width
+/// predicts error: the AUROC of the width for picking windows with |error| > 5 W (0.5 is chance).
+/// Shift splits may under-cover; the report shows by how much.
+public struct IntervalScore: Codable, Sendable {
+    public var nominal: Double
+    public var coverage: Double
+    public var meanWidthWatts: Double
+    /// nil when every window, or none, has |error| > 5 W.
+    public var errorAUROCWidth: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case nominal
+        case coverage = "interval_coverage"
+        case meanWidthWatts = "interval_mean_width_w"
+        case errorAUROCWidth = "error_auroc_width"
+    }
+
+    public static let errorThresholdWatts = 5.0
+
+    public init?(interval: PredictionInterval?, predicted: [Double], measured: [Double]) {
+        guard let interval, !predicted.isEmpty, predicted.count == measured.count else { return nil }
+        var inside = 0, width = 0.0
+        var scores: [(width: Double, bad: Bool)] = []
+        for (p, y) in zip(predicted, measured) {
+            let b = interval.bounds(p)
+            if y >= b.low && y <= b.high { inside += 1 }
+            width += b.high - b.low
+            scores.append((b.high - b.low, abs(p - y) > Self.errorThresholdWatts))
+        }
+        nominal = interval.nominal
+        coverage = Double(inside) / Double(predicted.count)
+        meanWidthWatts = width / Double(predicted.count)
+        errorAUROCWidth = Self.auroc(scores)
+    }
+
+    /// P(score of a positive > score of a negative), ties counting half (Mann–Whitney by ranks).
+    static func auroc(_ items: [(width: Double, bad: Bool)]) -> Double? {
+        let positives = items.filter(\.bad).count, negatives = items.count - positives
+        guard positives > 0, negatives > 0 else { return nil }
+        let sorted = items.sorted { $0.width < $1.width }
+        var rankSum = 0.0, i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count && sorted[j + 1].width == sorted[i].width { j += 1 }
+            let rank = Double(i + j) / 2 + 1  // average rank of the tie group, 1-based
+            for k in i...j where sorted[k].bad { rankSum += rank }
+            i = j + 1
+        }
+        return (rankSum - Double(positives) * Double(positives + 1) / 2) / (Double(positives) * Double(negatives))
+    }
+}
