@@ -197,6 +197,14 @@ final class H5File {
     private init(id: hid_t, path: String) throws {
         self.id = id
         self.path = path
+        // HDF5's sec2 driver opens without O_CLOEXEC: a child started meanwhile (stress-ng by a
+        // campaign, a test's helper) would inherit the descriptor and its lock, and keep the file
+        // locked after we close it. Mark it close-on-exec.
+        var handle: UnsafeMutableRawPointer?
+        if H5Fget_vfd_handle(id, vrapl_H5P_DEFAULT(), &handle) >= 0, let handle {
+            let fd = handle.load(as: Int32.self)
+            if fd >= 0 { _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) }
+        }
         let rootID = H5Gopen2(id, "/", vrapl_H5P_DEFAULT())
         if rootID < 0 {
             let error = HDF5.failure("opening the root group", path: path, object: "/")
