@@ -310,13 +310,7 @@ public final class GuestEstimator {
             estimate.idleWatts = idlePart
             estimate.ruleOffsetWatts = ruleOffset
         }
-        if let interval = model.interval {
-            // Around the model's output, moved by the rule offset like the estimate, never below the
-            // floor the reported power has.
-            let b = interval.bounds(estimate.predictedWatts)
-            let floor = estimate.idleWatts ?? 0
-            estimate.interval = PowerInterval(low: max(floor, b.low + estimate.ruleOffsetWatts), high: max(floor, b.high + estimate.ruleOffsetWatts))
-        }
+
         // Integrate the power that holds over the interval ending at this sample.
         energy += estimate.watts * Double(dtNs) / 1e9
         if guestShape != nil { idleEnergy += min(estimate.watts, idlePart) * Double(dtNs) / 1e9 }
@@ -363,6 +357,15 @@ public final class GuestEstimator {
             limitedBy = "vcpu_share"
         }
         if ood { oodCount += 1 }
+        // The interval, once per prediction: around the model's output, moved by the rule offset like
+        // the estimate, never below the floor the reported power has.
+        var bounds: PowerInterval?
+        if let interval = model.interval {
+            let b = interval.bounds(predicted)
+            let floor = guestShape == nil ? 0 : idlePart
+            bounds = PowerInterval(low: max(floor, b.low + ruleOffset), high: max(floor, b.high + ruleOffset))
+        }
+        defer { current?.interval = bounds }
         current = GuestEstimate(index: sampleIndex, monotonicNs: 0, wallClockUnix: 0, predictedWatts: predicted,
                                 isNewPrediction: true, energyJoules: energy, busyPercent: busy, trust: trust,
                                 isOutOfDistribution: ood, trustLimitedBy: limitedBy, outOfDistributionCount: oodCount,
