@@ -50,6 +50,10 @@ public struct GuestEstimate: Sendable, Equatable {
     /// The calibrated central interval of the reported power (`PredictionInterval`), W; nil when the
     /// model has none ("interval n/a").
     public var interval: PowerInterval? = nil
+    /// Bounds of `energyJoules` from the interval: Σ low·Δt and Σ high·Δt over every integrated
+    /// interval, J (nil without an interval). They add the per-sample bounds, i.e. assume the errors
+    /// of an export interval's samples are fully correlated (docs/guest.md measures that on the simulator).
+    public var energyBoundsJoules: PowerInterval? = nil
     /// Whole-host models: Kepler's active energy, Σ P·(busy % / 100)·Δt, J (its idle part is the rest).
     public var keplerActiveEnergyJoules: Double = 0
 
@@ -80,6 +84,7 @@ public final class GuestEstimator {
     private var idlePart = 0.0, ruleOffset = 0.0
     private var idleEnergy = 0.0
     private var keplerActive = 0.0
+    private var energyLow = 0.0, energyHigh = 0.0
     private let predictor: WindowPredictor
     private var extractor: FeatureExtractor
     private let ring: WindowRing
@@ -315,6 +320,11 @@ public final class GuestEstimator {
         energy += estimate.watts * Double(dtNs) / 1e9
         if guestShape != nil { idleEnergy += min(estimate.watts, idlePart) * Double(dtNs) / 1e9 }
         keplerActive += estimate.watts * min(1, max(0, busy / 100)) * Double(dtNs) / 1e9
+        if let i = estimate.interval {
+            energyLow += i.low * Double(dtNs) / 1e9
+            energyHigh += i.high * Double(dtNs) / 1e9
+            estimate.energyBoundsJoules = PowerInterval(low: energyLow, high: energyHigh)
+        }
         estimate.idleEnergyJoules = idleEnergy
         estimate.keplerActiveEnergyJoules = keplerActive
         estimate.index = index

@@ -46,6 +46,12 @@ public enum PrometheusText {
                 family("vrapl_power_interval_high_watts", "gauge", "Upper bound of the calibrated central prediction interval of kepler_node_cpu_watts.")
                 sample("vrapl_power_interval_high_watts", vraplZone, i.high)
             }
+            if let b = e.energyBoundsJoules {
+                family("vrapl_energy_interval_low_joules_total", "counter", "Lower bound of kepler_node_cpu_joules_total: the power interval's lower bound integrated (errors assumed fully correlated; increase() over a window bounds that window's energy).")
+                sample("vrapl_energy_interval_low_joules_total", vraplZone, b.low)
+                family("vrapl_energy_interval_high_joules_total", "counter", "Upper bound of kepler_node_cpu_joules_total: the power interval's upper bound integrated.")
+                sample("vrapl_energy_interval_high_joules_total", vraplZone, b.high)
+            }
             family("kepler_node_cpu_usage_ratio", "gauge", "Busy share of this node's CPU time over the last second (0..1).")
             sample("kepler_node_cpu_usage_ratio", node, e.busyPercent / 100)
             // Guest-shaped models: the rule's idle part (P_idle·k/T) and the rest. Whole-host models

@@ -73,6 +73,9 @@ struct GuestShareTests {
         let est = try #require(last)
         // active-only moves the estimate by −2.5 W: [7 − 1.5, 7 + 2] − 2.5.
         #expect(est.interval == PowerInterval(low: 3, high: 6.5) && est.watts == 4.5)
+        // Energy bounds integrate the bounds over the same intervals as the energy (all at 16 ms here).
+        let b = try #require(est.energyBoundsJoules)
+        #expect(abs(b.low / est.energyJoules - 3 / 4.5) < 1e-9 && abs(b.high / est.energyJoules - 6.5 / 4.5) < 1e-9)
         let line = JSONLWriter.line(est, calibration: nil)
         #expect(line.contains("\"low_watts\":3.0000,\"high_watts\":6.5000"))
         var identity = ModelIdentity(model: model, featureSet: "guest-share-5")
