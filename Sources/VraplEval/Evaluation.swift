@@ -83,6 +83,9 @@ public struct SplitResult: Codable, Sendable {
     public var mayIncludeTrainingWindows: Bool
     /// The model's prediction interval on these test windows (nil: the model has none).
     public var interval: IntervalScore? = nil
+    /// AUROC of (1 − trust score) for picking test windows with |error| > 5 W (nil without training
+    /// statistics, or when every window or none has such an error).
+    public var errorAUROCTrust: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case split
@@ -94,6 +97,7 @@ public struct SplitResult: Codable, Sendable {
         case ceilingShareOfModelMSE = "ceiling_share_of_model_mse"
         case mayIncludeTrainingWindows = "may_include_training_windows"
         case interval
+        case errorAUROCTrust = "error_auroc_trust"
     }
 }
 
@@ -206,7 +210,10 @@ public enum Evaluator {
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
                                             mayIncludeTrainingWindows: trainedSplit != kind.rawValue
                                                 || (trainedWindows.map { $0 != data.windowCount } ?? false),
-                                            interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test))))
+                                            interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test)),
+                                            errorAUROCTrust: try predictor.trust(dataset: data.dataset, windows: split.test).flatMap { trust in
+                                                IntervalScore.auroc(zip(zip(trust, pred), data.targets(split.test)).map { (1 - $0.0.0, abs($0.0.1 - $0.1) > IntervalScore.errorThresholdWatts) })
+                                            }))
             // Plots use the first held-out split (segment, family or time) when there is one: a shuffled
             // test set's neighbours were trained on.
             let primary = config.splits.first { $0 != .shuffle } ?? config.splits.first

@@ -39,6 +39,41 @@ public final class ModelPredictor {
         }
     }
 
+    /// The guest's trust score (`TrustScorer`: feature ranges and, when the model stores them, the latent
+    /// distance) of each window, in order; nil when the model has no training statistics.
+    public func trust(dataset: WindowDataset, windows: [Int32]) throws -> [Double]? {
+        guard let stats = model.trainingStats else { return nil }
+        try check(dataset)
+        let scorer = TrustScorer(stats: stats)
+        let size = dataset.inputSize, d = dataset.embedding.d, features = dataset.featureCount
+        var out = [Double](repeating: 0, count: windows.count)
+        var inputs = [Float](repeating: 0, count: batch * size), raw = inputs
+        var preds = [Float](repeating: 0, count: batch)
+        var start = 0
+        while start < windows.count {
+            let n = min(batch, windows.count - start)
+            windows[start..<(start + n)].withUnsafeBufferPointer { w in
+                inputs.withUnsafeMutableBufferPointer { x in
+                    raw.withUnsafeMutableBufferPointer { r in
+                        preds.withUnsafeMutableBufferPointer { p in
+                            guard let xb = x.baseAddress, let rb = r.baseAddress, let pb = p.baseAddress else { return }
+                            dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
+                            dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil)
+                            network.predict(inputs: xb, count: n, into: pb)
+                            for row in 0..<n {
+                                let window = UnsafeBufferPointer(start: rb + row * size, count: size)
+                                out[start + row] = scorer.score(rawWindow: window, featureCount: features, stride: d, length: d,
+                                                                latent: stats.hasLatent ? network.latent(row: row) : nil).score
+                            }
+                        }
+                    }
+                }
+            }
+            start += n
+        }
+        return out
+    }
+
     /// Predictions (W) for the given windows, in order.
     public func predict(dataset: WindowDataset, windows: [Int32]) throws -> [Double] {
         try check(dataset)

@@ -162,7 +162,11 @@ public enum ReportWriter {
                 let gap = i.coverage - i.nominal
                 md += "Prediction interval (nominal \(f(i.nominal * 100, 0)) %): empirical coverage **\(f(i.coverage * 100, 1)) %**"
                 md += gap < -0.02 ? " (under-covers by \(f(-gap * 100, 1)) points)" : ""
-                md += ", mean width \(f(i.meanWidthWatts)) W, AUROC of the width for |error| > 5 W \(f(i.errorAUROCWidth, 3)).\n\n"
+                md += ", mean width \(f(i.meanWidthWatts)) W, AUROC of the width for |error| > 5 W \(f(i.errorAUROCWidth, 3))"
+                md += s.errorAUROCTrust.map { ", of (1 − trust) \(f($0, 3))" } ?? ""
+                md += ".\n\n"
+            } else if let t = s.errorAUROCTrust {
+                md += "AUROC of (1 − trust) for |error| > 5 W: \(f(t, 3)) (the model has no prediction interval).\n\n"
             }
             md += "\(s.trainWindows) training, \(s.testWindows) test windows."
             if s.mayIncludeTrainingWindows { md += " The model was not trained with this split, so its training windows may be among these test windows." }

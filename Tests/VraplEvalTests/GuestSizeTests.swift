@@ -122,3 +122,33 @@ struct IntervalScoreTests {
         #expect(IntervalScore.auroc([(1, true), (2, true)]) == nil)
     }
 }
+
+@Suite("Trust scores in evaluation")
+struct EvalTrustTests {
+    @Test("ModelPredictor.trust scores each window as the guest's TrustScorer does on the same raw window")
+    func trustMatchesTheScorer() throws {
+        var model = try GuestSizeTests.model(guestShaped: false)
+        model.trainingStats = TrainingStats(windows: 1000, features: model.features, featureMin: [0, 0, 0, 5], featureMax: [100, 100, 60, 12],
+                                            featureQ01: [1, 1, 0, 6], featureQ50: [30, 10, 1, 9], featureQ99: [95, 60, 20, 11])
+        let p = try GuestSizeTests.profile()
+        var m = GuestSizeTests.matrix()
+        m.tenancy = nil
+        let trace = try SyntheticGenerator(profile: p, seed: 2).generate(schedule: SimSchedule.build(matrix: m, threads: 20, seed: 2))
+        let options = WindowOptions(embedding: model.delayEmbedding, skipSamples: 10)
+        let data = try EvalData(traces: [(trace, "t")], featureSet: .decodeRapl4, options: options)
+        let ws: [Int32] = [0, 5, Int32(data.windowCount / 2), Int32(data.windowCount - 1)]
+        let predictor = try ModelPredictor(model: model)
+        let got = try #require(try predictor.trust(dataset: data.dataset, windows: ws))
+        let series = try FeatureSeries(trace: trace, featureSet: .decodeRapl4)
+        let scorer = TrustScorer(stats: try #require(model.trainingStats))
+        for (i, w) in ws.enumerated() {
+            var raw = [Float](repeating: 0, count: model.inputSize)
+            raw.withUnsafeMutableBufferPointer { series.window(endingAt: Int(data.dataset.windowEnds[Int(w)]), embedding: model.delayEmbedding, into: $0.baseAddress!) }
+            let expected = raw.withUnsafeBufferPointer { scorer.score(rawWindow: $0, featureCount: 4, stride: 8, length: 8, latent: nil).score }
+            #expect(abs(got[i] - expected) < 1e-12)
+        }
+        var noStats = model
+        noStats.trainingStats = nil
+        #expect(try ModelPredictor(model: noStats).trust(dataset: data.dataset, windows: ws) == nil)
+    }
+}
