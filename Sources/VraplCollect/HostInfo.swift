@@ -5,11 +5,7 @@ import VraplSources
 /// The host facts written as root attributes: host name, CPU model (from `<procfs>/cpuinfo`),
 /// kernel (uname), and USER_HZ.
 public enum HostInfo {
-    public static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public static func hostName() -> String { HostName.current() ?? "unknown" }
 
     /// `Linux 6.1.0-18-amd64` (sysname and release).
     public static func kernel() -> String {

@@ -68,14 +68,11 @@ public enum GuestViewDerivation {
         let package = try PackagePower.series(trace: trace)
         var pIdle = idleWatts
         if pIdle == nil {
-            var sum = 0.0, count = 0
-            for seg in trace.segments where seg.family == "idle" {
-                for s in max(1, seg.firstSample)...max(1, min(n - 1, seg.lastSample)) where s < n && package[s].isFinite { sum += Double(package[s]); count += 1 }
-            }
-            guard count > 0 else {
+            let idle = idlePower(trace, package: package)
+            guard idle.count > 0 else {
                 throw VraplError("\(name): no idle segment to measure the host's idle power P_idle from (record idle, or give it)")
             }
-            pIdle = sum / Double(count)
+            pIdle = idle.sum / Double(idle.count)
         }
         let host = HostShape(threads: t, cores: trace.metadata.topology?.cores, sockets: trace.metadata.topology?.sockets,
                              cpuModel: trace.metadata.cpuModel, idleWatts: pIdle ?? 0)
@@ -92,7 +89,7 @@ public enum GuestViewDerivation {
         let range: UInt64 = trace.rapl.first(where: \.isPackage)?.maxEnergyRangeUj ?? 262_143_328_850
         let wrap = range > 0 ? range : UInt64.max - 1
         var acc = [Double](repeating: 0, count: 4 + vm.count)
-        var eFrac = 0.0, e: UInt64 = 0
+        var e = EnergyAccumulator(maxRange: wrap)
         @inline(__always) func d(_ a: UInt64, _ b: UInt64) -> UInt64 { b >= a ? b - a : 0 }
         func cpuTimes(_ s: Int, _ j: Int) -> CPUTimes {
             var t = CPUTimes()
@@ -142,14 +139,9 @@ public enum GuestViewDerivation {
             let p = Double(package[s])
             let dt = Double(d(trace.monotonicNs[s - 1], trace.monotonicNs[s])) / 1e9
             if p.isFinite, dt > 0 {
-                let w = rule.split(packageWatts: p, host: host, vcpus: k, vmBusy: busyVM, hostBusy: busyHost).total
-                eFrac += max(0, w) * dt * 1e6
-                let whole = eFrac.rounded(.down)
-                eFrac -= whole
-                e += UInt64(whole)
-                while e > wrap { e -= wrap + 1 }
+                e.add(watts: rule.split(packageWatts: p, host: host, vcpus: k, vmBusy: busyVM, hostBusy: busyHost).total, seconds: dt)
             }
-            energy[s] = e
+            energy[s] = e.counter
         }
         out.cpuFields = cpu
         out.contextSwitches = ctxt; out.interrupts = intr; out.processesCreated = procs
@@ -165,6 +157,17 @@ public enum GuestViewDerivation {
         }
         out.guestView = GuestViewSeries(host: host, rule: rule, maxEnergyRangeUj: wrap, vcpus: vcpus, energyUj: energy)
         return out
+    }
+
+    /// Σ package watts and the number of intervals over the trace's idle segments (family `idle`).
+    static func idlePower(_ trace: TraceData, package: [Float]) -> (sum: Double, count: Int) {
+        var sum = 0.0, count = 0
+        for seg in trace.segments where seg.family == "idle" {
+            let lo = max(1, seg.firstSample), hi = min(trace.sampleCount - 1, seg.lastSample)
+            guard lo <= hi else { continue }
+            for s in lo...hi where package[s].isFinite { sum += Double(package[s]); count += 1 }
+        }
+        return (sum, count)
     }
 
     /// `trace` as a feature set needs it: a host trace with per-CPU lines becomes its guest view when
@@ -188,12 +191,8 @@ public enum GuestViewDerivation {
             let header = try TraceReader.readHeader(path)
             guard header.guestView == nil, header.perCPUIDs != nil else { continue }
             let trace = try TraceReader.read(path)
-            let watts = try PackagePower.series(trace: trace)
-            for seg in trace.segments where seg.family == "idle" {
-                let lo = max(1, seg.firstSample), hi = min(trace.sampleCount - 1, seg.lastSample)
-                guard lo <= hi else { continue }
-                for s in lo...hi where watts[s].isFinite { sum += Double(watts[s]); count += 1 }
-            }
+            let idle = idlePower(trace, package: try PackagePower.series(trace: trace))
+            sum += idle.sum; count += idle.count
         }
         return count > 0 ? sum / Double(count) : nil
     }

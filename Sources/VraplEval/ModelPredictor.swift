@@ -39,62 +39,57 @@ public final class ModelPredictor {
         }
     }
 
-    /// The guest's trust score (`TrustScorer`: feature ranges and, when the model stores them, the latent
-    /// distance) of each window, in order; nil when the model has no training statistics.
-    public func trust(dataset: WindowDataset, windows: [Int32]) throws -> [Double]? {
-        guard let stats = model.trainingStats else { return nil }
+    /// Runs the network over `windows` in batches: `body(start, n, scaled inputs, raw inputs or nil,
+    /// outputs)` after each batch (raw windows only when `raw`), with the network's latents of that batch.
+    private func forEachBatch(_ dataset: WindowDataset, _ windows: [Int32], raw: Bool,
+                              _ body: (Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>) -> Void) throws {
         try check(dataset)
-        let scorer = TrustScorer(stats: stats)
-        let size = dataset.inputSize, d = dataset.embedding.d, features = dataset.featureCount
-        var out = [Double](repeating: 0, count: windows.count)
-        var inputs = [Float](repeating: 0, count: batch * size), raw = inputs
+        let size = dataset.inputSize
+        var inputs = [Float](repeating: 0, count: batch * size)
+        var rawInputs = [Float](repeating: 0, count: raw ? batch * size : 0)
         var preds = [Float](repeating: 0, count: batch)
         var start = 0
         while start < windows.count {
             let n = min(batch, windows.count - start)
             windows[start..<(start + n)].withUnsafeBufferPointer { w in
                 inputs.withUnsafeMutableBufferPointer { x in
-                    raw.withUnsafeMutableBufferPointer { r in
+                    rawInputs.withUnsafeMutableBufferPointer { r in
                         preds.withUnsafeMutableBufferPointer { p in
-                            guard let xb = x.baseAddress, let rb = r.baseAddress, let pb = p.baseAddress else { return }
+                            guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
                             dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
-                            dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil)
+                            if raw, let rb = r.baseAddress { dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil) }
                             network.predict(inputs: xb, count: n, into: pb)
-                            for row in 0..<n {
-                                let window = UnsafeBufferPointer(start: rb + row * size, count: size)
-                                out[start + row] = scorer.score(rawWindow: window, featureCount: features, stride: d, length: d,
-                                                                latent: stats.hasLatent ? network.latent(row: row) : nil).score
-                            }
+                            body(start, n, raw ? UnsafePointer(r.baseAddress) : nil, UnsafePointer(pb))
                         }
                     }
                 }
             }
             start += n
         }
+    }
+
+    /// The guest's trust score (`TrustScorer`: feature ranges and, when the model stores them, the latent
+    /// distance) of each window, in order; nil when the model has no training statistics.
+    public func trust(dataset: WindowDataset, windows: [Int32]) throws -> [Double]? {
+        guard let stats = model.trainingStats else { return nil }
+        let scorer = TrustScorer(stats: stats)
+        let size = dataset.inputSize, d = dataset.embedding.d, features = dataset.featureCount
+        var out = [Double](repeating: 0, count: windows.count)
+        try forEachBatch(dataset, windows, raw: true) { start, n, raw, _ in
+            guard let raw else { return }
+            for row in 0..<n {
+                out[start + row] = scorer.score(rawWindow: UnsafeBufferPointer(start: raw + row * size, count: size), featureCount: features,
+                                                stride: d, length: d, latent: stats.hasLatent ? network.latent(row: row) : nil).score
+            }
+        }
         return out
     }
 
     /// Predictions (W) for the given windows, in order.
     public func predict(dataset: WindowDataset, windows: [Int32]) throws -> [Double] {
-        try check(dataset)
-        let size = dataset.inputSize
         var out = [Double](repeating: 0, count: windows.count)
-        var inputs = [Float](repeating: 0, count: batch * size)
-        var preds = [Float](repeating: 0, count: batch)
-        var start = 0
-        while start < windows.count {
-            let n = min(batch, windows.count - start)
-            windows[start..<(start + n)].withUnsafeBufferPointer { w in
-                inputs.withUnsafeMutableBufferPointer { x in
-                    preds.withUnsafeMutableBufferPointer { p in
-                        guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
-                        dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
-                        network.predict(inputs: xb, count: n, into: pb)
-                    }
-                }
-            }
+        try forEachBatch(dataset, windows, raw: false) { start, n, _, preds in
             for r in 0..<n { out[start + r] = Double(preds[r]) }
-            start += n
         }
         return out
     }

@@ -48,12 +48,7 @@ public struct NodeIdentity: Sendable, Equatable {
     public init(nodeName: String, processors: [CPUInfo.Processor] = []) { self.nodeName = nodeName; self.processors = processors }
 
     /// This machine's host name (`gethostname`), "localhost" when it has none.
-    public static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "localhost" : name
-    }
+    public static func hostName() -> String { HostName.current() ?? "localhost" }
 }
 
 /// Host-assisted calibration state, when `--host-energy` is given.

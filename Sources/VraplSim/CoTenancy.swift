@@ -95,16 +95,10 @@ public enum CoTenancy {
     /// A cumulative µJ counter of `watts` over the intervals ending at each sample, wrapping past `range`.
     static func integrate(_ watts: [Double], times: [UInt64], start: UInt64, range: UInt64) -> [UInt64] {
         var out = [UInt64](repeating: 0, count: watts.count)
-        var e = start, frac = 0.0
+        var e = EnergyAccumulator(start: start, maxRange: range)
         for s in watts.indices {
-            if s > 0, times[s] > times[s - 1] {
-                frac += watts[s] * Double(times[s] - times[s - 1]) * 1e-3  // W·ns → µJ
-                let whole = frac.rounded(.down)
-                frac -= whole
-                e += UInt64(whole)
-                while e > range { e -= range + 1 }
-            }
-            out[s] = e
+            if s > 0, times[s] > times[s - 1] { e.add(watts: watts[s], seconds: Double(times[s] - times[s - 1]) / 1e9) }
+            out[s] = e.counter
         }
         return out
     }

@@ -56,8 +56,9 @@ public struct LivePowerModel {
     private var generator: SyntheticGenerator
     private var drawIndex = 0
     public private(set) var current: CampaignCurrent?
-    private var eFrac = 0.0
-    public private(set) var energyUj: UInt64
+    private var counter: EnergyAccumulator
+    /// The energy counter, µJ (wraps after the profile's range).
+    public var energyUj: UInt64 { counter.counter }
 
     public init(profile: SimProfile, busyScale: Double, seed: UInt64, initialEnergyUj: UInt64 = 0) {
         self.profile = profile
@@ -65,7 +66,8 @@ public struct LivePowerModel {
         rng = SimRandom(seed: seed, stream: 0x11FE)
         generator = SyntheticGenerator(profile: profile, seed: seed)
         draw = generator.draw(segment: LivePowerModel.segment(for: nil, threads: profile.threads), index: 0, previousOffset: nil)
-        energyUj = initialEnergyUj % (profile.maxEnergyRangeUj &+ 1 == 0 ? UInt64.max : profile.maxEnergyRangeUj + 1)
+        counter = EnergyAccumulator(start: initialEnergyUj % (profile.maxEnergyRangeUj &+ 1 == 0 ? UInt64.max : profile.maxEnergyRangeUj + 1),
+                                    maxRange: profile.maxEnergyRangeUj)
     }
 
     /// The schedule segment that a campaign label stands for. Unknown or absent labels: idle mix
@@ -104,12 +106,7 @@ public struct LivePowerModel {
 
     /// The counter part of `step`: adds `watts · dt` to the energy counter (whole µJ, wrap-around).
     public mutating func accumulate(watts: Double, dt: Double) {
-        eFrac += watts * dt * 1e6
-        let whole = eFrac.rounded(.down)
-        eFrac -= whole
-        energyUj &+= UInt64(whole)
-        let range = profile.maxEnergyRangeUj
-        if range > 0 { while energyUj > range { energyUj -= range + 1 } }
+        counter.add(watts: watts, seconds: dt)
     }
 }
 

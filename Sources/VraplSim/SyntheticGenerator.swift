@@ -164,10 +164,10 @@ public struct SyntheticGenerator {
         let swapIn = UInt64(rng.int(below: 100)), swapOut = UInt64(rng.int(below: 100))
 
         var eInt = UInt64(rng.uniform(0, Double(maxRange)))
-        var eFrac = 0.0
+        var packageCounter = EnergyAccumulator(start: eInt, maxRange: maxRange)
         var prevEnergy = eInt
         var sInt = tenancy == nil ? 0 : UInt64(nrng.uniform(0, Double(maxRange)))
-        var sFrac = 0.0
+        var shareCounter = EnergyAccumulator(start: sInt, maxRange: maxRange)
         var prevShare = sInt
         var monoNs = 1_000_000_000_000 + UInt64(rng.int(below: 1_000_000_000))
         let mono0 = monoNs
@@ -301,21 +301,15 @@ public struct SyntheticGenerator {
                 y += alpha * (k * x + (kNeighbour * nBusy + kBg * hostHousekeeping) * turbo - y)
                 ybar += alpha * (kbar * (vmBusy * expectedTurbo) + (kbarNeighbour * expectedNeighbourBusy + kBg * hostHousekeeping) * expectedTurbo - ybar)
                 let power = floorW + y + p.meterNoiseWatts * rng.normal()
-                eFrac += max(0, power) * dt * 1e6
-                let whole = eFrac.rounded(.down)
-                eFrac -= whole
-                eInt += UInt64(whole)
-                while eInt > maxRange { eInt -= maxRange + 1 }
+                packageCounter.add(watts: power, seconds: dt)
+                eInt = packageCounter.counter
                 var expected = p.idleWatts + ybar
                 if tenancy != nil {
                     // The guest's share by the rule, integrated like the package counter; its
                     // expectation uses the expected neighbours (a guest cannot see them).
                     let share = rule.split(packageWatts: max(0, power), host: host, vcpus: vcpus, vmBusy: vmBusy, hostBusy: hostBusy)
-                    sFrac += share.total * dt * 1e6
-                    let sWhole = sFrac.rounded(.down)
-                    sFrac -= sWhole
-                    sInt += UInt64(sWhole)
-                    while sInt > maxRange { sInt -= maxRange + 1 }
+                    shareCounter.add(watts: share.total, seconds: dt)
+                    sInt = shareCounter.counter
                     expected = rule.split(packageWatts: expected, host: host, vcpus: vcpus, vmBusy: vmBusy,
                                           hostBusy: expectedHostBusy).total
                     vcpuCol.append(UInt64(vcpus))
