@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "VraplTrace", dependencies: ["VraplCore", "CHDF5"], swiftSettings: v5),
         .target(name: "VraplCollect", dependencies: ["VraplCore", "VraplSources", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
-        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplTrace", "VraplSim", "Yams"], swiftSettings: v5),
+        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplSim", "Yams"], swiftSettings: v5),
         .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
         .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "Yams"], swiftSettings: v5),
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset"], swiftSettings: v5),
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN"], swiftSettings: v5),
         .testTarget(name: "VraplModelTests", dependencies: ["VraplModel"], swiftSettings: v5),
-        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution"], swiftSettings: v5),
+        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources"], swiftSettings: v5),
         .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim"], swiftSettings: v5),
         .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest"], swiftSettings: v5),
     ]

@@ -36,22 +36,6 @@ public struct CGroupReader: Sendable {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
     }
 
-    /// The cgroup v2 mount of this host: `/sys/fs/cgroup` on unified hosts, `/sys/fs/cgroup/unified`
-    /// on hybrid ones (v1 controllers plus a v2 tree), nil when there is none.
-    public static func detectRoot(mounts: String = "/proc/self/mounts") -> String? {
-        if let text = try? String(contentsOfFile: mounts, encoding: .utf8) {
-            for line in text.split(separator: "\n") {
-                let f = line.split(separator: " ")
-                if f.count >= 3, f[2] == "cgroup2" { return String(f[1]) }
-            }
-        }
-        for candidate in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
-        where FileManager.default.fileExists(atPath: candidate + "/cgroup.controllers") {
-            return candidate
-        }
-        return nil
-    }
-
     /// Full path of a cgroup given relative to the root.
     public func fullPath(_ cgroup: String) -> String {
         let rel = cgroup.split(separator: "/").joined(separator: "/")

@@ -6,6 +6,7 @@ import Darwin
 import Foundation
 import VraplCore
 import VraplSim
+import VraplSources
 import VraplTrace
 
 /// Runs a campaign matrix on this machine: for each combination, `vrapl-collect` records while
@@ -35,6 +36,11 @@ public final class CampaignRunner {
         public var skipVersionCheck = false
         /// sysfs root: the online CPUs (`devices/system/cpu/online`) a `tenancy:` matrix is placed on.
         public var sysfs = "/sys"
+        /// How placed stressors are held on their CPU set (`--confine`).
+        public var confine: ConfinementChoice = .auto
+        /// The cgroup v2 mount for the campaign's cpuset (`--cgroupfs`; nil: this host's, from
+        /// /proc/self/mounts).
+        public var cgroupfs: String? = nil
         public init(outDir: String) { self.outDir = outDir }
     }
 
@@ -79,20 +85,63 @@ public final class CampaignRunner {
         var lines = ["campaign \(matrix.name): \(combos.count) combinations on \(options.coreCount) CPUs (\(matrix.combine.rawValue)), \(DurationText.render(matrix.duration)) each + \(DurationText.render(options.leadIn)) lead-in + \(DurationText.render(matrix.cooldown)) cooldown"]
         let width = String(combos.count).count
         for (i, c) in combos.enumerated() {
-            let cmd = StressNG.arguments(for: c, extra: matrix.extraArguments).map { "stress-ng " + $0.joined(separator: " ") } ?? "(idle: no stress-ng)"
+            let cmd = StressNG.arguments(for: c, extra: matrix.extraArguments, pinned: pinsWithTaskset).map { "stress-ng " + $0.joined(separator: " ") } ?? "(idle: no stress-ng)"
             let idx = String(repeating: " ", count: width - String(i + 1).count) + String(i + 1)
             lines.append("  \(idx). \(c.name)  family=\(c.family)  \(cmd)")
-            if let n = StressNG.neighbourArguments(for: c) { lines.append("      neighbours: stress-ng " + n.joined(separator: " ")) }
+            if let n = StressNG.neighbourArguments(for: c, pinned: pinsWithTaskset) { lines.append("      neighbours: stress-ng " + n.joined(separator: " ")) }
         }
         if let t = matrix.tenancy {
             let plain = matrix.combinations(coreCount: options.coreCount).reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
             let placements = (try? t.placements(online: onlineCPUs).count) ?? 0
-            lines.append("tenancy: \(placements) placements (CPU sets \((t.cpuSets ?? t.vcpus.map { Array(onlineCPUs.prefix($0)) }).map(CPUList.format).joined(separator: " ")) × neighbour loads \(t.neighbourLoads.map { String(format: "%g", $0) }.joined(separator: ", "))), stressors pinned with stress-ng --taskset; the whole-machine matrix alone would take \(DurationText.render(plain))")
+            lines.append("tenancy: \(placements) placements (CPU sets \((t.cpuSets ?? t.vcpus.map { Array(onlineCPUs.prefix($0)) }).map(CPUList.format).joined(separator: " ")) × neighbour loads \(t.neighbourLoads.map { String(format: "%g", $0) }.joined(separator: ", "))), \(confinementPlan()); the whole-machine matrix alone would take \(DurationText.render(plain))")
         }
         let total = combos.reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
         let samples = Int(total / ((DurationText.seconds(options.interval) ?? 0.016)))
         lines.append("total: \(DurationText.render(total)) (\(Int(total.rounded())) s), about \(samples) samples at \(options.interval)")
         return lines.joined(separator: "\n")
+    }
+
+    /// The cgroup v2 mount a cpuset would go under.
+    var cgroupRoot: String? { options.cgroupfs ?? CGroupMount.unifiedRoot() }
+
+    /// Whether a dry run shows `--taskset` (no cpuset will be used).
+    var pinsWithTaskset: Bool {
+        options.confine == .affinity || cgroupRoot.map { CPUSetCGroup.unavailableReason(root: $0) != nil } ?? true
+    }
+
+    /// What `run()` will do to confine placed stressors, in words (for `--dry-run`).
+    public func confinementPlan() -> String {
+        if options.confine == .affinity { return "stressors pinned with stress-ng --taskset (--confine affinity)" }
+        guard let root = cgroupRoot else {
+            return options.confine == .cpuset ? "--confine cpuset: no cgroup v2 hierarchy on this host (the campaign will refuse to start)"
+                : "stressors pinned with stress-ng --taskset (no cgroup v2 hierarchy on this host)"
+        }
+        if let reason = CPUSetCGroup.unavailableReason(root: root) {
+            return options.confine == .cpuset ? "--confine cpuset: \(reason) (the campaign will refuse to start)"
+                : "stressors pinned with stress-ng --taskset (\(reason))"
+        }
+        return "stressors confined in a cgroup v2 cpuset of the campaign's own under \(root)/vrapl-campaign-<pid>/{guest,neighbours}"
+    }
+
+    /// Sets up how placed stressors are confined: a cpuset of the campaign's own where `--confine`
+    /// allows and the host offers one, else affinity. nil when no combination is placed.
+    func makeConfinement(combinations combos: [Combination]) throws -> Confinement? {
+        guard combos.contains(where: { $0.placement != nil }) else { return nil }
+        if options.confine == .affinity { return .affinity(reason: "--confine affinity") }
+        let fallback: (String) throws -> Confinement = { reason in
+            if self.options.confine == .cpuset { throw VraplError("--confine cpuset: \(reason)") }
+            self.log("confinement: stress-ng --taskset (\(reason))")
+            return .affinity(reason: reason)
+        }
+        guard let root = cgroupRoot else { return try fallback("no cgroup v2 hierarchy on this host") }
+        if let reason = CPUSetCGroup.unavailableReason(root: root) { return try fallback(reason) }
+        do {
+            let g = try CPUSetCGroup.create(root: root, group: "vrapl-campaign-\(getpid())")
+            log("confinement: cgroup v2 cpuset \(g.directory)/{guest,neighbours}")
+            return .cpuset(g)
+        } catch let e as VraplError {
+            return try fallback(e.message)
+        }
     }
 
     /// Checks stress-ng for the stressors the matrix uses; throws one message listing every problem.
@@ -165,7 +214,10 @@ public final class CampaignRunner {
             collectorArgs += ["--sysfs", sysfs]
             log("sim-live: vrapl simulate --live → \(sysfs) (pid \(p.processIdentifier))")
         }
+        let confinement = try makeConfinement(combinations: combos)
+        if let conf = confinement { collectorArgs += ["--label", "confinement=\(conf.label)"] }
         defer {
+            if case .cpuset(let g)? = confinement { g.remove() }
             if let p = live, p.isRunning { p.terminate(); p.waitUntilExit() }
             try? CampaignCurrent(name: "idle", family: "idle", stressors: []).write(path: options.stateFile)
         }
@@ -176,7 +228,8 @@ public final class CampaignRunner {
             manifest.entries[i].message = nil
             try manifest.save(dir: dir)
             do {
-                let (start, end) = try runOne(c, index: i, traceFile: dir + "/" + manifest.entries[i].trace, collectorArgs: collectorArgs)
+                let (start, end) = try runOne(c, index: i, traceFile: dir + "/" + manifest.entries[i].trace, collectorArgs: collectorArgs,
+                                              confinement: confinement)
                 manifest.entries[i].stressStartNs = start
                 manifest.entries[i].stressEndNs = end
                 manifest.entries[i].status = .done
@@ -199,7 +252,15 @@ public final class CampaignRunner {
     }
 
     /// One combination: collector for lead-in + duration + cooldown, stress-ng in the middle.
-    func runOne(_ c: Combination, index: Int, traceFile: String, collectorArgs: [String]) throws -> (Int64, Int64) {
+    func runOne(_ c: Combination, index: Int, traceFile: String, collectorArgs: [String],
+                confinement: Confinement? = nil) throws -> (Int64, Int64) {
+        var cgroup: CPUSetCGroup? = nil
+        if case .cpuset(let g)? = confinement, let p = c.placement {
+            try g.assign(.guest, cpus: p.cpus)
+            if !p.neighbourCPUs.isEmpty { try g.assign(.neighbours, cpus: p.neighbourCPUs) }
+            cgroup = g
+        }
+        let pinned = cgroup == nil
         try? FileManager.default.removeItem(atPath: traceFile)  // a partial trace from an interrupted run
         let idle = CampaignCurrent(name: "idle", family: "idle", stressors: [])
         let current = CampaignCurrent(name: c.name, family: c.family, stressors: c.stressors.map { .init(name: $0.name, workers: $0.workers) })
@@ -218,15 +279,19 @@ public final class CampaignRunner {
         let start = CampaignRunner.wallNs()
         // Neighbours on the other CPUs, for the whole stress window (idle combinations included).
         var neighbour: Process?
-        if let nargs = StressNG.neighbourArguments(for: c) {
-            neighbour = try startStressNG(nargs, what: "the neighbours' stress-ng", collector: collector)
+        if let nargs = StressNG.neighbourArguments(for: c, pinned: pinned) {
+            neighbour = try startStressNG(nargs, what: "the neighbours' stress-ng", collector: collector,
+                                          cgroup: cgroup, leaf: .neighbours)
         }
         defer { if let n = neighbour, n.isRunning { n.terminate(); n.waitUntilExit() } }
-        if let sargs = StressNG.arguments(for: c, extra: matrix.extraArguments) {
-            let stress = try startStressNG(sargs, what: "stress-ng", collector: collector)
+        if let sargs = StressNG.arguments(for: c, extra: matrix.extraArguments, pinned: pinned) {
+            let stress = try startStressNG(sargs, what: "stress-ng", collector: collector, cgroup: cgroup, leaf: .guest)
             stress.waitUntilExit()
             if stress.terminationStatus != 0 {
                 collector.terminate(); collector.waitUntilExit()
+                if let g = cgroup, stress.terminationStatus == 125 {
+                    throw VraplError("stress-ng could not be moved into the cgroup \(g.path(.guest)) (writing its cgroup.procs failed)")
+                }
                 throw VraplError("stress-ng \(sargs.joined(separator: " ")) exited with status \(stress.terminationStatus)")
             }
         } else {
@@ -243,11 +308,15 @@ public final class CampaignRunner {
         return (start, end)
     }
 
-    /// Starts stress-ng (a path, or a name looked up in PATH) with `arguments`; on failure stops the
-    /// collector and throws naming `what`.
-    func startStressNG(_ arguments: [String], what: String, collector: Process) throws -> Process {
+    /// Starts stress-ng (a path, or a name looked up in PATH) with `arguments`, inside `leaf` of
+    /// `cgroup` when there is one; on failure stops the collector and throws naming `what`.
+    func startStressNG(_ arguments: [String], what: String, collector: Process,
+                       cgroup: CPUSetCGroup? = nil, leaf: CPUSetCGroup.Leaf = .guest) throws -> Process {
         let p = Process()
-        if options.stressNG.contains("/") {
+        if let g = cgroup {
+            let wrapped = g.wrap(options.stressNG, arguments, in: leaf)
+            p.executableURL = URL(fileURLWithPath: wrapped.executable); p.arguments = wrapped.arguments
+        } else if options.stressNG.contains("/") {
             p.executableURL = URL(fileURLWithPath: options.stressNG); p.arguments = arguments
         } else {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env"); p.arguments = [options.stressNG] + arguments

@@ -76,25 +76,28 @@ public enum StressNG {
         return (v, list)
     }
 
-    /// The stress-ng command line for a combination (nil for idle).
-    public static func arguments(for combination: Combination, extra: [String: [String]] = [:]) -> [String]? {
+    /// The stress-ng command line for a combination (nil for idle). `pinned`: a placed combination
+    /// is held on its CPU set by `--taskset` (false when a cpuset confines it instead).
+    public static func arguments(for combination: Combination, extra: [String: [String]] = [:], pinned: Bool = true) -> [String]? {
         guard !combination.isIdle else { return nil }
         var args: [String] = []
         for s in combination.stressors {
             args += ["--\(s.name)", String(s.workers)]
             args += extra[s.name] ?? []
         }
-        if let p = combination.placement { args += ["--taskset", CPUList.format(p.cpus)] }
+        if pinned, let p = combination.placement { args += ["--taskset", CPUList.format(p.cpus)] }
         args += ["--timeout", "\(Int(combination.duration.rounded(.up)))s"]
         return args
     }
 
     /// The neighbours' stress-ng command of a placed combination (nil without a neighbour load):
-    /// the cpu stressor on every other CPU at the load, pinned there.
-    public static func neighbourArguments(for combination: Combination) -> [String]? {
+    /// the cpu stressor on every other CPU at the load, pinned there (`--taskset` unless `pinned` is
+    /// false because a cpuset holds them).
+    public static func neighbourArguments(for combination: Combination, pinned: Bool = true) -> [String]? {
         guard let p = combination.placement, p.neighbourLoad > 0, !p.neighbourCPUs.isEmpty else { return nil }
-        return ["--cpu", String(p.neighbourCPUs.count), "--cpu-load", String(Int((p.neighbourLoad * 100).rounded())),
-                "--taskset", CPUList.format(p.neighbourCPUs), "--timeout", "\(Int(combination.duration.rounded(.up)))s"]
+        return ["--cpu", String(p.neighbourCPUs.count), "--cpu-load", String(Int((p.neighbourLoad * 100).rounded()))]
+            + (pinned ? ["--taskset", CPUList.format(p.neighbourCPUs)] : [])
+            + ["--timeout", "\(Int(combination.duration.rounded(.up)))s"]
     }
 
     static func run(_ executable: String, _ args: [String]) -> String? {

@@ -183,5 +183,5 @@ public enum TextFile {
         return name.isEmpty ? String(trimmed) : String(name)
     }
 
-    static func systemReason() -> String { String(cString: strerror(errno)) }
+    public static func systemReason() -> String { String(cString: strerror(errno)) }
 }

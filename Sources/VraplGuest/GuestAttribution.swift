@@ -1,4 +1,5 @@
 import Foundation
+import VraplSources
 import VraplAttribution
 import VraplCore
 
@@ -31,7 +32,7 @@ public final class GuestAttribution {
         } catch let error as VraplError {
             throw VraplError("--attribute \(configPath): \(error.message)")
         }
-        guard let root = cgroupfs ?? CGroupReader.detectRoot() else {
+        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
             throw VraplError("--attribute \(configPath): no cgroup v2 hierarchy mounted (give --cgroupfs)")
         }
         configName = config.name

@@ -128,7 +128,7 @@ public final class GuestRunner {
         if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
         if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
         if config.pods {
-            guard let root = config.cgroupfs ?? CGroupReader.detectRoot() else {
+            guard let root = config.cgroupfs ?? CGroupMount.unifiedRoot() else {
                 throw VraplError("--pods: no cgroup v2 hierarchy is mounted here; give --cgroupfs ROOT")
             }
             podSplit = try PodSplit(cgroupfs: root, podLogs: config.podLogs)

@@ -87,7 +87,7 @@ struct AttributeRun: ParsableCommand {
     }
 
     func runLive(_ cfg: AttributionConfig) throws -> AttributionReport {
-        guard let root = cgroupfs ?? CGroupReader.detectRoot() else {
+        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
             throw VraplError("no cgroup v2 hierarchy mounted (give --cgroupfs)")
         }
         let cpu = try cpuPowerSource(cfg)

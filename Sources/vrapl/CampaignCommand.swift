@@ -32,9 +32,15 @@ struct CampaignCommand: ParsableCommand {
     @Option(help: "Current-stressor label file (read by vrapl simulate --live).") var stateFile: String = CampaignCurrent.defaultPath
     @Option(parsing: .unconditionalSingleValue, help: "Extra argument for every vrapl-collect run (repeatable).") var collectorArg: [String] = []
     @Flag(help: "Do not check the stress-ng version.") var skipVersionCheck = false
+    @Option(help: "How placed stressors (a tenancy: matrix) are held on their CPU set: auto (a cgroup v2 cpuset of the campaign's own where the host offers the controller, else stress-ng --taskset), cpuset (or fail), affinity.")
+    var confine: String = "auto"
+    @Option(help: "cgroup v2 mount for the campaign's cpuset (default: this host's, from /proc/self/mounts).") var cgroupfs: String?
 
     func validate() throws {
         if !dryRun && out == nil { throw ValidationError("--out DIR is required (or use --dry-run)") }
+        if ConfinementChoice(rawValue: confine) == nil {
+            throw ValidationError("--confine \(confine): expected one of \(ConfinementChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -52,6 +58,8 @@ struct CampaignCommand: ParsableCommand {
             opts.stateFile = stateFile
             opts.collectorArguments = collectorArg
             opts.skipVersionCheck = skipVersionCheck
+            opts.confine = ConfinementChoice(rawValue: confine) ?? .auto
+            opts.cgroupfs = cgroupfs
             let runner = CampaignRunner(matrix: m, matrixFile: matrix, options: opts)
             if dryRun {
                 print(try runner.dryRun())

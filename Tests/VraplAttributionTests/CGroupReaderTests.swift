@@ -1,4 +1,5 @@
 import Foundation
+import VraplSources
 import Testing
 import VraplCore
 @testable import VraplAttribution
@@ -87,7 +88,7 @@ struct CGroupReaderTests {
         let dir = try Fixtures.scratch("mounts")
         let hybrid = "tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
         try hybrid.write(toFile: dir + "/mounts", atomically: true, encoding: .utf8)
-        #expect(CGroupReader.detectRoot(mounts: dir + "/mounts") == "/sys/fs/cgroup/unified")
+        #expect(CGroupMount.unifiedRoot(mounts: dir + "/mounts") == "/sys/fs/cgroup/unified")
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VraplSources
 import Testing
 import VraplCore
 @testable import VraplAttribution
@@ -40,7 +41,7 @@ struct LiveCGroupTests {
     @Test("busy and idle cgroups: shares match measured usage, residual < 1 %, a vanishing cgroup loses nothing",
           .enabled(if: getuid() == 0, "not root: creating cgroups and moving processes needs root (CI runs as root)"))
     func busyAndIdleCGroups() throws {
-        guard let root = CGroupReader.detectRoot() else {
+        guard let root = CGroupMount.unifiedRoot() else {
             Issue.record("root, but no cgroup v2 hierarchy is mounted (checked /proc/self/mounts, /sys/fs/cgroup, /sys/fs/cgroup/unified)")
             return
         }

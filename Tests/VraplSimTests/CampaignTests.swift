@@ -124,6 +124,94 @@ struct CampaignTests {
         }
     }
 
+    /// A fixture cgroup v2 root: `cgroup.controllers` listing `controllers`, an empty subtree_control.
+    static func fixtureCGroupRoot(_ dir: String, controllers: String) throws -> String {
+        let root = dir + "/cgroupfs"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try (controllers + "\n").write(toFile: root + "/cgroup.controllers", atomically: true, encoding: .utf8)
+        try "\n".write(toFile: root + "/cgroup.subtree_control", atomically: true, encoding: .utf8)
+        return root
+    }
+
+    /// A placed two-CPU campaign (cpu on CPUs 0-1, neighbours at half load on 2-3) run with a fake
+    /// collector that logs its arguments and a fake stress-ng that logs its pid and arguments.
+    static func runPlaced(dir: String, confine: ConfinementChoice, cgroupfs: String) throws -> (stress: [String], collector: String, log: [String]) {
+        let profile = try SimFixtures.profile()
+        let template = dir + "/template.h5"
+        try TraceWriter.write(try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: SimFixtures.schedule([(.idle, [], 50)])), to: template)
+        let collector = dir + "/vrapl-collect"
+        try script(collector, """
+        #!/bin/sh
+        echo "$*" >> \(dir)/collector.log
+        while [ $# -gt 0 ]; do [ "$1" = --out ] && out="$2"; shift; done
+        cp \(template) "$out"
+        """)
+        let stress = dir + "/stress-ng"
+        try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; exit 0; fi\necho \"$$ $*\" >> \(dir)/stress.log\nexit 0\n")
+        let sysfs = dir + "/sysfs"
+        try FileManager.default.createDirectory(atPath: sysfs + "/devices/system/cpu", withIntermediateDirectories: true)
+        try "0-3\n".write(toFile: sysfs + "/devices/system/cpu/online", atomically: true, encoding: .utf8)
+        let m = try CampaignMatrix.parse(yaml: "name: p\nstressors: [cpu]\nlevels: [1.0]\nidle: false\nduration: 1s\ncooldown: 0s\ntenancy: {vcpus: [2], neighbour_load: [0.5]}\n")
+        var o = CampaignRunner.Options(outDir: dir + "/out")
+        o.coreCount = 4; o.collector = collector; o.stressNG = stress; o.leadIn = 0; o.sysfs = sysfs
+        o.stateFile = dir + "/current.json"; o.confine = confine; o.cgroupfs = cgroupfs
+        let runner = CampaignRunner(matrix: m, matrixFile: "p.yaml", options: o)
+        runner.sleep = { _ in }
+        var log: [String] = []
+        runner.log = { log.append($0) }
+        try runner.run()
+        let stressLog = try String(contentsOfFile: dir + "/stress.log", encoding: .utf8).split(separator: "\n").map(String.init)
+        return (stressLog, try String(contentsOfFile: dir + "/collector.log", encoding: .utf8), log)
+    }
+
+    @Test("a placed campaign confines stress-ng in a cgroup v2 cpuset of its own: +cpuset enabled, guest and neighbour leaves on their CPU sets, each stress-ng started inside its leaf")
+    func cpusetConfinement() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let root = try Self.fixtureCGroupRoot(dir, controllers: "cpuset cpu io memory pids")
+        let run = try Self.runPlaced(dir: dir, confine: .auto, cgroupfs: root)
+        let group = root + "/vrapl-campaign-\(getpid())"
+        #expect(try String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8) == "+cpuset")
+        #expect(try String(contentsOfFile: group + "/cgroup.subtree_control", encoding: .utf8) == "+cpuset")
+        #expect(try String(contentsOfFile: group + "/guest/cpuset.cpus", encoding: .utf8) == "0-1")
+        #expect(try String(contentsOfFile: group + "/neighbours/cpuset.cpus", encoding: .utf8) == "2-3")
+        // Each stress-ng ran as the pid its shell wrote into its leaf's cgroup.procs, with no --taskset.
+        let guestPid = try String(contentsOfFile: group + "/guest/cgroup.procs", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let neighbourPid = try String(contentsOfFile: group + "/neighbours/cgroup.procs", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(run.stress.contains("\(guestPid) --cpu 2 --timeout 1s"), "\(run.stress)")
+        #expect(run.stress.contains("\(neighbourPid) --cpu 2 --cpu-load 50 --timeout 1s"), "\(run.stress)")
+        #expect(!run.stress.joined().contains("--taskset"))
+        #expect(run.collector.contains("--label confinement=cpuset:\(group)"))
+        #expect(run.log.contains { $0.contains("cgroup v2 cpuset \(group)") })
+    }
+
+    @Test("without a cgroup v2 cpuset controller the campaign falls back to --taskset and says why; --confine cpuset refuses; an existing group is refused")
+    func cpusetFallback() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A hybrid host: the v2 tree offers hugetlb only (cpuset is bound to cgroup v1).
+        let root = try Self.fixtureCGroupRoot(dir, controllers: "hugetlb")
+        let run = try Self.runPlaced(dir: dir, confine: .auto, cgroupfs: root)
+        #expect(run.stress.contains { $0.hasSuffix(" --cpu 2 --taskset 0-1 --timeout 1s") }, "\(run.stress)")
+        #expect(run.stress.contains { $0.hasSuffix(" --cpu 2 --cpu-load 50 --taskset 2-3 --timeout 1s") }, "\(run.stress)")
+        #expect(run.collector.contains("--label confinement=affinity"))
+        #expect(run.log.contains { $0.contains("--taskset") && $0.contains("offers no cpuset controller") && $0.contains("hugetlb") }, "\(run.log)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/vrapl-campaign-\(getpid())"))
+
+        let strict = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: strict) }
+        let strictRoot = try Self.fixtureCGroupRoot(strict, controllers: "hugetlb")
+        do {
+            _ = try Self.runPlaced(dir: strict, confine: .cpuset, cgroupfs: strictRoot)
+            Issue.record("--confine cpuset ran without a cpuset controller")
+        } catch let e as VraplError {
+            #expect(e.message.contains("--confine cpuset") && e.message.contains("no cpuset controller"), "\(e.message)")
+        }
+        let full = try Self.fixtureCGroupRoot(strict + "/x", controllers: "cpuset")
+        try FileManager.default.createDirectory(atPath: full + "/taken", withIntermediateDirectories: true)
+        #expect(throws: VraplError.self) { try CPUSetCGroup.create(root: full, group: "taken") }
+    }
+
     @Test("stress-ng versions parse and compare; old or missing stress-ng gets a clear message")
     func versionCheck() {
         let v = StressNGVersion(parsing: "stress-ng, version 0.15.06 (gcc 12.2.0, x86_64 Linux 6.1.0) 💻🔥")
