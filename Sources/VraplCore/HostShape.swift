@@ -55,18 +55,22 @@ public enum ShareRule: String, Codable, Sendable, CaseIterable {
         public var total: Double { idle + active }
     }
 
-    /// The idle part for k of T threads: P_idle · k / T, or 0 under `active-only`.
-    public func idleWatts(host: HostShape, vcpus: Int) -> Double {
-        self == .activeOnly ? 0 : host.idleWatts * Double(vcpus) / Double(host.threads)
+    /// The idle part for k of T threads: P_idle · k / T, or 0 under `active-only`. On an
+    /// oversubscribed host, whose tenants hold `allocatedVCPUs` Σk > T vCPUs, the allocation is
+    /// k / Σk instead, so that the idle parts still add up to P_idle (the simulator knows Σk; a
+    /// guest does not, and sees its host's oversubscription only as steal).
+    public func idleWatts(host: HostShape, vcpus: Int, allocatedVCPUs: Int? = nil) -> Double {
+        self == .activeOnly ? 0 : host.idleWatts * Double(vcpus) / Double(max(host.threads, allocatedVCPUs ?? 0))
     }
 
     /// The rule applied to host-side truth: `packageWatts` P_pkg, busy CPU time of the guest
     /// (`vmBusy`) and of the whole host (`hostBusy`, same unit). The active part may be negative
     /// (a package below its mean idle power), so that tenants filling the host sum to P_pkg exactly;
     /// the total never is. An idle host (`hostBusy` 0) has no active part.
-    public func split(packageWatts: Double, host: HostShape, vcpus: Int, vmBusy: Double, hostBusy: Double) -> Split {
+    public func split(packageWatts: Double, host: HostShape, vcpus: Int, vmBusy: Double, hostBusy: Double,
+                      allocatedVCPUs: Int? = nil) -> Split {
         let share = hostBusy > 0 ? min(1, max(0, vmBusy / hostBusy)) : 0
-        let idle = idleWatts(host: host, vcpus: vcpus)
+        let idle = idleWatts(host: host, vcpus: vcpus, allocatedVCPUs: allocatedVCPUs)
         return Split(idle: idle, active: max(-idle, (packageWatts - host.idleWatts) * share))
     }
 

@@ -18,6 +18,14 @@ import VraplTrace
 /// With the tenants filling the host (Σ k_i = T) the host's own housekeeping h_host is 0 and the shares
 /// sum to the package power exactly (`ShareRule`); the co-tenancy check of `vrapl evaluate
 /// --co-tenants` asks how close the sum of independent *estimates* lands.
+///
+/// **Oversubscription** (Σ k_i > T): when the tenants' demand Σ B_i exceeds the T threads, the host
+/// runs each tenant for the fraction f = T / Σ B_i of the time its vCPUs want (a fair share), so
+/// B_i becomes f·B_i in the power and the rule, and the time the tenant lost shows in its own
+/// /proc/stat as **steal**: its busy ticks (user, system, softirq) keep the fraction f and the rest
+/// moves to the steal field, tick-quantised like the kernel's counters; idle and iowait are untouched.
+/// The idle part is then allocated by k_i / Σ k_j (`ShareRule.idleWatts(allocatedVCPUs:)`), so the
+/// shares still sum to the package.
 public enum CoTenancy {
     /// One tenant: its vCPUs and its schedule (the schedules must be equally long).
     public struct Tenant: Sendable {
@@ -31,8 +39,8 @@ public enum CoTenancy {
                                 seed: UInt64, labels: [String: String] = [:]) throws -> [TraceData] {
         guard !tenants.isEmpty else { throw VraplError("co-tenancy needs at least one tenant") }
         let total = tenants.reduce(0) { $0 + $1.vcpus }
-        guard total <= p.threads else {
-            throw VraplError("the tenants' \(tenants.map { String($0.vcpus) }.joined(separator: "+")) = \(total) vCPUs exceed the host's \(p.threads) threads (oversubscription is not simulated)")
+        if let big = tenants.first(where: { $0.vcpus > p.threads }) {
+            throw VraplError("a tenant of \(big.vcpus) vCPUs exceeds the host's \(p.threads) threads")
         }
         let n = tenants[0].schedule.totalSamples
         if let bad = tenants.first(where: { $0.schedule.totalSamples != n }) {
@@ -55,7 +63,7 @@ public enum CoTenancy {
 
         let host = HostShape(threads: p.threads, cpuModel: p.cpuModel, idleWatts: p.idleWatts)
         let threads = Double(p.threads)
-        let hostHousekeeping = (p.housekeepingUser + p.housekeepingSystem) * (1 - Double(total) / threads)
+        let hostHousekeeping = (p.housekeepingUser + p.housekeepingSystem) * max(0, 1 - Double(total) / threads)
         let kBg = p.wattsPerBusyThread(p.backgroundMix)
         let dtNom = tenants[0].schedule.sampleInterval
         let alpha = p.thermalTau > 0 ? 1 - exp(-dtNom / p.thermalTau) : 1.0
@@ -64,6 +72,17 @@ public enum CoTenancy {
         var packageWatts = [Double](repeating: 0, count: n)
         var share = [[Double]](repeating: [Double](repeating: 0, count: n), count: tenants.count)
         var hidden = [[Float]](repeating: [Float](repeating: 0, count: n), count: tenants.count)
+        // The fraction of its demand each tenant ran, per sample (1 unless oversubscribed).
+        var ran = [Double](repeating: 1, count: n)
+        for s in 0..<n {
+            let demand = activity.reduce(0) { $0 + $1.busy[s] }
+            if total > p.threads, demand > threads { ran[s] = threads / demand }
+            if ran[s] < 1 {
+                for i in activity.indices {
+                    activity[i].busy[s] *= ran[s]; activity[i].weighted[s] *= ran[s]; activity[i].expectedWeighted[s] *= ran[s]
+                }
+            }
+        }
         for s in 0..<n {
             var busy = hostHousekeeping, weighted = kBg * hostHousekeeping, expected = kBg * hostHousekeeping
             for a in activity { busy += a.busy[s]; weighted += a.weighted[s]; expected += a.expectedWeighted[s] }
@@ -74,8 +93,10 @@ public enum CoTenancy {
             let power = max(0, p.idleWatts + activity[0].floorOffset[s] + y + p.meterNoiseWatts * rng.normal())
             packageWatts[s] = power
             for (i, t) in tenants.enumerated() {
-                let truth = rule.split(packageWatts: power, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy).total
-                let guess = rule.split(packageWatts: p.idleWatts + ybar, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy).total
+                let truth = rule.split(packageWatts: power, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy,
+                                       allocatedVCPUs: total).total
+                let guess = rule.split(packageWatts: p.idleWatts + ybar, host: host, vcpus: t.vcpus, vmBusy: activity[i].busy[s], hostBusy: busy,
+                                       allocatedVCPUs: total).total
                 share[i][s] = max(0, truth)
                 hidden[i][s] = s == 0 ? 0 : Float(truth - guess)
             }
@@ -88,8 +109,38 @@ public enum CoTenancy {
             view.energyUj = integrate(share[i], times: traces[i].monotonicNs, start: view.energyUj.first ?? 0, range: view.maxEnergyRangeUj)
             traces[i].guestView = view
             traces[i].simHiddenWatts = hidden[i]
+            if ran.contains(where: { $0 < 1 }) {
+                steal(&traces[i].cpuFields, ran: ran)
+                traces[i].metadata.labels["sim_oversubscription"] = "vCPUs \(names) = \(total) on \(p.threads) threads: time a tenant's vCPUs wanted but did not get is steal"
+            }
         }
         return traces
+    }
+
+    /// Indices of the busy /proc/stat fields a stolen interval shrinks: user, system, softirq (nice
+    /// and irq are constant in the simulator), and the steal field that receives the rest.
+    static let busyFields = [0, 2, 6], stealField = 7
+
+    /// Rewrites cumulative /proc/stat tick counters (`cpuFields`, user … guest_nice × samples) so
+    /// that in interval s the busy fields advance by `ran[s]` of their ticks and steal by the rest,
+    /// each a whole tick count (fractions carry over, as the kernel's do); totals are unchanged.
+    static func steal(_ fields: inout [[UInt64]], ran: [Double]) {
+        let n = fields[0].count
+        guard n > 1, ran.count == n else { return }
+        // Each counter becomes the floor of its running sum (monotone, fractions carried over).
+        var kept = busyFields.map { Double(fields[$0][0]) }
+        var stolen = Double(fields[stealField][0])
+        var previous = busyFields.map { fields[$0][0] }
+        for s in 1..<n {
+            for (j, f) in busyFields.enumerated() {
+                let delta = Double(fields[f][s] &- previous[j])
+                previous[j] = fields[f][s]
+                kept[j] += delta * ran[s]
+                stolen += delta * (1 - ran[s])
+                fields[f][s] = UInt64(kept[j].rounded(.down))
+            }
+            fields[stealField][s] = UInt64(stolen.rounded(.down))
+        }
     }
 
     /// A cumulative µJ counter of `watts` over the intervals ending at each sample, wrapping past `range`.

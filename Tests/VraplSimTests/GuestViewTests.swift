@@ -158,9 +158,48 @@ struct GuestViewTests {
             let ticks = (0..<8).reduce(0.0) { $0 + Double(trace.cpuFields[$1][n - 1] - trace.cpuFields[$1][n - 301]) }
             #expect(abs(ticks / (Double(trace.monotonicNs[n - 1] - trace.monotonicNs[n - 301]) / 1e9) - Double(k) * 100) < 5)
         }
+        #expect(traces.allSatisfy { $0.cpuFields[7].first == $0.cpuFields[7].last })  // no steal: the host has room
+        // A tenant larger than the host is refused.
         #expect(throws: VraplError.self) {
-            _ = try CoTenancy.generate(profile: profile, tenants: tenants + [tenants[3]], seed: 9)  // 28 vCPUs on 20 threads
+            _ = try CoTenancy.generate(profile: profile, tenants: [CoTenancy.Tenant(vcpus: 24, schedule: tenants[0].schedule, seed: 1)], seed: 9)
         }
+    }
+
+    @Test("oversubscription: two busy 16-vCPU tenants on 20 threads each run 20/32 of the time they want, the rest is steal in their /proc/stat; the package sees at most the host's threads and the shares still sum to it")
+    func oversubscriptionIsSteal() throws {
+        let tenants = (0..<2).map { i in
+            CoTenancy.Tenant(vcpus: 16, schedule: confined([(.idle, [], 200), (.steady, [st("cpu", 16)], 600)], vcpus: 16, load: 0, neighbour: nil),
+                             seed: UInt64(40 + i))
+        }
+        let traces = try CoTenancy.generate(profile: profile, tenants: tenants, seed: 3)
+        let alone = try CoTenancy.generate(profile: profile, tenants: [tenants[0]], seed: 3)[0]
+        func fieldRate(_ t: TraceData, _ f: [Int], from a: Int, to b: Int) -> Double {
+            f.reduce(0.0) { $0 + Double(t.cpuFields[$1][b] - t.cpuFields[$1][a]) } / (Double(t.monotonicNs[b] - t.monotonicNs[a]) / 1e9) / 100
+        }
+        let n = traces[0].sampleCount, a = n - 400, b = n - 1
+        for t in traces {
+            // Busy CPUs (user + system + softirq) and steal in CPUs, over the busy stretch.
+            let busy = fieldRate(t, [0, 2, 6], from: a, to: b), steal = fieldRate(t, [7], from: a, to: b)
+            let wanted = fieldRate(alone, [0, 2, 6], from: a, to: b)
+            #expect(abs(busy - wanted * 20 / 32) < 0.3, "busy \(busy) of wanted \(wanted)")
+            #expect(abs(steal - wanted * 12 / 32) < 0.3, "steal \(steal)")
+            // Totals unchanged: k CPUs of ticks per second.
+            #expect(abs(fieldRate(t, Array(0..<8), from: a, to: b) - 16) < 0.1)
+            // Counters stay monotone.
+            for f in 0..<8 { #expect(zip(t.cpuFields[f], t.cpuFields[f].dropFirst()).allSatisfy { $0 <= $1 }) }
+            #expect(t.metadata.labels["sim_oversubscription"] != nil)
+        }
+        // Stolen time was not idle time; and the idle stretch before has no steal.
+        #expect(traces[0].cpuFields[7][150] == traces[0].cpuFields[7][0])
+        let pkg = derivedWatts(traces[0])
+        let shares = traces.map(shareWatts)
+        var worst = 0.0
+        for t in (n - 400)..<n { worst = max(worst, abs(shares[0][t] + shares[1][t] - pkg[t]) / pkg[t]) }
+        #expect(worst < 0.02)
+        // The package under two oversubscribed tenants is the full host's: no more than all 20 threads busy.
+        let full = try CoTenancy.generate(profile: profile, tenants: [CoTenancy.Tenant(vcpus: 20, schedule: confined([(.idle, [], 200), (.steady, [st("cpu", 20)], 600)], vcpus: 20, load: 0, neighbour: nil), seed: 40)], seed: 3)[0]
+        let mean = { (w: [Double]) in w[(n - 400)..<n].reduce(0, +) / 400 }
+        #expect(mean(pkg) < mean(derivedWatts(full)) * 1.05, "\(mean(pkg)) vs \(mean(derivedWatts(full)))")
     }
 
     @Test("a tenancy matrix: every combination once per (k, neighbour load), workers a fraction of k")
