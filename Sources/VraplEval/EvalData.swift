@@ -63,6 +63,7 @@ public struct EvalData: Sendable {
         var hidden: [Float] = []
         var anyHidden = false
         var interval: Double? = nil
+        var hostThreads: Int? = nil
         /// The host's pooled P_idle for derived guest views.
         var idleWatts: Double? = nil
         init(featureSet: FeatureSet, options: WindowOptions) {
@@ -78,10 +79,12 @@ public struct EvalData: Sendable {
                 hidden += [Float](repeating: .nan, count: trace.sampleCount)
             }
             if interval == nil { interval = Double(trace.metadata.sampleIntervalNs) / 1e9 }
+            if hostThreads == nil, trace.metadata.coreCount > 0 { hostThreads = trace.metadata.coreCount }
         }
         mutating func build(sources: [String]) -> EvalData {
             var d = EvalData(dataset: builder.build(), hiddenWatts: anyHidden ? hidden : nil, sources: sources)
             if let interval, interval > 0 { d.sampleIntervalSeconds = interval }
+            d.hostThreads = d.dataset.guestView?.host.threads ?? hostThreads
             return d
         }
     }
@@ -137,4 +140,13 @@ public struct EvalData: Sendable {
 
     /// Sample interval in seconds (for burst timing): the first trace's nominal interval, 16 ms when unknown.
     public var sampleIntervalSeconds: Double = 0.016
+    /// T, the host's threads: the guest views' host, else the first trace's CPU count (nil for CSV input).
+    public var hostThreads: Int? = nil
+
+    /// The share s = k/T of the host that window `w`'s guest holds (its segment's `vcpus`); 1 for
+    /// whole-host data.
+    public func hostShare(_ w: Int) -> Double {
+        guard let t = hostThreads, t > 0, let k = segment(w).parameters["vcpus"].flatMap(Int.init) else { return 1 }
+        return min(1, Double(k) / Double(t))
+    }
 }

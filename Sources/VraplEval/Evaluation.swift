@@ -26,6 +26,9 @@ public struct EvaluationConfig: Sendable {
     public var wholeHostModelPath: String? = nil
     /// Guest views of one host time line (`vrapl simulate --co-tenants`): `guest_size.co_tenancy`.
     public var coTenantPaths: [String] = []
+    /// The CPU's TDP for the published TDP curves (`--tdp`, or the simulator profile's), W, and its source.
+    public var tdpWatts: Double? = nil
+    public var tdpSource: String = "none"
 
     public init(modelPath: String, dataPaths: [String]) {
         self.modelPath = modelPath; self.dataPaths = dataPaths
@@ -74,6 +77,8 @@ public struct SplitResult: Codable, Sendable {
     public var testWindows: Int
     public var model: ScoredSet
     public var baselines: [BaselineScore]
+    /// The published curves (CCF, Boavizta, Teads, CodeCarbon, legacy Kepler) on the same windows.
+    public var publishedBaselines: [PublishedBaselineScore] = []
     /// Feature ceiling for this test set's family mix (√ of the family-share-weighted T_F), W.
     public var ceilingRMSE: Double?
     /// ceiling² / model MSE: the share of the model's squared error that no predictor of these
@@ -93,6 +98,7 @@ public struct SplitResult: Codable, Sendable {
         case trainWindows = "train_windows"
         case testWindows = "test_windows"
         case model, baselines
+        case publishedBaselines = "published_baselines"
         case ceilingRMSE = "ceiling_rmse"
         case ceilingShareOfModelMSE = "ceiling_share_of_model_mse"
         case mayIncludeTrainingWindows = "may_include_training_windows"
@@ -190,6 +196,15 @@ public enum Evaluator {
         let ceilingSummary = CeilingSummary(result: ceiling, hiddenRMSE: hidden?.overall, hiddenRMSEByFamily: hidden?.byFamily,
                                             seconds: Date().timeIntervalSince(t0))
 
+        // The published curves: T from the data, the TDP from --tdp or the simulator profile.
+        let publishedContext = PublishedBaselineContext(hostThreads: data.hostThreads ?? 1, tdpWatts: config.tdpWatts, tdpSource: config.tdpSource)
+        if config.tdpWatts == nil {
+            notes.append("published TDP curves (Teads ratios, CodeCarbon 50 % TDP) not scored: no TDP (pass --tdp W)")
+        } else {
+            notes.append("published TDP curves use TDP \(String(format: "%g", config.tdpWatts ?? 0)) W (\(config.tdpSource))")
+        }
+        if data.hostThreads == nil { notes.append("published per-vCPU curves assume T = 1 (the data does not say the host's threads)") }
+
         // The given model under each split.
         var splitResults: [SplitResult] = []
         var guestSize: GuestSizeReport?
@@ -203,10 +218,11 @@ public enum Evaluator {
             let pred = try predictor.predict(dataset: data.dataset, windows: split.test)
             let scored = data.score(name: "\(model.displayName) / \(kind.rawValue)", windows: split.test, predicted: pred)
             let baselines = data.baselines(train: split.train, test: split.test)
+            let published = data.publishedBaselines(train: split.train, test: split.test, context: publishedContext)
             let ceilingTest = Self.ceilingFor(windows: split.test, data: data, ceiling: ceiling)
             let share = ceilingTest.flatMap { c in scored.overall.rmse > 0 ? (c * c) / (scored.overall.rmse * scored.overall.rmse) : nil }
             splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
-                                            testWindows: split.test.count, model: scored, baselines: baselines,
+                                            testWindows: split.test.count, model: scored, baselines: baselines, publishedBaselines: published,
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
                                             mayIncludeTrainingWindows: trainedSplit != kind.rawValue
                                                 || (trainedWindows.map { $0 != data.windowCount } ?? false),

@@ -20,6 +20,10 @@ public enum ReportWriter {
                 rows.append(["\(s.split) (linear baseline)", "\(s.testWindows)", f(lin.test.mae), f(lin.test.rmse), f(lin.test.r2, 3),
                              f(lin.test.mape, 1), f(lin.test.meanBias), f(lin.idleBias.count > 0 ? lin.idleBias.meanBias : nil), ""])
             }
+            for b in s.publishedBaselines {
+                rows.append(["\(s.split) (\(b.baseline.kind.rawValue))", "\(s.testWindows)", f(b.test.mae), f(b.test.rmse), f(b.test.r2, 3),
+                             f(b.test.mape, 1), f(b.test.meanBias), f(b.idleBias.count > 0 ? b.idleBias.meanBias : nil), ""])
+            }
         }
         for g in r.gap ?? [] {
             rows.append(["gap: \(g.split) (retrained)", "\(g.testWindows)", f(g.model.mae), f(g.model.rmse), f(g.model.r2, 3),
@@ -94,10 +98,12 @@ public enum ReportWriter {
                      "busy-bins.svg", "Model error by busy-CPU bin")
         }
         if !r.splits.isEmpty {
-            var cats = ["model"] + BaselineKind.allCases.map(\.rawValue)
+            let publishedKinds = PublishedBaselineKind.allCases.filter { k in r.splits.contains { $0.publishedBaselines.contains { $0.baseline.kind == k } } }
+            var cats = ["model"] + BaselineKind.allCases.map(\.rawValue) + publishedKinds.map(\.rawValue)
             cats.append("ceiling")
             let seriesRows: [(name: String, values: [Double])] = r.splits.map { s in
-                (s.split, [s.model.overall.rmse] + BaselineKind.allCases.map { k in s.baselines.first { $0.baseline.kind == k }?.test.rmse ?? .nan } + [s.ceilingRMSE ?? .nan])
+                (s.split, [s.model.overall.rmse] + BaselineKind.allCases.map { k in s.baselines.first { $0.baseline.kind == k }?.test.rmse ?? .nan }
+                    + publishedKinds.map { k in s.publishedBaselines.first { $0.baseline.kind == k }?.test.rmse ?? .nan } + [s.ceilingRMSE ?? .nan])
             }
             try save(.bars(title: "Test RMSE: model, baselines and feature ceiling\(tag)", xLabel: "predictor", yLabel: "RMSE (W)",
                            categories: cats, series: seriesRows), "baselines.svg", "Model against the baselines and the ceiling, per split")
@@ -155,7 +161,9 @@ public enum ReportWriter {
         md += "Baselines are fitted on the same split's training windows (busy CPU u = window mean of the busy percentages / 100). "
         md += "CCF's min and max are the mean training power at u < 5 % and u > 90 % (a least-squares fit of that form is the linear baseline); "
         md += "CodeCarbon's TDP is the least-squares scale of 0.1 + 0.9·u³; the family oracle fits a line per workload family "
-        md += "(families absent from training are fitted in sample, an optimistic bound).\n\n"
+        md += "(families absent from training are fitted in sample, an optimistic bound). "
+        md += "Rows marked (published) use the tools' own published coefficients, nothing fitted except legacy Kepler's line on CPU time, "
+        md += "scaled to a guest of k of the host's T threads by k/T (formulas and sources: docs/evaluation.md \"Published baselines\").\n\n"
         for s in r.splits {
             md += "### \(s.split) split\(s.heldOut.isEmpty ? "" : " (held out: \(s.heldOut.prefix(6).joined(separator: ", "))\(s.heldOut.count > 6 ? ", …" : ""))")\n\n"
             if let i = s.interval {
@@ -175,6 +183,10 @@ public enum ReportWriter {
                          f(s.model.overall.meanBias), f(s.model.idleBias.metrics.count > 0 ? s.model.idleBias.metrics.meanBias : nil)]]
             for b in s.baselines {
                 rows.append([b.title, f(b.test.mae), f(b.test.rmse), f(b.test.r2, 3), f(b.test.mape, 1), f(b.test.meanBias),
+                             f(b.idleBias.count > 0 ? b.idleBias.meanBias : nil)])
+            }
+            for b in s.publishedBaselines {
+                rows.append([b.title + " (published)", f(b.test.mae), f(b.test.rmse), f(b.test.r2, 3), f(b.test.mape, 1), f(b.test.meanBias),
                              f(b.idleBias.count > 0 ? b.idleBias.meanBias : nil)])
             }
             rows.append(["feature ceiling", "", f(s.ceilingRMSE), "", "", "", ""])

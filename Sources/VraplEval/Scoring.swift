@@ -34,6 +34,14 @@ public struct BaselineScore: Codable, Sendable {
     public var idleBias: ErrorMetrics
 }
 
+/// A published curve (`PublishedBaseline`) scored on a split's test windows.
+public struct PublishedBaselineScore: Codable, Sendable {
+    public var baseline: PublishedBaseline
+    public var title: String
+    public var test: ErrorMetrics
+    public var idleBias: ErrorMetrics
+}
+
 extension EvalData {
     /// Windows sorted by time (global sample position), the order the burst analysis needs.
     public func timeOrdered(_ windows: [Int32]) -> [Int32] {
@@ -82,6 +90,20 @@ extension EvalData {
             let p = b.predict(u: ut, families: ft)
             return BaselineScore(baseline: b, title: kind.title, test: ErrorMetrics(predicted: p, measured: yt),
                                  idleBias: IdleBias(predicted: p, measured: yt, busyPercent: busyTest).metrics)
+        }
+    }
+
+    /// Every published curve that `context` allows (the TDP curves need a TDP), scored on `test`;
+    /// Kepler's legacy line is fitted on `train`.
+    public func publishedBaselines(train: [Int32], test: [Int32], context: PublishedBaselineContext) -> [PublishedBaselineScore] {
+        let u = busy(train).map { $0 / 100 }, s = train.map { hostShare(Int($0)) }, y = targets(train)
+        let ut = busy(test).map { $0 / 100 }, st = test.map { hostShare(Int($0)) }, yt = targets(test)
+        let busyTest = busy(test)
+        return PublishedBaselineKind.allCases.compactMap { kind in
+            guard let b = PublishedBaseline.make(kind, context: context, u: u, s: s, y: y) else { return nil }
+            let p = b.predict(u: ut, s: st)
+            return PublishedBaselineScore(baseline: b, title: kind.title, test: ErrorMetrics(predicted: p, measured: yt),
+                                          idleBias: IdleBias(predicted: p, measured: yt, busyPercent: busyTest).metrics)
         }
     }
 

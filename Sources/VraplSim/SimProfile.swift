@@ -43,6 +43,9 @@ public struct SimProfile: Sendable, Equatable {
     public var threads: Int
     /// P_idle: package power with nothing but housekeeping running, W (mean over segments).
     public var idleWatts: Double
+    /// The modelled CPU's TDP (`tdp_w`, the vendor's figure), W: only the published TDP baselines of
+    /// `vrapl evaluate` use it; nil when the profile does not say.
+    public var tdpWatts: Double? = nil
     /// Hidden per-segment idle-floor offset, uniform in ±idleJitterWatts.
     public var idleJitterWatts: Double
     /// Turbo: per-busy-thread factor T(B) = 1 + κ·(1 − B/threads).
@@ -161,7 +164,7 @@ extension SimProfile {
         guard bgThreads.count == 2, bgSamples.count == 2, bgThreads[0] <= bgThreads[1], bgSamples[0] <= bgSamples[1], bgSamples[0] >= 1 else {
             throw VraplError("background.threads and background.samples must be [min, max]")
         }
-        let p = SimProfile(
+        var p = SimProfile(
             name: try y.string("name"), cpuModel: (try? y.string("cpu_model")) ?? "simulated",
             threads: threads, idleWatts: try y.number("idle_w"), idleJitterWatts: try y.number("idle_jitter_w"),
             turboKappa: try y.number("turbo_kappa"), thermalTau: try y.duration("thermal_tau"),
@@ -174,6 +177,11 @@ extension SimProfile {
             backgroundRateHz: try bg.number("rate_hz"), backgroundThreads: bgThreads[0]...bgThreads[1],
             backgroundSamples: Int(bgSamples[0])...Int(bgSamples[1]), backgroundMix: try bg.mix("mix"),
             stressors: stressors, published: published)
+        if y.m["tdp_w"] != nil {
+            let tdp = try y.number("tdp_w")
+            guard tdp.isFinite, tdp > 0 else { throw VraplError("tdp_w must be a positive power in W") }
+            p.tdpWatts = tdp
+        }
         if p.intensityJitter < 0 || p.intensityJitter >= 1 || p.mixJitter < 0 || p.mixJitter >= 1 {
             throw VraplError("intensity_jitter and mix_jitter must be in [0, 1)")
         }

@@ -3,6 +3,8 @@ import Foundation
 import VraplCore
 import VraplDataset
 import VraplEval
+import VraplSim
+import VraplTrace
 
 /// `vrapl evaluate`: honest accuracy figures for a model (splits, live traces, baselines, feature
 /// ceiling, generalisation gap, ablation, calibration) as DIR/report.md, DIR/metrics.json and SVGs.
@@ -45,6 +47,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Guest views of one host time line (vrapl simulate --co-tenants): how close the sum of their independent estimates lands to the package.")
     var coTenants: [String] = []
 
+    @Option(name: .long, help: "The CPU's TDP in W for the published TDP baselines (default: the simulator profile's for sim traces; without one they are not scored).")
+    var tdp: Double?
+
     @Flag(name: .long, help: "Skip the retrains (generalisation gap and feature ablation).")
     var noRetrain = false
 
@@ -81,6 +86,12 @@ struct EvaluateCommand: ParsableCommand {
         cfg.ablation = !noAblation
         cfg.wholeHostModelPath = wholeHostModel
         cfg.coTenantPaths = try coTenants.isEmpty ? [] : DatasetLoader.expand(coTenants)
+        if let tdp {
+            guard tdp.isFinite, tdp > 0 else { throw ValidationError("--tdp \(tdp): expected a positive power in W") }
+            cfg.tdpWatts = tdp; cfg.tdpSource = "--tdp"
+        } else if let profile = try Self.simulatedProfile(dataPaths: cfg.dataPaths), let t = profile.tdpWatts {
+            cfg.tdpWatts = t; cfg.tdpSource = "simulator profile \(profile.name), tdp_w"
+        }
         if !noRetrain {
             var r = RetrainOptions()
             r.epochs = retrainEpochs
@@ -94,5 +105,15 @@ struct EvaluateCommand: ParsableCommand {
                                commandLine: (["vrapl"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         print(ReportWriter.summaryTable(report), terminator: "")
         print("report: \(out)/report.md, metrics: \(out)/metrics.json (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
+    }
+
+    /// The simulator profile of the first simulated HDF5 trace among `dataPaths` (nil for real data,
+    /// CSV input, or a profile that cannot be loaded).
+    static func simulatedProfile(dataPaths: [String]) throws -> SimProfile? {
+        for path in dataPaths where path.hasSuffix(".h5") {
+            guard let meta = try? TraceReader.readMetadata(path), case .simulated(let name) = meta.powerSource else { continue }
+            return try? SimProfile.load(name)
+        }
+        return nil
     }
 }

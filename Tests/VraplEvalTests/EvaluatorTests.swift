@@ -77,6 +77,8 @@ struct EvaluatorTests {
         #expect(report.splits[0].mayIncludeTrainingWindows == false && report.splits[1].mayIncludeTrainingWindows == true)
         for s in report.splits {
             #expect(s.baselines.map(\.baseline.kind) == BaselineKind.allCases)
+            // No TDP given and none in the fixture profile: the TDP curves are left out, and said so.
+            #expect(s.publishedBaselines.map(\.baseline.kind) == [.ccfAWS, .boavizta, .keplerLegacy])
             #expect(s.model.overall.count == s.testWindows && s.testWindows > 0)
         }
         #expect(report.live.count == 1 && report.calibration.count == 2)
@@ -96,6 +98,10 @@ struct EvaluatorTests {
         }
         let table = ReportWriter.summaryTable(report)
         #expect(table.contains("[power source: sim]"))
+        #expect(table.contains("segment (ccf-aws)") && table.contains("segment (boavizta)") && table.contains("segment (kepler-legacy)"))
+        #expect(report.notes.contains { $0.contains("not scored: no TDP") })
+        #expect(md.contains("CCF AWS 0.74-3.5 W/vCPU (published)"))
+        #expect((json?["splits"] as? [[String: Any]])?.first?["published_baselines"] != nil)
         // The split the model was trained with is scored plainly; another split is marked as flattering.
         #expect(table.contains("segment (model) "))
         #expect(table.contains("shuffle (model *)"))

@@ -139,3 +139,44 @@ struct BurstTests {
                                          sampleIntervalSeconds: 0.25) == [5..<6])
     }
 }
+
+@Suite("Published baselines")
+struct PublishedBaselineTests {
+    @Test("the published curves reproduce their sources' figures and scale by the guest's share k/T")
+    func publishedFigures() throws {
+        let c = PublishedBaselineContext(hostThreads: 20, tdpWatts: 100, tdpSource: "test")
+        func curve(_ k: PublishedBaselineKind) throws -> PublishedBaseline { try #require(PublishedBaseline.make(k, context: c, u: [], s: [], y: [])) }
+        // Boavizta's Xeon Silver profile: 20.4 W idle, 73.5 W at 100 % (the figures).
+        let boa = try curve(.boavizta).predict(u: [0, 1, 1], s: [1, 1, 0.1])
+        #expect(abs(boa[0] - 20.4) < 0.05 && abs(boa[1] - 73.5) < 0.05 && abs(boa[2] - 7.35) < 0.01, "\(boa)")
+        // CCF's AWS averages: 0.74 W and 3.5 W per vCPU; a 2-of-20 guest at 50 %: 2 × 2.12 W.
+        let ccf = try curve(.ccfAWS).predict(u: [0, 1, 0.5], s: [1, 1, 0.1])
+        #expect(abs(ccf[0] - 14.8) < 1e-9 && abs(ccf[1] - 70) < 1e-9 && abs(ccf[2] - 4.24) < 1e-9, "\(ccf)")
+        // Teads' TDP ratios at the published points and between them (30 %: halfway from 0.32 to 0.75).
+        let teads = try curve(.teadsTDP).predict(u: [0, 0.1, 0.3, 0.5, 1, 1.2], s: [])
+        for (got, want) in zip(teads, [12.0, 32, 53.5, 75, 102, 102]) { #expect(abs(got - want) < 1e-9, "\(teads)") }
+        // CodeCarbon without RAPL: half the TDP at any load.
+        #expect(try curve(.codecarbonHalfTDP).predict(u: [0, 0.7], s: [1, 0.5]) == [50, 25])
+        // No TDP: the TDP curves cannot be made, the others can.
+        let none = PublishedBaselineContext(hostThreads: 20, tdpWatts: nil, tdpSource: "none")
+        #expect(PublishedBaseline.make(.teadsTDP, context: none, u: [], s: [], y: []) == nil)
+        #expect(PublishedBaseline.make(.codecarbonHalfTDP, context: none, u: [], s: [], y: []) == nil)
+        #expect(PublishedBaseline.make(.boavizta, context: none, u: [], s: [], y: []) != nil)
+    }
+
+    @Test("legacy Kepler's line on CPU time recovers a and b from exact data, across guest sizes")
+    func keplerLine() throws {
+        var u: [Double] = [], s: [Double] = [], y: [Double] = []
+        for k in [1, 2, 4, 20] {
+            for i in 0...10 {
+                let uu = Double(i) / 10, ss = Double(k) / 20
+                u.append(uu); s.append(ss); y.append(24.5 * ss + 3.1 * uu * ss * 20)
+            }
+        }
+        let c = PublishedBaselineContext(hostThreads: 20, tdpWatts: nil, tdpSource: "none")
+        let b = try #require(PublishedBaseline.make(.keplerLegacy, context: c, u: u, s: s, y: y))
+        #expect(abs(b.parameters[0] - 24.5) < 1e-9 && abs(b.parameters[1] - 3.1) < 1e-9, "\(b.parameters)")
+        let p = b.predict(u: [0.5], s: [0.1])
+        #expect(abs(p[0] - (2.45 + 3.1)) < 1e-9)
+    }
+}
