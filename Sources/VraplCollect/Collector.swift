@@ -6,8 +6,9 @@ import VraplTrace
 /// Where `vrapl-collect` sends each sample: the HDF5 `TraceWriter` in production, memory in tests.
 /// `append` must not allocate in steady state; `close` flushes everything.
 public protocol SampleSink: AnyObject {
+    /// One sample; `cpuUsage` is the busy time of a recording that reads it (nil otherwise).
     func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
-                vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>) throws
+                vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>, cpuUsage: CPUUsage?) throws
     func close() throws
 }
 
@@ -36,6 +37,11 @@ public struct CollectorConfiguration: Sendable {
     public var simSeed: UInt64? = nil
     /// Record every per-CPU line of /proc/stat (`/percpu`), from the same read.
     public var perCPU = true
+    /// Record the busy time in µs of the cgroup v2 root `cpu.stat` (`/cpu_usage`) where the host
+    /// has one (the finer busy source, docs/PERFORMANCE.md "Busy-time sources").
+    public var cpuUsage = true
+    /// The cgroup v2 mount for `cpu.stat` (nil: this host's, from /proc/self/mounts).
+    public var cgroupfs: String? = nil
 
     public init(outputPath: String) { self.outputPath = outputPath }
 
@@ -87,12 +93,16 @@ public struct CollectorSummary: Sendable, CustomStringConvertible {
 public final class Collector {
     public let configuration: CollectorConfiguration
     public let stat: ProcStatReader
-    public let vmstat: VmstatReader
+    public let vmstat: KeyedCounterReader
     public let energy: EnergySource
     /// Root attributes for the trace (start time is set when `run` starts).
     public private(set) var metadata: TraceMetadata
     /// The CPUs whose per-CPU lines are recorded, in column order (empty with `perCPU` off).
     public let perCPUIDs: [Int]
+    /// The root `cpu.stat` reader, when busy time is recorded.
+    public let cpuUsage: CPUUsageReader?
+    /// Why busy time is not recorded (nil when it is, or when `cpuUsage` is off).
+    public let cpuUsageUnavailable: String?
 
     /// Opens every source (failing here, with the source's message, before any file is written).
     public init(configuration: CollectorConfiguration) throws {
@@ -101,7 +111,7 @@ public final class Collector {
         }
         self.configuration = configuration
         stat = try ProcStatReader(procfs: configuration.procfs, includePerCPU: configuration.perCPU)
-        vmstat = try VmstatReader(procfs: configuration.procfs, counters: configuration.vmstatCounters)
+        vmstat = try KeyedCounterReader(procfs: configuration.procfs, counters: configuration.vmstatCounters)
         switch configuration.power {
         case .rapl: energy = try PowercapReader(sysfs: configuration.sysfs)
         case .sim:
@@ -127,7 +137,25 @@ public final class Collector {
         } else {
             perCPUIDs = []
         }
+        if configuration.cpuUsage {
+            if let root = configuration.cgroupfs ?? CGroupMount.unifiedRoot() {
+                do {
+                    let r = try CPUUsageReader(cgroupfs: root)
+                    _ = try r.read()
+                    cpuUsage = r; cpuUsageUnavailable = nil
+                } catch {
+                    cpuUsage = nil; cpuUsageUnavailable = "\(error)"
+                }
+            } else {
+                cpuUsage = nil; cpuUsageUnavailable = "no cgroup v2 hierarchy is mounted"
+            }
+        } else {
+            cpuUsage = nil; cpuUsageUnavailable = nil
+        }
     }
+
+    /// `/cpu_usage@source` of the trace: `cgroup2:<path>`, nil when busy time is not recorded.
+    public var cpuUsageSource: String? { cpuUsage.map { "cgroup2:" + $0.path } }
 
     /// The RAPL zones in trace form (energy left empty), in the order samples carry them.
     public var raplZones: [RaplDomainSeries] {
@@ -146,6 +174,7 @@ public final class Collector {
         var vmValues = [UInt64](repeating: 0, count: vmstat.counters.count)
         var energyValues = [Microjoules](repeating: Microjoules(0), count: energy.zones.count)
         var energyRaw = [UInt64](repeating: 0, count: energy.zones.count)
+        var busy: CPUUsage? = nil
         var histogram = IntervalHistogram()
         let status = StatusLine(enabled: configuration.statusLine ?? (isatty(STDERR_FILENO) != 0), energy: energy)
 
@@ -173,12 +202,13 @@ public final class Collector {
                     try stat.read(into: &snapshot)
                     try vmstat.read(into: &vmValues)
                     try energy.sample(stat: snapshot, monotonicNs: now, into: &energyValues)
+                    if let cpuUsage { busy = try cpuUsage.read() }
                 }
                 if read {
                     for i in 0..<energyValues.count { energyRaw[i] = energyValues[i].value }
                     try vmValues.withUnsafeBufferPointer { v in
                         try energyRaw.withUnsafeBufferPointer { e in
-                            try sink.append(monotonicNs: now, wallClockNs: wall, stat: snapshot, vmstat: v, energyUj: e)
+                            try sink.append(monotonicNs: now, wallClockNs: wall, stat: snapshot, vmstat: v, energyUj: e, cpuUsage: busy)
                         }
                     }
                     if samples > 0 { histogram.add(now &- previousNs) }

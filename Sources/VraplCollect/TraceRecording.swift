@@ -3,9 +3,9 @@ import VraplTrace
 
 extension TraceWriter: SampleSink {
     public func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
-                       vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>) throws {
+                       vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>, cpuUsage: CPUUsage?) throws {
         try append(monotonicNs: monotonicNs, wallClockNs: wallClockNs, stat: stat, vmstat: vmstat,
-                   energyUj: energyUj, simHiddenWatts: nil)
+                   energyUj: energyUj, simHiddenWatts: nil, cpuUsage: cpuUsage)
     }
 }
 
@@ -16,6 +16,7 @@ extension Collector {
         setStartTime(SampleClock.wallNs())
         let writer = try TraceWriter(path: configuration.outputPath, metadata: metadata,
                                      vmstatNames: vmstat.counters, raplZones: raplZones, perCPUIDs: perCPUIDs,
+                                     cpuUsageSource: cpuUsageSource,
                                      options: TraceWriter.Options(flushIntervalNs: configuration.flushIntervalNs))
         return try run(into: writer)
     }

@@ -58,6 +58,14 @@ public struct FeatureSeries: Sendable {
                 throw VraplError("feature set '\(featureSet.name)' needs a guest-view trace (per-sample vCPUs and the host's shape, /guest_view), which the trace (host '\(trace.metadata.hostName)') is not: simulate one with a matrix 'tenancy:' section")
             }
         }
+        let usage = trace.cpuUsage
+        if featureSet.needsCPUUsage {
+            guard let usage, usage.userUsec.count == n, usage.systemUsec.count == n else {
+                throw VraplError("busy time from cgroup-cpu-stat needs the trace's /cpu_usage (the cgroup v2 cpu.stat µs a collector records where the host has it, and the simulator always writes), which the trace (host '\(trace.metadata.hostName)') does not have: record it again, or train with busy_source: proc-stat")
+            }
+        }
+        // The CPUs the busy µs are spread over: the guest's k, else the whole machine's.
+        let machineCPUs = max(1, trace.metadata.coreCount)
         for (i, column) in trace.cpuFields.enumerated() where column.count != n {
             throw VraplError("trace column cpu_\(CPUTimes.fieldNames[i]) has \(column.count) samples, expected \(n)")
         }
@@ -78,7 +86,8 @@ public struct FeatureSeries: Sendable {
                 stat.procsRunning = t < trace.procsRunning.count ? trace.procsRunning[t] : 0
                 stat.procsBlocked = t < trace.procsBlocked.count ? trace.procsBlocked[t] : 0
                 let sample = RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t],
-                                       vcpus: view.map { Int($0.vcpus[t]) } ?? 0)
+                                       vcpus: view.map { Int($0.vcpus[t]) } ?? machineCPUs,
+                                       cpuUsage: featureSet.needsCPUUsage ? usage?.usage(at: t) : nil)
                 _ = extractor.push(sample, into: base + t, stride: n)
             }
         }

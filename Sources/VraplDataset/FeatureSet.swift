@@ -16,10 +16,18 @@ import VraplCore
 ///   guest's vCPUs over its host's threads (constant while k is): the host shape as an input, so a
 ///   guest-shaped model keeps the v4.1 architecture and its PyTorch names (DESIGN.md "A VM is a slice
 ///   of its host"). T comes from the trace's guest view in training and from the model in the guest.
+///
+/// `busySource` says where user % and system % come from (`BusyTimeSource`): /proc/stat ticks
+/// (default, every trace), or the cgroup v2 root `cpu.stat` in µs (`/cpu_usage`): then
+/// user % = Δuser_usec / (Δt · k) · 100 and system % likewise, k the CPUs the counters cover (the
+/// guest's vCPUs, or the whole machine's), Δt the monotonic interval; iowait % stays a tick share.
+/// The feature names do not change, so a model records the source separately (`busy_source`).
 public struct FeatureSet: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable { case decodeRapl4 = "decode-rapl-4", extended, guestShare5 = "guest-share-5" }
 
     public let kind: Kind
+    /// Where the busy percentages come from (decode-rapl-4 and guest-share-5).
+    public var busySource: BusyTimeSource = .procStat
     /// Selection name (`features:` in the YAML config).
     public var name: String { kind.rawValue }
     /// Feature names in input order (the model's `features` metadata).
@@ -39,7 +47,16 @@ public struct FeatureSet: Hashable, Sendable, CustomStringConvertible {
     public var needsPageFaults: Bool { kind == .extended }
     /// True when the set needs the host shape (k per sample and the host's T): a guest-shaped model.
     public var needsHostShape: Bool { kind == .guestShare5 }
-    public var description: String { name }
+    public var description: String { busySource == .procStat ? name : name + " (busy time from " + busySource.rawValue + ")" }
+    /// True when the set reads busy time from `/cpu_usage` (cgroup v2 `cpu.stat`).
+    public var needsCPUUsage: Bool { busySource == .cgroupCPUStat && kind != .extended }
+
+    /// This set with its busy percentages from `source`.
+    public func withBusySource(_ source: BusyTimeSource) -> FeatureSet {
+        var s = self
+        s.busySource = source
+        return s
+    }
 
     public static let decodeRapl4 = FeatureSet(kind: .decodeRapl4)
     public static let extended = FeatureSet(kind: .extended)
@@ -73,11 +90,14 @@ public struct RawSample: Sendable, Equatable {
     public var stat: ProcStatSnapshot
     /// /proc/vmstat `pgfault` (cumulative), when read; only the `extended` set needs it.
     public var pageFaults: UInt64?
-    /// k: the guest's online vCPUs (its `cpuN` lines), 0 when unknown; only `guest-share-5` needs it.
+    /// k: the guest's online vCPUs (its `cpuN` lines), 0 when unknown; `guest-share-5` needs it, and
+    /// so do busy percentages from `cpuUsage` (the CPUs its µs are spread over).
     public var vcpus: Int
+    /// Busy time in µs (cgroup v2 root `cpu.stat`), when read; sets with `busySource` cgroup use it.
+    public var cpuUsage: CPUUsage?
 
-    public init(monotonicNs: UInt64, stat: ProcStatSnapshot, pageFaults: UInt64? = nil, vcpus: Int = 0) {
-        self.monotonicNs = monotonicNs; self.stat = stat; self.pageFaults = pageFaults; self.vcpus = vcpus
+    public init(monotonicNs: UInt64, stat: ProcStatSnapshot, pageFaults: UInt64? = nil, vcpus: Int = 0, cpuUsage: CPUUsage? = nil) {
+        self.monotonicNs = monotonicNs; self.stat = stat; self.pageFaults = pageFaults; self.vcpus = vcpus; self.cpuUsage = cpuUsage
     }
 }
 
@@ -143,6 +163,12 @@ public struct FeatureExtractor: Sendable {
                 lastRow[0] = du / total * 100
                 lastRow[1] = ds / total * 100
                 lastRow[2] = dw / total * 100
+            }
+            if featureSet.busySource == .cgroupCPUStat, let a = prev.cpuUsage, let b = sample.cpuUsage, dt > 0, sample.vcpus > 0 {
+                // µs of busy time over the interval's capacity of k CPUs.
+                let capacityUsec = dt * 1e6 * Double(sample.vcpus)
+                lastRow[0] = min(100, delta(a.userUsec, b.userUsec) / capacityUsec * 100)
+                lastRow[1] = min(100, delta(a.systemUsec, b.systemUsec) / capacityUsec * 100)
             }
             lastRow[3] = logRate(delta(p.contextSwitches, c.contextSwitches), 3)
             if featureSet.kind == .guestShare5, let t = hostThreads, t > 0 { lastRow[4] = Double(sample.vcpus) / Double(t) }

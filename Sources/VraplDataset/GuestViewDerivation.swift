@@ -81,6 +81,9 @@ public enum GuestViewDerivation {
         var out = trace
         out.perCPU = nil
         out.simHiddenWatts = nil  // the host's hidden power is not the guest's
+        // The root cpu.stat covers every CPU of the host, not a guest's set: a derived view has no
+        // µs busy time (a model with busy_source cgroup-cpu-stat refuses it, naming the trace).
+        out.cpuUsage = nil
         out.metadata.labels["guest_view"] = "derived from per-CPU lines; events without a per-CPU line shared by busy time"
         var cpu = [[UInt64]](repeating: [UInt64](repeating: 0, count: n), count: 10)
         var ctxt = [UInt64](repeating: 0, count: n), intr = ctxt, procs = ctxt, running = ctxt, blocked = ctxt

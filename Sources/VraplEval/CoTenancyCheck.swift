@@ -46,7 +46,7 @@ public struct CoTenancyReport: Codable, Sendable {
         guard let shape = model.guestShape else {
             throw VraplError("--co-tenants needs a guest-shaped model (guest_shape metadata); \(model.displayName) is a whole-host model")
         }
-        let featureSet = try FeatureSet(featureNames: model.features)
+        let featureSet = try model.featureSet()
         struct Loaded { var name: String; var vcpus: [UInt64]; var first: Int; var estimate: [Double]; var truth: [Float]; var package: [Float] }
         var loaded: [Loaded] = []
         for path in paths {

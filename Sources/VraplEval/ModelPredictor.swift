@@ -26,7 +26,7 @@ public final class ModelPredictor {
     }
 
     /// The feature set and window options the model expects.
-    public func featureSet() throws -> FeatureSet { try FeatureSet(featureNames: model.features) }
+    public func featureSet() throws -> FeatureSet { try model.featureSet() }
     public var embedding: DelayEmbedding { model.delayEmbedding }
 
     /// Checks that `dataset` has this model's features and embedding.

@@ -96,7 +96,7 @@ public enum Retraining {
     public static func generalisationGap(model: ModelFile, data: EvalData, livePaths: [String], options: RetrainOptions,
                                          ceiling: FeatureCeiling.Result, seed: UInt64, threads: Int,
                                          log: (String) -> Void) throws -> [GapRow] {
-        let featureSet = try FeatureSet(featureNames: model.features)
+        let featureSet = try model.featureSet()
         let cfg = config(like: model, featureSet: featureSet, options: options, seed: seed)
         var ds = data.dataset
         if let cap = options.maxWindows, cap < ds.windowCount { ds = ds.limited(toWindows: cap, seed: seed) }

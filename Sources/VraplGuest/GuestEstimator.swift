@@ -143,7 +143,7 @@ public final class GuestEstimator {
     public init(model: ModelFile, predictor: WindowPredictor, predictEvery: Int = 1, batch: Batch? = nil,
                 shareRule: ShareRule? = nil) throws {
         let name = model.path ?? model.displayName
-        guard let set = try? FeatureSet(featureNames: model.features) else {
+        guard let set = try? model.featureSet() else {
             throw VraplError("\(name): model features \(model.features) are not computed by any feature set this guest knows (\(FeatureSet.all.map(\.name).joined(separator: ", "))); refusing to build windows that differ from training")
         }
         guard predictor.inputSize == model.inputSize else {

@@ -277,19 +277,36 @@ public final class GuestRunner {
 
     // MARK: Live
 
+    /// The cgroup v2 root `cpu.stat` for a model whose busy percentages come from it (nil for the
+    /// others). Where it cannot be read the guest falls back to /proc/stat ticks and says so once:
+    /// the features are then noisier than in training for small guests, never missing.
+    static func openCPUUsage(featureSet: FeatureSet, cgroupfs: String?, warn: (String) -> Void) -> CPUUsageReader? {
+        guard featureSet.needsCPUUsage else { return nil }
+        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
+            warn("the model reads busy time from the cgroup v2 cpu.stat, but no cgroup v2 hierarchy is mounted here (give --cgroupfs ROOT): falling back to /proc/stat ticks")
+            return nil
+        }
+        do { return try CPUUsageReader(cgroupfs: root) } catch {
+            warn("the model reads busy time from the cgroup v2 cpu.stat, but \(error): falling back to /proc/stat ticks")
+            return nil
+        }
+    }
+
     /// Samples `<procfs>/stat` at the model's interval on absolute monotonic deadlines until SIGTERM,
     /// SIGINT or `--duration`; then exports a last time and returns.
     public func runLive() throws {
         let reader = try ProcStatReader(procfs: config.procfs)
         let vcpuFallback = try GuestRunner.checkGuestSize(model: model, onlineCPUs: reader.cpuCount, path: reader.path,
                                                           warn: { fputs("vrapl-guest: \($0)\n", stderr) })
-        var vmstat: VmstatReader?
+        var vmstat: KeyedCounterReader?
         var vmValues: [UInt64] = []
         if estimator.featureSet.needsPageFaults {
-            let r = try VmstatReader(procfs: config.procfs, counters: ["pgfault"])
+            let r = try KeyedCounterReader(procfs: config.procfs, counters: ["pgfault"])
             vmstat = r
             vmValues = [0]
         }
+        let usage = GuestRunner.openCPUUsage(featureSet: estimator.featureSet, cgroupfs: config.cgroupfs,
+                                             warn: { fputs("vrapl-guest: \($0)\n", stderr) })
         // SIGTERM/SIGINT (the one handler, VraplCore.StopSignal): the loop finishes the tick, exports
         // once more and returns; a second signal kills.
         StopSignal.reset()
@@ -315,14 +332,17 @@ public final class GuestRunner {
             if rc == EINTR { continue }  // re-check the stop flag, then finish sleeping
             // A failed read is retried once; a tick that still fails is skipped (the next Δt is longer,
             // no energy lost) and counted; only a persistent failure ends the guest.
+            var busy: CPUUsage? = nil
             let read = try retry.attempt {
                 try reader.read(into: &stat)
                 if let vmstat { try vmstat.read(into: &vmValues) }
+                if let usage { busy = try usage.read() }
             }
             let now = SampleClock.monotonicNs()
             if read {
                 let k = reader.cpuCount > 0 ? reader.cpuCount : vcpuFallback
-                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0], vcpus: k)
+                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0], vcpus: k,
+                                       cpuUsage: busy)
                 _ = step(sample, wallClockUnix: wallNowUnix())
             }
             skippedReads = retry.skippedTicks

@@ -52,7 +52,9 @@ public struct TraceDataSource {
         stat.processesCreated = t < trace.processesCreated.count ? trace.processesCreated[t] : 0
         stat.procsRunning = t < trace.procsRunning.count ? trace.procsRunning[t] : 0
         stat.procsBlocked = t < trace.procsBlocked.count ? trace.procsBlocked[t] : 0
-        let vcpus = trace.guestView.map { t < $0.vcpus.count ? Int($0.vcpus[t]) : 0 } ?? 0
-        return RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t], vcpus: vcpus)
+        // As FeatureSeries does: k of a guest view, else the whole machine's CPUs; busy µs when recorded.
+        let vcpus = trace.guestView.map { t < $0.vcpus.count ? Int($0.vcpus[t]) : 0 } ?? max(1, trace.metadata.coreCount)
+        let usage = trace.cpuUsage.flatMap { t < $0.userUsec.count && t < $0.systemUsec.count ? $0.usage(at: t) : nil }
+        return RawSample(monotonicNs: trace.monotonicNs[t], stat: stat, pageFaults: pageFaults?[t], vcpus: vcpus, cpuUsage: usage)
     }
 }

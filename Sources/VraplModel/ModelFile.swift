@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplDataset
 import VraplNN
 
 /// A vrapl model: weights by PyTorch `state_dict` name plus the metadata that says how to build the
@@ -31,6 +32,8 @@ public struct ModelFile: Equatable, Sendable {
     public var guestShape: GuestShape?
     /// The calibrated central prediction interval (`interval`); nil: none ("interval n/a").
     public var interval: PredictionInterval?
+    /// Where its busy percentages come from (`busy_source`; absent: /proc/stat ticks).
+    public var busySource: BusyTimeSource = .procStat
     /// Weights, by `state_dict` name.
     public var tensors: [String: SafetensorsTensor]
     /// Metadata keys this version does not interpret.
@@ -55,6 +58,11 @@ public struct ModelFile: Equatable, Sendable {
         self.trainingStats = trainingStats
         self.name = name
         self.tensors = tensors
+    }
+
+    /// The feature set that computes this model's inputs: its `features`, busy time from `busySource`.
+    public func featureSet() throws -> FeatureSet {
+        try FeatureSet(featureNames: features).withBusySource(busySource)
     }
 
     /// A short name for reports and metrics: `name`, else the file name without extension, else "model".
@@ -134,6 +142,10 @@ public struct ModelFile: Equatable, Sendable {
             do { try value.validate() } catch let e as VraplError { throw fail(e.message) }
             interval = value
         }
+        var busySource = BusyTimeSource.procStat
+        if let text = meta[ModelMetadataKey.busySource] {
+            do { busySource = try BusyTimeSource(parsing: text) } catch let e as VraplError { throw fail("busy_source: " + e.message) }
+        }
         var trainingStats: TrainingStats?
         if let statsText = meta[ModelMetadataKey.trainingStats], !statsText.isEmpty {
             trainingStats = try Self.decode(statsText, key: "training_stats", fail: fail)
@@ -144,12 +156,14 @@ public struct ModelFile: Equatable, Sendable {
                   trainingStats: trainingStats, name: meta[ModelMetadataKey.name], tensors: file.tensors)
         self.guestShape = guestShape
         self.interval = interval
+        self.busySource = busySource
         if features.contains("vcpu_share") != (guestShape != nil) {
             throw fail(guestShape == nil ? "the features include vcpu_share but the host metadata (guest_shape) is missing"
                                          : "guest_shape is set but the features have no vcpu_share input")
         }
         let known = Set(ModelMetadataKey.required + [ModelMetadataKey.provenance, ModelMetadataKey.metrics,
-                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name, ModelMetadataKey.guestShape, ModelMetadataKey.interval])
+                                                    ModelMetadataKey.trainingStats, ModelMetadataKey.name, ModelMetadataKey.guestShape, ModelMetadataKey.interval,
+                                                    ModelMetadataKey.busySource])
         extraMetadata = meta.filter { !known.contains($0.key) }
         do {
             try validate()
@@ -284,6 +298,7 @@ public struct ModelFile: Equatable, Sendable {
         if let name { meta[ModelMetadataKey.name] = name }
         if let guestShape { meta[ModelMetadataKey.guestShape] = try json(guestShape) }
         if let interval { meta[ModelMetadataKey.interval] = try json(interval) }
+        if busySource != .procStat { meta[ModelMetadataKey.busySource] = busySource.rawValue }
         return meta
     }
 

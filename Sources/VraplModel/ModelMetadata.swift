@@ -75,6 +75,8 @@ public enum ModelMetadataKey {
     public static let guestShape = "guest_shape"
     /// Optional: the calibrated prediction interval (`PredictionInterval`); absent: "interval n/a".
     public static let interval = "interval"
+    /// Optional: where the busy percentages come from (`BusyTimeSource`); absent: `proc-stat`.
+    public static let busySource = "busy_source"
 
     /// Keys every model must have.
     public static let required = [format, formatVersion, architecture, features, embedding, normalization, target, powerSource]

@@ -94,7 +94,7 @@ public struct TrainConfig: Equatable, Sendable {
         c.name = name
         let r = YAMLReader(source: source)
         // A typo must not silently fall back to a default: every mapping lists the keys it knows.
-        try r.rejectUnknown(root, ["version", "model", "features", "embedding", "data", "split", "training", "seed"])
+        try r.rejectUnknown(root, ["version", "model", "features", "busy_source", "embedding", "data", "split", "training", "seed"])
         try r.rejectUnknown(try r.map(root, "model") ?? [:], ["kind", "cnn_channels", "cnn_kernel_size", "pool_size", "use_batch_norm",
                                                               "encoder_layers", "latent_dim", "power_head_layers", "dropout"], path: "model")
         try r.rejectUnknown(try r.map(root, "embedding") ?? [:], ["d", "tau", "sample_interval_ms"], path: "embedding")
@@ -120,6 +120,11 @@ public struct TrainConfig: Equatable, Sendable {
         c.powerHeadLayers = try r.ints(model, "power_head_layers", path: "model") ?? c.powerHeadLayers
         c.dropout = try r.double(model, "dropout", path: "model") ?? c.dropout
         if let f = try r.string(root, "features") { c.featureSet = try FeatureSet(named: f) }
+        if let b = try r.string(root, "busy_source") {
+            do { c.featureSet = c.featureSet.withBusySource(try BusyTimeSource(parsing: b)) } catch let e as VraplError {
+                throw VraplError("\(source): busy_source: \(e.message)")
+            }
+        }
         let emb = try r.map(root, "embedding") ?? [:]
         c.d = try r.int(emb, "d", path: "embedding") ?? c.d
         c.tau = try r.int(emb, "tau", path: "embedding") ?? c.tau

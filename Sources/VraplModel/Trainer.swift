@@ -269,6 +269,7 @@ public final class Trainer {
                               target: view == nil ? "package_power_watts" : "guest_share_watts",
                               powerSource: powerSource, provenance: provenance, metrics: metrics, trainingStats: trainingStats,
                               name: name, tensors: try Self.tensors(of: network))
+        model.busySource = config.featureSet.busySource
         // A guest-shaped model carries its host; trained on guest views, it must see k/T as an input.
         if let view {
             guard dataset.featureNames.contains("vcpu_share") else {

@@ -111,6 +111,11 @@ public enum CoTenancy {
             traces[i].simHiddenWatts = hidden[i]
             if ran.contains(where: { $0 < 1 }) {
                 steal(&traces[i].cpuFields, ran: ran)
+                if var usage = traces[i].cpuUsage {
+                    usage.userUsec = scaled(usage.userUsec, ran: ran)
+                    usage.systemUsec = scaled(usage.systemUsec, ran: ran)
+                    traces[i].cpuUsage = usage
+                }
                 traces[i].metadata.labels["sim_oversubscription"] = "vCPUs \(names) = \(total) on \(p.threads) threads: time a tenant's vCPUs wanted but did not get is steal"
             }
         }
@@ -141,6 +146,19 @@ public enum CoTenancy {
             }
             fields[stealField][s] = UInt64(stolen.rounded(.down))
         }
+    }
+
+    /// A cumulative counter whose interval s advances by `ran[s]` of its original step (the µs busy
+    /// time of an oversubscribed tenant: steal is not in cpu.stat), floors of the running sum.
+    static func scaled(_ counter: [UInt64], ran: [Double]) -> [UInt64] {
+        guard counter.count > 1, ran.count == counter.count else { return counter }
+        var out = counter
+        var sum = Double(counter[0])
+        for s in 1..<counter.count {
+            sum += Double(counter[s] &- counter[s - 1]) * ran[s]
+            out[s] = UInt64(sum.rounded(.down))
+        }
+        return out
     }
 
     /// A cumulative µJ counter of `watts` over the intervals ending at each sample, wrapping past `range`.

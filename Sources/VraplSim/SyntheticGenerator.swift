@@ -22,6 +22,10 @@ public struct SyntheticGenerator {
     public var visibleNoise: Double = 0.05
     /// Random tick phase of the jiffy counters, in jiffies (0 = plain floor of the accumulator).
     public var tickDither: Double = 1.5
+    /// The kernel's own tick (CONFIG_HZ 250: 4 ms), the quantum of the µs busy time in `/cpu_usage`
+    /// (the cgroup v2 root cpu.stat is kcpustat, charged a kernel tick at a time); dithered by
+    /// `tickDither` kernel ticks as the jiffy counters are by jiffies.
+    public var kernelTickUsec: Double = 4000
 
     public init(profile: SimProfile, seed: UInt64) {
         self.profile = profile
@@ -143,6 +147,11 @@ public struct SyntheticGenerator {
                 / Double(t.neighbourStressors.count)
         }()
         var hidden = [Float](); hidden.reserveCapacity(n)
+        // µs busy time (`/cpu_usage`): user + nice, system + irq + softirq, on its own random stream.
+        var usageUser = [UInt64](), usageSystem = [UInt64]()
+        usageUser.reserveCapacity(n); usageSystem.reserveCapacity(n)
+        var urng = SimRandom(seed: seed, stream: 0xC9_05A6)
+        var uUser: UInt64 = 0, uSystem: UInt64 = 0
 
         var rng = SimRandom(seed: seed, stream: 1)
         let dtNom = schedule.sampleInterval
@@ -330,6 +339,10 @@ public struct SyntheticGenerator {
                 wall.append(startTimeNs + Int64(monoNs - mono0))
                 cUser.append(vUser); cNice.append(vNice); cSystem.append(vSystem); cIdle.append(vIdle)
                 cIowait.append(vIowait); cSoftirq.append(vSoftirq)
+                let usecPerJiffy = 1e6 / userHz, q = kernelTickUsec
+                uUser = max(uUser, UInt64((((accUser + Double(vNice)) * usecPerJiffy / q + td * urng.uniform()).rounded(.down)) * q))
+                uSystem = max(uSystem, UInt64((((accSystem + accSoftirq + Double(vIrq)) * usecPerJiffy / q + td * urng.uniform()).rounded(.down)) * q))
+                usageUser.append(uUser); usageSystem.append(uSystem)
                 ctxtCol.append(UInt64(accCtxt)); intrCol.append(UInt64(accIntr)); procCol.append(UInt64(accForks))
                 runCol.append(UInt64(running)); blkCol.append(UInt64(blk))
                 pgf.append(UInt64(accPgf)); pgmaj.append(UInt64(accPgmaj)); pswpin.append(swapIn); pswpout.append(swapOut)
@@ -353,6 +366,8 @@ public struct SyntheticGenerator {
                         NamedCounterSeries(name: "pswpin", values: pswpin), NamedCounterSeries(name: "pswpout", values: pswpout)]
         trace.rapl = [RaplDomainSeries(key: "intel-rapl:0", name: "package-0", maxEnergyRangeUj: maxRange, energyUj: energy)]
         trace.simHiddenWatts = hidden
+        trace.cpuUsage = CPUUsageSeries(source: "sim:\(p.name) (µs busy time at a \(Int(kernelTickUsec)) µs kernel tick, as the cgroup v2 root cpu.stat)",
+                                        userUsec: usageUser, systemUsec: usageSystem)
         if tenancy != nil {
             trace.guestView = GuestViewSeries(host: host, rule: rule, maxEnergyRangeUj: maxRange, vcpus: vcpuCol, energyUj: shareEnergy)
             trace.metadata.labels["sim_hidden_w"] = "the guest's measured share minus E[share | guest-visible counters and segment, neighbours at their mean load]; simulator only, never a feature"

@@ -1,12 +1,13 @@
 import VraplCore
 
-/// Reads selected counters of `<procfs>/vmstat` (`name value` lines): by default
-/// `VmstatDefaults.counters` (pgfault, pgmajfault, pswpin, pswpout), plus any the caller names.
+/// Reads selected counters of a file of `name value` lines: `<procfs>/vmstat` (by default
+/// `VmstatDefaults.counters`: pgfault, pgmajfault, pswpin, pswpout, plus any the caller names) or a
+/// cgroup v2 `cpu.stat` (`CPUUsageReader`).
 ///
 /// The file stays open; `read(into:)` is one `pread` pass and a byte-level parse that allocates nothing.
 /// Every requested counter must be present: the initializer fails otherwise, naming the counter.
-public final class VmstatReader {
-    /// `<procfs>/vmstat`.
+public final class KeyedCounterReader {
+    /// The file read (`<procfs>/vmstat`, `<cgroupfs>/cpu.stat`).
     public let path: String
     /// The counters read, in the order of the values `read` returns.
     public let counters: [String]
@@ -20,12 +21,17 @@ public final class VmstatReader {
     private var prefixLimit = 0
 
     /// Opens `<procfs>/vmstat` and parses it once. Duplicates in `counters` are removed (first kept).
-    public init(procfs: String = "/proc", counters: [String] = VmstatDefaults.counters) throws {
-        path = procfs.hasSuffix("/") ? procfs + "vmstat" : procfs + "/vmstat"
+    public convenience init(procfs: String = "/proc", counters: [String] = VmstatDefaults.counters) throws {
+        try self.init(path: procfs.hasSuffix("/") ? procfs + "vmstat" : procfs + "/vmstat", counters: counters)
+    }
+
+    /// Opens `path` (`name value` lines) and parses it once; every counter must be there.
+    public init(path: String, counters: [String]) throws {
+        self.path = path
         var unique: [String] = []
         for name in counters where !unique.contains(name) {
             guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) else {
-                throw VraplError("invalid vmstat counter name '\(name)'")
+                throw VraplError("invalid counter name '\(name)'")
             }
             unique.append(name)
         }
@@ -66,7 +72,7 @@ public final class VmstatReader {
             let found = self.found
             let complete = try values.withUnsafeMutableBufferPointer { out in
                 try file.withPrefix(limit: prefixLimit) { bytes in
-                    try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
+                    try KeyedCounterReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
                                            prefix: true) != nil
                 }
             }
@@ -82,7 +88,7 @@ public final class VmstatReader {
         let found = self.found
         let end = try values.withUnsafeMutableBufferPointer { out in
             try file.withContents { bytes in
-                (try VmstatReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
+                (try KeyedCounterReader.parse(bytes, path: path, names: names, ranges: ranges, found: found, into: out,
                                         prefix: false) ?? 0, bytes.count)
             }
         }

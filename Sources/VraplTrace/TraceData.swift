@@ -35,6 +35,10 @@ public struct TraceData: Sendable {
     /// Every per-CPU line of /proc/stat (`/percpu`, format_version 2), when recorded: the raw
     /// counters a guest view of any CPU set is derived from (`GuestViewDerivation`).
     public var perCPU: PerCPUSeries? = nil
+    /// Busy CPU time in µs from the cgroup v2 root `cpu.stat` (`/cpu_usage`), when recorded: the
+    /// finer busy source of models with `busy_source: cgroup-cpu-stat`. Covers the same CPUs as the
+    /// aggregate /proc/stat line (the whole machine, or the guest of a guest view).
+    public var cpuUsage: CPUUsageSeries? = nil
 
     public init(metadata: TraceMetadata) { self.metadata = metadata }
 
@@ -173,6 +177,19 @@ public struct CPUTopology: Codable, Equatable, Sendable {
         case cores, sockets, online, siblings
         case logicalCPUs = "logical_cpus"
     }
+}
+
+/// Cumulative busy CPU time per sample, µs (`CPUUsage` per sample, struct of arrays), and where it
+/// was read (`cgroup2:/sys/fs/cgroup/cpu.stat`, `sim:…`).
+public struct CPUUsageSeries: Sendable, Equatable {
+    public var source: String
+    public var userUsec: [UInt64]
+    public var systemUsec: [UInt64]
+    public init(source: String, userUsec: [UInt64] = [], systemUsec: [UInt64] = []) {
+        self.source = source; self.userUsec = userUsec; self.systemUsec = systemUsec
+    }
+    /// The reading at sample `s`.
+    @inline(__always) public func usage(at s: Int) -> CPUUsage { CPUUsage(userUsec: userUsec[s], systemUsec: systemUsec[s]) }
 }
 
 /// Every per-CPU line of /proc/stat per sample: `fields[f][s * cpuIDs.count + j]` is field f

@@ -17,6 +17,9 @@ final class TraceFileSchema {
     let guestViewEnergy: H5Dataset?
     /// `/percpu/cpu_<field>`, 10 datasets of samples × CPUs (empty when per-CPU lines are not recorded).
     let perCPU: [H5Dataset]
+    /// `/cpu_usage/user_usec` and `/cpu_usage/system_usec` (when busy time is recorded).
+    let cpuUsageUser: H5Dataset?
+    let cpuUsageSystem: H5Dataset?
     private let segmentName: H5Dataset
     private let segmentFirst: H5Dataset
     private let segmentLast: H5Dataset
@@ -26,7 +29,7 @@ final class TraceFileSchema {
 
     init(path: String, metadata: TraceMetadata, vmstatNames: [String], raplZones: [RaplDomainSeries],
          recordsSimHiddenWatts: Bool, guestView: GuestViewSeries? = nil, perCPUIDs: [Int]? = nil,
-         chunkRows: Int, deflateLevel: Int? = nil) throws {
+         cpuUsageSource: String? = nil, chunkRows: Int, deflateLevel: Int? = nil) throws {
         let file = try H5File.create(path)
         self.file = file
         let root = file.root
@@ -110,6 +113,17 @@ final class TraceFileSchema {
             perCPU = []
         }
 
+        if let source = cpuUsageSource {
+            let group = try root.createGroup(TraceLayout.cpuUsageGroup)
+            groups.append(group)
+            try group.setAttribute("source", string: source)
+            cpuUsageUser = try counter(group, TraceLayout.cpuUsageUser, units: "µs, cumulative (user + nice, cgroup v2 cpu.stat user_usec)")
+            cpuUsageSystem = try counter(group, TraceLayout.cpuUsageSystem, units: "µs, cumulative (system + irq + softirq, cgroup v2 cpu.stat system_usec)")
+        } else {
+            cpuUsageUser = nil
+            cpuUsageSystem = nil
+        }
+
         let segments = try root.createGroup(TraceLayout.segmentsGroup)
         groups.append(segments)
         segmentName = try segments.createStringDataset("name", chunkRows: 64)
@@ -155,6 +169,8 @@ final class TraceFileSchema {
         if let guestViewVcpus { all.append(guestViewVcpus) }
         if let guestViewEnergy { all.append(guestViewEnergy) }
         all += perCPU
+        if let cpuUsageUser { all.append(cpuUsageUser) }
+        if let cpuUsageSystem { all.append(cpuUsageSystem) }
         for dataset in all { dataset.close() }
         for group in groups.reversed() { group.close() }
         try file.close()

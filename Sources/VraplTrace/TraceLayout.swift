@@ -28,6 +28,10 @@ public enum TraceLayout {
     public static let guestViewVcpus = "vcpus"
     /// Per-CPU lines: `/percpu/cpu_<field>` (samples × CPUs) with `@cpus` (JSON list of CPU numbers).
     public static let perCPUGroup = "percpu"
+    /// Busy CPU time in µs: `/cpu_usage/{user_usec,system_usec}` with `@source` (the file read).
+    public static let cpuUsageGroup = "cpu_usage"
+    public static let cpuUsageUser = "user_usec"
+    public static let cpuUsageSystem = "system_usec"
 
     /// HDF5 group name of a RAPL zone: the powercap key with `:` replaced by `_` (`intel-rapl_0_1`).
     public static func raplGroupName(forKey key: String) -> String { key.replacing(":", with: "_") }

@@ -14,6 +14,8 @@ public struct TraceHeader: Sendable {
     public var guestView: GuestViewSeries? = nil
     /// The CPUs whose per-CPU lines are recorded (`/percpu@cpus`); nil when the trace has none.
     public var perCPUIDs: [Int]? = nil
+    /// Where the trace's busy time (`/cpu_usage@source`) was read; nil when it has none.
+    public var cpuUsageSource: String? = nil
 }
 
 /// Reads vrapl traces (layout: docs/trace-format.md). Accepts every `format_version` up to
@@ -76,6 +78,11 @@ public enum TraceReader {
                 per.fields.append(try group.openDataset(name, twoDimensional: true).read(UInt64.self, count: n))
             }
             data.perCPU = per
+        }
+        if let source = opened.header.cpuUsageSource, let group = opened.cpuUsageGroup {
+            data.cpuUsage = CPUUsageSeries(source: source,
+                                           userUsec: try group.openDataset(TraceLayout.cpuUsageUser).read(UInt64.self, count: n),
+                                           systemUsec: try group.openDataset(TraceLayout.cpuUsageSystem).read(UInt64.self, count: n))
         }
         data.segments = opened.header.segments
         return data
@@ -149,6 +156,7 @@ private struct OpenTrace {
     var raplGroups: [H5Group] = []
     var guestViewGroup: H5Group?
     var perCPUGroup: H5Group?
+    var cpuUsageGroup: H5Group?
 
     init(file: H5File) throws {
         let root = file.root
@@ -217,6 +225,17 @@ private struct OpenTrace {
             perCPUIDs = ids
             perCPUGroup = group
         }
+        var cpuUsageSource: String?
+        if root.contains(TraceLayout.cpuUsageGroup) {
+            let group = try root.openGroup(TraceLayout.cpuUsageGroup)
+            let object = "/" + TraceLayout.cpuUsageGroup
+            for name in [TraceLayout.cpuUsageUser, TraceLayout.cpuUsageSystem] {
+                guard group.contains(name) else { throw TraceError(path: path, object: object, message: "has no \(name) dataset") }
+                lengths.append((object + "/" + name, try group.openDataset(name).length))
+            }
+            cpuUsageSource = try group.stringAttribute("source") ?? "unknown"
+            cpuUsageGroup = group
+        }
         let hasHidden = root.contains(TraceLayout.simHidden)
         if hasHidden { lengths.append(("/" + TraceLayout.simHidden, try root.openDataset(TraceLayout.simHidden).length)) }
         // After a crash the per-sample datasets can differ by the rows of one unfinished flush; more
@@ -257,6 +276,7 @@ private struct OpenTrace {
             }
         }
         header = TraceHeader(metadata: metadata, sampleCount: sampleCount, vmstatNames: vmstatNames, raplZones: zones,
-                             hasSimHiddenWatts: hasHidden, segments: segments, guestView: guestView, perCPUIDs: perCPUIDs)
+                             hasSimHiddenWatts: hasHidden, segments: segments, guestView: guestView, perCPUIDs: perCPUIDs,
+                             cpuUsageSource: cpuUsageSource)
     }
 }

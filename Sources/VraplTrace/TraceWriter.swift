@@ -45,6 +45,8 @@ public final class TraceWriter {
     public let recordsSimHiddenWatts: Bool
     /// CPU numbers whose per-CPU lines are recorded (`/percpu`), in column order; empty: none.
     public let perCPUIDs: [Int]
+    /// Where the recorded busy time (`/cpu_usage`) is read; nil: not recorded.
+    public let cpuUsageSource: String?
     public let options: Options
 
     /// Samples appended so far (flushed or not).
@@ -78,6 +80,9 @@ public final class TraceWriter {
     private let hiddenBuffer: UnsafeMutablePointer<Float>
     /// Per-CPU fields: field f, row r, column j at `(f * capacity + r) * cpus + j`.
     private let perCPUBuffer: UnsafeMutablePointer<UInt64>
+    /// Busy time: user µs at `row`, system µs at `capacity + row`.
+    private let cpuUsageBuffer: UnsafeMutablePointer<UInt64>
+    private var lastCPUUsage = CPUUsage(userUsec: 0, systemUsec: 0)
 
     /// Creates (truncating) `path` with every dataset and the root attributes.
     /// - Parameters:
@@ -85,15 +90,17 @@ public final class TraceWriter {
     ///   - raplZones: the RAPL zones (their `energyUj` is ignored), in the order `append` receives them.
     ///   - recordsSimHiddenWatts: create `sim_hidden_w` (simulator traces only).
     ///   - perCPUIDs: record these CPUs' `cpuN` lines (`ProcStatSnapshot.perCPU[N]`) in `/percpu`.
+    ///   - cpuUsageSource: record busy time (`/cpu_usage`, the `cpuUsage` of `append`), read from there.
     public init(path: String, metadata: TraceMetadata, vmstatNames: [String] = VmstatDefaults.counters,
                 raplZones: [RaplDomainSeries], recordsSimHiddenWatts: Bool = false, perCPUIDs: [Int] = [],
-                options: Options = Options()) throws {
+                cpuUsageSource: String? = nil, options: Options = Options()) throws {
         self.path = path
         self.metadata = metadata
         self.vmstatNames = vmstatNames
         self.raplZones = raplZones
         self.recordsSimHiddenWatts = recordsSimHiddenWatts
         self.perCPUIDs = perCPUIDs
+        self.cpuUsageSource = cpuUsageSource
         self.options = options
         var capacity = options.bufferRows
         if capacity <= 0 {
@@ -102,14 +109,15 @@ public final class TraceWriter {
             capacity = max(64, 2 * perFlush + 16)
         }
         self.capacity = capacity
-        let perSampleDatasets = 2 + 15 + vmstatNames.count + raplZones.count + (recordsSimHiddenWatts ? 1 : 0)
+        let perSampleDatasets = 2 + 15 + vmstatNames.count + raplZones.count + (recordsSimHiddenWatts ? 1 : 0) + (cpuUsageSource == nil ? 0 : 2)
         let perCPUChunkBytes = perCPUIDs.isEmpty ? 0 : 10 * 8192 * 8
         let reserveBytes = options.reserveBytes ?? (perSampleDatasets * max(1, options.chunkRows) * 8 + perCPUChunkBytes + (256 << 10))
         var directory = String(path.dropLast(TextFile.lastComponent(path).utf8.count))
         while directory.count > 1 && directory.hasSuffix("/") { directory.removeLast() }
         reserve = reserveBytes > 0 ? try DiskReserve(directory: directory.isEmpty ? "." : directory, bytes: reserveBytes) : nil
         schema = try TraceFileSchema(path: path, metadata: metadata, vmstatNames: vmstatNames, raplZones: raplZones,
-                                     recordsSimHiddenWatts: recordsSimHiddenWatts, perCPUIDs: perCPUIDs, chunkRows: options.chunkRows)
+                                     recordsSimHiddenWatts: recordsSimHiddenWatts, perCPUIDs: perCPUIDs,
+                                     cpuUsageSource: cpuUsageSource, chunkRows: options.chunkRows)
         monotonicBuffer = .allocate(capacity: capacity)
         wallBuffer = .allocate(capacity: capacity)
         statBuffer = .allocate(capacity: 15 * capacity)
@@ -118,6 +126,7 @@ public final class TraceWriter {
         hiddenBuffer = .allocate(capacity: capacity)
         perCPUBuffer = .allocate(capacity: max(1, 10 * capacity * perCPUIDs.count))
         perCPUBuffer.initialize(repeating: 0, count: max(1, 10 * capacity * perCPUIDs.count))
+        cpuUsageBuffer = .allocate(capacity: 2 * capacity)
         // Make the empty file (attributes, datasets) durable at once.
         try schema.flush()
     }
@@ -131,14 +140,16 @@ public final class TraceWriter {
         energyBuffer.deallocate()
         hiddenBuffer.deallocate()
         perCPUBuffer.deallocate()
+        cpuUsageBuffer.deallocate()
     }
 
     /// Appends one sample. `vmstat` and `energyUj` must have one value per vmstat name / RAPL zone,
     /// in the writer's order. `simHiddenWatts` is required iff the writer records it (nil → NaN).
+    /// `cpuUsage` is the busy time of a writer that records it (nil holds the previous reading).
     /// Allocates nothing except when a flush is due.
     public func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
                        vmstat: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>,
-                       simHiddenWatts: Float? = nil) throws {
+                       simHiddenWatts: Float? = nil, cpuUsage: CPUUsage? = nil) throws {
         guard !closed else { throw TraceError(path: path, message: "append after close") }
         if let failure { throw failure }
         guard vmstat.count == vmstatNames.count else {
@@ -173,6 +184,9 @@ public final class TraceWriter {
         for i in 0..<vmstat.count { vmstatBuffer[i * c + row] = vmstat[i] }
         for i in 0..<energyUj.count { energyBuffer[i * c + row] = energyUj[i] }
         hiddenBuffer[row] = simHiddenWatts ?? .nan
+        if let u = cpuUsage { lastCPUUsage = u }
+        cpuUsageBuffer[row] = lastCPUUsage.userUsec
+        cpuUsageBuffer[c + row] = lastCPUUsage.systemUsec
         let cpus = perCPUIDs.count
         if cpus > 0 {
             // A CPU whose line is missing this time (offline) holds the values of the previous row.
@@ -199,11 +213,11 @@ public final class TraceWriter {
 
     /// Appends one sample from arrays (reuse the arrays between calls: no allocation).
     public func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
-                       vmstat: [UInt64], energyUj: [UInt64], simHiddenWatts: Float? = nil) throws {
+                       vmstat: [UInt64], energyUj: [UInt64], simHiddenWatts: Float? = nil, cpuUsage: CPUUsage? = nil) throws {
         try vmstat.withUnsafeBufferPointer { vmstatValues in
             try energyUj.withUnsafeBufferPointer { energyValues in
                 try append(monotonicNs: monotonicNs, wallClockNs: wallClockNs, stat: stat,
-                           vmstat: vmstatValues, energyUj: energyValues, simHiddenWatts: simHiddenWatts)
+                           vmstat: vmstatValues, energyUj: energyValues, simHiddenWatts: simHiddenWatts, cpuUsage: cpuUsage)
             }
         }
     }
@@ -258,6 +272,10 @@ public final class TraceWriter {
             }
             if let hidden = schema.simHidden {
                 try hidden.append(UnsafeBufferPointer(start: hiddenBuffer, count: n))
+            }
+            if let user = schema.cpuUsageUser, let system = schema.cpuUsageSystem {
+                try user.append(UnsafeBufferPointer(start: cpuUsageBuffer, count: n))
+                try system.append(UnsafeBufferPointer(start: cpuUsageBuffer + c, count: n))
             }
             let cpus = perCPUIDs.count
             for (f, dataset) in schema.perCPU.enumerated() {
@@ -342,10 +360,15 @@ public final class TraceWriter {
             }
         }
 
+        if let usage = data.cpuUsage {
+            try require(usage.userUsec.count, "/cpu_usage/user_usec")
+            try require(usage.systemUsec.count, "/cpu_usage/system_usec")
+        }
         let chunk = chunkRows ?? max(1024, min(n, 65536))
         let schema = try TraceFileSchema(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
                                          raplZones: data.rapl, recordsSimHiddenWatts: data.simHiddenWatts != nil,
-                                         guestView: data.guestView, perCPUIDs: data.perCPU?.cpuIDs, chunkRows: chunk,
+                                         guestView: data.guestView, perCPUIDs: data.perCPU?.cpuIDs,
+                                         cpuUsageSource: data.cpuUsage?.source, chunkRows: chunk,
                                          deflateLevel: deflateLevel)
         do {
             try data.monotonicNs.withUnsafeBufferPointer { try schema.monotonic.append($0) }
@@ -362,6 +385,10 @@ public final class TraceWriter {
             if let view = data.guestView, let vcpus = schema.guestViewVcpus, let energy = schema.guestViewEnergy {
                 try view.vcpus.withUnsafeBufferPointer { try vcpus.append($0) }
                 try view.energyUj.withUnsafeBufferPointer { try energy.append($0) }
+            }
+            if let usage = data.cpuUsage, let user = schema.cpuUsageUser, let system = schema.cpuUsageSystem {
+                try usage.userUsec.withUnsafeBufferPointer { try user.append($0) }
+                try usage.systemUsec.withUnsafeBufferPointer { try system.append($0) }
             }
             try schema.append(segments: data.segments)
             try schema.close()

@@ -38,7 +38,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         let modelFile = try ModelFile.load(contentsOf: URL(fileURLWithPath: model))
         let featureSet: FeatureSet
-        do { featureSet = try FeatureSet(featureNames: modelFile.features) } catch {
+        do { featureSet = try modelFile.featureSet() } catch {
             throw VraplError("\(model): \(error)")
         }
         let series: FeatureSeries

@@ -10,6 +10,7 @@ enum CollectFixtures {
     static let testsDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     static func procfs(_ name: String) -> String { testsDir.appendingPathComponent("Fixtures/procfs/\(name)").path }
     static func sysfs(_ name: String) -> String { testsDir.appendingPathComponent("Fixtures/sysfs/\(name)").path }
+    static func cgroupfs(_ name: String) -> String { testsDir.appendingPathComponent("Fixtures/cgroupfs/\(name)").path }
 
     static func temporaryDirectory(_ name: String = #function) throws -> URL {
         let url = FileManager.default.temporaryDirectory
@@ -25,13 +26,15 @@ final class MemorySink: SampleSink {
     var energy: [[UInt64]] = []
     var vmstat: [[UInt64]] = []
     var ctxt: [UInt64] = []
+    var usage: [CPUUsage?] = []
     var closed = false
     var stallAtSample: Int? = nil
     var stallMicroseconds: UInt32 = 0
 
     func append(monotonicNs: UInt64, wallClockNs: Int64, stat: ProcStatSnapshot,
-                vmstat v: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>) throws {
+                vmstat v: UnsafeBufferPointer<UInt64>, energyUj: UnsafeBufferPointer<UInt64>, cpuUsage: CPUUsage?) throws {
         monotonic.append(monotonicNs)
+        usage.append(cpuUsage)
         energy.append(Array(energyUj))
         vmstat.append(Array(v))
         ctxt.append(stat.contextSwitches)
@@ -50,7 +53,29 @@ final class MemorySink: SampleSink {
         c.durationNs = try DurationText.nanoseconds(duration)
         c.statusLine = false
         c.simSeed = 7
+        c.cgroupfs = CollectFixtures.cgroupfs("t0")
         return c
+    }
+
+    @Test("busy time in µs: the fixture root's cpu.stat every sample; without a readable one the recording goes on with ticks only and says why")
+    func cpuUsageFromTheCGroupRoot() throws {
+        let c = try configuration(power: .rapl, duration: "100ms")
+        let collector = try Collector(configuration: c)
+        #expect(collector.cpuUsageSource == "cgroup2:" + CollectFixtures.cgroupfs("t0") + "/cpu.stat")
+        let sink = MemorySink()
+        _ = try collector.run(into: sink, shouldStop: { false })
+        #expect(!sink.usage.isEmpty && sink.usage.allSatisfy { $0 == CPUUsage(userUsec: 3_000_000, systemUsec: 2_000_000) })
+        var broken = c
+        broken.cgroupfs = CollectFixtures.cgroupfs("broken")
+        let without = try Collector(configuration: broken)
+        #expect(without.cpuUsageSource == nil && without.cpuUsageUnavailable?.contains("broken/cpu.stat") == true)
+        let sink2 = MemorySink()
+        _ = try without.run(into: sink2, shouldStop: { false })
+        #expect(!sink2.usage.isEmpty && sink2.usage.allSatisfy { $0 == nil })
+        var off = c
+        off.cpuUsage = false
+        let none = try Collector(configuration: off)
+        #expect(none.cpuUsageSource == nil && none.cpuUsageUnavailable == nil)
     }
 
     @Test func fixturePowercapRunTakesThePlannedSamplesOnSchedule() throws {

@@ -31,6 +31,43 @@ import VraplTrace
         #expect(back == [0, 0, 0, Float(log1p(2000.0))])
     }
 
+    @Test("busy time from cgroup cpu.stat: user and system % are µs over Δt × k; iowait stays a tick share; a sample without µs falls back to ticks")
+    func cgroupBusySource() throws {
+        let set = FeatureSet.decodeRapl4.withBusySource(.cgroupCPUStat)
+        #expect(set.needsCPUUsage && set.featureNames == FeatureSet.decodeRapl4.featureNames && set != .decodeRapl4)
+        var x = FeatureExtractor(featureSet: set)
+        func s(_ t: UInt64, _ u: UInt64, _ sy: UInt64, usage: CPUUsage?) -> RawSample {
+            var r = sample(t, user: u, system: sy, idle: 100, iowait: 10, ctxt: 0)
+            r.vcpus = 2; r.cpuUsage = usage
+            return r
+        }
+        #expect(x.push(s(0, 100, 100, usage: CPUUsage(userUsec: 1_000_000, systemUsec: 500_000))) == nil)
+        // 16 ms on 2 CPUs = 32 000 µs of capacity: 12 000 µs user = 37.5 %, 4 000 µs system = 12.5 %.
+        // The ticks say Δuser 1 of Δtotal 1 (100 %): the µs win; iowait from the ticks (0 of 1).
+        let row_ = x.push(s(16_000_000, 101, 100, usage: CPUUsage(userUsec: 1_012_000, systemUsec: 504_000)))
+        let row = try #require(row_)
+        #expect(abs(row[0] - 37.5) < 1e-4 && abs(row[1] - 12.5) < 1e-4 && row[2] == 0, "\(row)")
+        // No µs in this sample: the tick shares (Δuser 2, Δsystem 2 of 4).
+        let fallback_ = x.push(s(32_000_000, 103, 102, usage: nil))
+        let fallback = try #require(fallback_)
+        #expect(fallback[0] == 50 && fallback[1] == 50)
+        // The proc-stat set ignores µs entirely.
+        var plain = FeatureExtractor(featureSet: .decodeRapl4)
+        _ = plain.push(s(0, 100, 100, usage: CPUUsage(userUsec: 0, systemUsec: 0)))
+        let plainRow = plain.push(s(16_000_000, 101, 100, usage: CPUUsage(userUsec: 16_000, systemUsec: 0)))
+        #expect(plainRow?[0] == 100)
+        // A trace without /cpu_usage cannot feed the cgroup set: one line naming what is missing.
+        var trace = TraceData(metadata: TraceMetadata())
+        for t in 0..<5 { trace.append(monotonicNs: UInt64(t) * 16_000_000, wallClockNs: 0, stat: ProcStatSnapshot()) }
+        #expect(throws: VraplError.self) { _ = try FeatureSeries(trace: trace, featureSet: set) }
+        do { _ = try FeatureSeries(trace: trace, featureSet: set) } catch { #expect("\(error)".contains("/cpu_usage") && "\(error)".contains("busy_source: proc-stat")) }
+        trace.metadata.coreCount = 4
+        trace.cpuUsage = CPUUsageSeries(source: "test", userUsec: [0, 32_000, 64_000, 64_000, 128_000], systemUsec: [0, 0, 0, 0, 0])
+        let series = try FeatureSeries(trace: trace, featureSet: set)
+        // The whole machine's 4 CPUs: 32 000 µs of 64 000 = 50 %.
+        #expect(series.value(feature: 0, at: 1) == 50 && series.value(feature: 0, at: 3) == 0 && series.value(feature: 0, at: 4) == 100)
+    }
+
     @Test func extendedUsesProperTotal() throws {
         var x = FeatureExtractor(featureSet: .extended)
         #expect(FeatureSet.extended.count == 16)

@@ -64,6 +64,28 @@ struct ModelFileTests {
         #expect(back.displayName == "tiny")
     }
 
+    @Test("busy_source: written only when not proc-stat, read back into the model's feature set; an unknown value is refused naming the key")
+    func busySource() throws {
+        var model = try TestModels.model(.cnnV41(), features: ["user_percent", "system_percent", "iowait_percent", "log_ctx_switches"])
+        #expect(try model.metadata()["busy_source"] == nil)
+        #expect(try model.featureSet().busySource == .procStat)
+        model.busySource = .cgroupCPUStat
+        #expect(try model.metadata()["busy_source"] == "cgroup-cpu-stat")
+        let dir = try TestModels.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("b.safetensors")
+        try model.write(to: url)
+        let back = try ModelFile.load(contentsOf: url)
+        #expect(back.busySource == .cgroupCPUStat && back.extraMetadata["busy_source"] == nil)
+        #expect(try back.featureSet().needsCPUUsage)
+        let message = try Self.loadError { meta, _ in meta["busy_source"] = "jiffies" }
+        #expect(message?.contains("busy_source") == true && message?.contains("jiffies") == true, "\(message ?? "loaded")")
+        // The training config's key.
+        let cfg = try TrainConfig.parse(yaml: "features: guest-share-5\nbusy_source: cgroup-cpu-stat\n")
+        #expect(cfg.featureSet.busySource == .cgroupCPUStat && cfg.featureSet.kind == .guestShare5)
+        #expect(throws: VraplError.self) { _ = try TrainConfig.parse(yaml: "busy_source: usec\n") }
+    }
+
     /// Edits the metadata of a valid tiny model and returns the load error.
     static func loadError(editing edit: (inout [String: String], inout [String: SafetensorsTensor]) -> Void) throws -> String? {
         let model = try TestModels.model(TestModels.tinyCNN)

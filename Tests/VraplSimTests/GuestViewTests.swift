@@ -43,6 +43,36 @@ struct GuestViewTests {
         #expect(t.metadata.formatVersion == 2)
     }
 
+    @Test("µs busy time (/cpu_usage): whole kernel ticks of 4 ms, the same long-run busy time as the jiffies, and closer to the true busy CPUs at 16 ms for k = 1, 2, 4")
+    func cpuUsageIsFinerThanTicks() throws {
+        for k in [1, 2, 4] {
+            let tenancy = Tenancy(vcpus: [k], neighbourStressors: ["cpu"])
+            // Half the guest's CPUs busy: a partial load, where tick quantization hurts most.
+            let sched = confined([(.idle, [], 200), (.steady, [st("cpu", max(1, k / 2))], 1500)], vcpus: k, load: 0)
+            var activity = SyntheticGenerator.TenantActivity()
+            let t = try SyntheticGenerator(profile: profile, seed: 11).generate(
+                schedule: sched, startTimeNs: 0, labels: [:], tenancy: tenancy, activity: &activity, progress: nil)
+            let u = try #require(t.cpuUsage)
+            #expect(u.source.hasPrefix("sim:") && u.userUsec.count == t.sampleCount)
+            #expect(u.userUsec.allSatisfy { $0 % 4000 == 0 } && u.systemUsec.allSatisfy { $0 % 4000 == 0 })
+            #expect(zip(u.userUsec, u.userUsec.dropFirst()).allSatisfy { $0 <= $1 })
+            let n = t.sampleCount, a = 300
+            let seconds = Double(t.monotonicNs[n - 1] - t.monotonicNs[a]) / 1e9
+            let tickBusy = [0, 1, 2, 5, 6].reduce(0.0) { $0 + Double(t.cpuFields[$1][n - 1] - t.cpuFields[$1][a]) } / 100 / seconds
+            let usecBusy = Double(u.userUsec[n - 1] - u.userUsec[a] + u.systemUsec[n - 1] - u.systemUsec[a]) / 1e6 / seconds
+            #expect(abs(usecBusy - tickBusy) < 0.02 * Double(k), "k \(k): µs \(usecBusy) vs ticks \(tickBusy) busy CPUs")
+            // Per 16 ms interval, against the generator's true busy CPUs of that interval.
+            var tickErr: [Double] = [], usecErr: [Double] = []
+            for i in (a + 1)..<n {
+                let dt = Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9
+                let ticks = [0, 1, 2, 5, 6].reduce(0.0) { $0 + Double(t.cpuFields[$1][i] - t.cpuFields[$1][i - 1]) } / 100 / dt
+                let usec = Double(u.userUsec[i] - u.userUsec[i - 1] + u.systemUsec[i] - u.systemUsec[i - 1]) / 1e6 / dt
+                tickErr.append((ticks - activity.busy[i]) / Double(k)); usecErr.append((usec - activity.busy[i]) / Double(k))
+            }
+            #expect(rms(usecErr) < 0.6 * rms(tickErr), "k \(k): RMS error of busy fraction, µs \(rms(usecErr)) vs ticks \(rms(tickErr))")
+        }
+    }
+
     @Test("a 2-vCPU guest under its own full load: counters of its 2 CPUs, a share near P_idle·2/20 + its busy part")
     func smallGuestSeesItsOwnCPUs() throws {
         let tenancy = Tenancy(vcpus: [2], neighbourStressors: ["cpu"])

@@ -33,7 +33,7 @@ struct SourceFuzzTests {
     func vmstat(seed: UInt64) throws {
         let corpus = try Self.corpus(["this-machine", "old-kernel-4"].map { Fixtures.procfs($0) + "/vmstat" })
         let (accepted, rejected) = Self.fuzz(corpus, seed: seed, path: "/fuzz/vmstat") { text in
-            _ = try VmstatReader.parse(text: text, counters: VmstatDefaults.counters, path: "/fuzz/vmstat")
+            _ = try KeyedCounterReader.parse(text: text, counters: VmstatDefaults.counters, path: "/fuzz/vmstat")
         }
         #expect(accepted > 0 && rejected > 0, "accepted \(accepted), rejected \(rejected)")
     }

@@ -3,10 +3,10 @@ import Testing
 import VraplCore
 @testable import VraplSources
 
-@Suite struct VmstatReaderTests {
+@Suite struct KeyedCounterReaderTests {
     @Test func defaultsFromThisMachineFixture() throws {
         let dir = Fixtures.procfs("this-machine")
-        let reader = try VmstatReader(procfs: dir)
+        let reader = try KeyedCounterReader(procfs: dir)
         #expect(reader.counters == ["pgfault", "pgmajfault", "pswpin", "pswpout"])
         let ref = try Fixtures.referenceLines(dir + "/vmstat")
         let values = try reader.read()
@@ -17,14 +17,14 @@ import VraplCore
     @Test func configurableCountersInRequestedOrder() throws {
         let dir = Fixtures.procfs("this-machine")
         let names = ["nr_free_pages", "pgfault", "pgfault", "workingset_refault_file", "pswpout"]
-        let reader = try VmstatReader(procfs: dir, counters: names)
+        let reader = try KeyedCounterReader(procfs: dir, counters: names)
         #expect(reader.counters == ["nr_free_pages", "pgfault", "workingset_refault_file", "pswpout"])
         let ref = try Fixtures.referenceLines(dir + "/vmstat")
         #expect(try reader.read() == reader.counters.map { ref[$0]?.first ?? UInt64.max })
     }
 
     @Test func prefixOfAnotherNameDoesNotMatch() throws {
-        let v = try VmstatReader.parse(text: "pgfaults 1\npgfault 2\npgfault_x 3\n", counters: ["pgfault"])
+        let v = try KeyedCounterReader.parse(text: "pgfaults 1\npgfault 2\npgfault_x 3\n", counters: ["pgfault"])
         #expect(v == [2])
     }
 
@@ -39,13 +39,13 @@ import VraplCore
 
     @Test(arguments: broken)
     func brokenTreesFailWithFileAndText(c: (tree: String, counters: [String], expected: [String])) {
-        let message = Fixtures.message { _ = try VmstatReader(procfs: Fixtures.procfs(c.tree), counters: c.counters) }
+        let message = Fixtures.message { _ = try KeyedCounterReader(procfs: Fixtures.procfs(c.tree), counters: c.counters) }
         #expect(message != nil)
         for part in c.expected { #expect(message?.contains(part) == true, "\(message ?? "no error") lacks \(part)") }
     }
 
     @Test func liveVmstat() throws {
-        let reader = try VmstatReader(procfs: "/proc", counters: VmstatDefaults.counters + ["nr_free_pages"])
+        let reader = try KeyedCounterReader(procfs: "/proc", counters: VmstatDefaults.counters + ["nr_free_pages"])
         var a = [UInt64](repeating: 0, count: 5), b = a
         try reader.read(into: &a)
         let touched = [UInt8](repeating: 1, count: 8 << 20)  // fault in fresh pages
@@ -80,7 +80,7 @@ import VraplCore
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("vmstat")
         try Self.write(Self.vmstat(early: "1", pgfault: 5), to: file)
-        let reader = try VmstatReader(procfs: dir.path)
+        let reader = try KeyedCounterReader(procfs: dir.path)
         #expect(try reader.read() == [5, 6, 3, 4])
         try Self.write(Self.vmstat(early: "22", pgfault: 77), to: file)  // within the slack
         #expect(try reader.read() == [77, 6, 3, 4])
@@ -103,7 +103,7 @@ import VraplCore
             try names.withUnsafeBufferPointer { n in
                 try found.withUnsafeMutableBufferPointer { f in
                     try out.withUnsafeMutableBufferPointer { o in
-                        try VmstatReader.parse(bytes, path: "vmstat", names: n, ranges: [0..<7], found: f, into: o, prefix: true)
+                        try KeyedCounterReader.parse(bytes, path: "vmstat", names: n, ranges: [0..<7], found: f, into: o, prefix: true)
                     }
                 }
             }
@@ -112,10 +112,10 @@ import VraplCore
     }
 
     @Test func liveReaderAgreesWithAWholeRead() throws {
-        let reader = try VmstatReader(procfs: "/proc", counters: ["pgmajfault", "pswpin", "pswpout"])
-        let before = try VmstatReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
+        let reader = try KeyedCounterReader(procfs: "/proc", counters: ["pgmajfault", "pswpin", "pswpout"])
+        let before = try KeyedCounterReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
         let now = try reader.read()
-        let after = try VmstatReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
+        let after = try KeyedCounterReader.parse(text: try String(contentsOfFile: "/proc/vmstat", encoding: .utf8), counters: reader.counters)
         for i in 0..<3 { #expect(before[i] <= now[i] && now[i] <= after[i]) }
     }
 }
