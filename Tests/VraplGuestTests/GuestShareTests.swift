@@ -128,6 +128,24 @@ struct GuestShareTests {
         #expect(warnings.last?.contains("whole-host model") == true)
     }
 
+    @Test("a model with busy time from cpu.stat reads the root's cpu.stat; where there is none the guest falls back to /proc/stat ticks and says so once")
+    func busyTimeSourceOfTheGuest() throws {
+        let cgroupfs = GuestFixtures.fixtures.appendingPathComponent("cgroupfs").path
+        let usec = FeatureSet.guestShare5.withBusySource(.cgroupCPUStat)
+        var warnings: [String] = []
+        let reader = GuestRunner.openCPUUsage(featureSet: usec, cgroupfs: cgroupfs + "/t1", warn: { warnings.append($0) })
+        #expect(try reader?.read() == CPUUsage(userUsec: 3_800_000, systemUsec: 2_450_000) && warnings.isEmpty)
+        #expect(GuestRunner.openCPUUsage(featureSet: usec, cgroupfs: cgroupfs + "/broken", warn: { warnings.append($0) }) == nil)
+        #expect(warnings.count == 1 && warnings[0].contains("broken/cpu.stat") && warnings[0].contains("falling back to /proc/stat ticks"), "\(warnings)")
+        // A tick model reads nothing more.
+        #expect(GuestRunner.openCPUUsage(featureSet: .guestShare5, cgroupfs: cgroupfs + "/t1", warn: { warnings.append($0) }) == nil && warnings.count == 1)
+        // The estimator computes the model's features from the samples' µs (the same extractor as training).
+        var model = try guestShapedModel()
+        model.busySource = .cgroupCPUStat
+        let estimator = try GuestEstimator(model: model, predictor: try model.makeNetwork(maxBatch: 1))
+        #expect(estimator.featureSet.needsCPUUsage)
+    }
+
     @Test("host metadata missing, negative or inconsistent: the model is refused at load with one line")
     func badHostMetadata() throws {
         let good = try guestShapedModel()
