@@ -91,6 +91,10 @@ public struct SplitResult: Codable, Sendable {
     /// AUROC of (1 − trust score) for picking test windows with |error| > 5 W (nil without training
     /// statistics, or when every window or none has such an error).
     public var errorAUROCTrust: Double? = nil
+    /// Coverage at 50/80/90/95 % nominal, recalibrated on the split's validation windows (nil: none).
+    public var coverageCurve: [CoveragePoint]? = nil
+    /// Share of test windows the guest's OOD flag raises (trust < 0.5); nil without training statistics.
+    public var oodRate: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case split
@@ -99,6 +103,8 @@ public struct SplitResult: Codable, Sendable {
         case testWindows = "test_windows"
         case model, baselines
         case publishedBaselines = "published_baselines"
+        case coverageCurve = "coverage_curve"
+        case oodRate = "ood_rate"
         case ceilingRMSE = "ceiling_rmse"
         case ceilingShareOfModelMSE = "ceiling_share_of_model_mse"
         case mayIncludeTrainingWindows = "may_include_training_windows"
@@ -137,11 +143,13 @@ public struct EvaluationReport: Codable, Sendable {
     /// Guest-view data: error by guest size k and neighbour load (nil otherwise).
     public var guestSize: GuestSizeReport? = nil
     public var notes: [String]
+    /// What the OOD flag detects, on the primary split's test windows (nil without training statistics).
+    public var ood: OODCheck? = nil
 
     enum CodingKeys: String, CodingKey {
         case format
         case powerSource = "power_source"
-        case model, data, splits, live, ceiling, calibration, gap, ablation, notes
+        case model, data, splits, live, ceiling, calibration, gap, ablation, notes, ood
         case guestSize = "guest_size"
     }
 }
@@ -157,6 +165,8 @@ public struct EvaluationSeries: Sendable {
     public var primarySplit: String = ""
     public var testMeasured: [Double] = []
     public var testPredicted: [Double] = []
+    /// Width of the model's interval at each primary test window (empty without an interval).
+    public var testWidths: [Double] = []
     public var timeSeries: [TimeSeries] = []
     public var trainingHistory: (epochs: [Double], trainLoss: [Double], validationLoss: [Double], validationMAE: [Double])? = nil
 }
@@ -208,6 +218,7 @@ public enum Evaluator {
         // The given model under each split.
         var splitResults: [SplitResult] = []
         var guestSize: GuestSizeReport?
+        var ood: OODCheck?
         for kind in config.splits {
             let split: DatasetSplit
             do { split = try DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: kind, seed: config.seed)) } catch {
@@ -221,15 +232,24 @@ public enum Evaluator {
             let published = data.publishedBaselines(train: split.train, test: split.test, context: publishedContext)
             let ceilingTest = Self.ceilingFor(windows: split.test, data: data, ceiling: ceiling)
             let share = ceilingTest.flatMap { c in scored.overall.rmse > 0 ? (c * c) / (scored.overall.rmse * scored.overall.rmse) : nil }
+            let trust = try predictor.trust(dataset: data.dataset, windows: split.test)
+            // The coverage curve: the interval method recalibrated at each level on validation windows.
+            var curve: [CoveragePoint]? = nil
+            if !split.validation.isEmpty {
+                let validation = try predictor.predict(dataset: data.dataset, windows: split.validation)
+                let points = CoveragePoint.curve(calibrationPredicted: validation, calibrationMeasured: data.targets(split.validation),
+                                                 testPredicted: pred, testMeasured: data.targets(split.test))
+                curve = points.isEmpty ? nil : points
+            }
             splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
                                             testWindows: split.test.count, model: scored, baselines: baselines, publishedBaselines: published,
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
                                             mayIncludeTrainingWindows: trainedSplit != kind.rawValue
                                                 || (trainedWindows.map { $0 != data.windowCount } ?? false),
                                             interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test)),
-                                            errorAUROCTrust: try predictor.trust(dataset: data.dataset, windows: split.test).flatMap { trust in
+                                            errorAUROCTrust: trust.flatMap { trust in
                                                 IntervalScore.auroc(zip(zip(trust, pred), data.targets(split.test)).map { (1 - $0.0.0, abs($0.0.1 - $0.1) > IntervalScore.errorThresholdWatts) })
-                                            }))
+                                            }, coverageCurve: curve, oodRate: trust.map(OODCheck.flaggedShare)))
             // Plots use the first held-out split (segment, family or time) when there is one: a shuffled
             // test set's neighbours were trained on.
             let primary = config.splits.first { $0 != .shuffle } ?? config.splits.first
@@ -237,6 +257,8 @@ public enum Evaluator {
                 series.primarySplit = kind.rawValue
                 series.testMeasured = data.targets(split.test)
                 series.testPredicted = pred
+                ood = try OODCheck.make(split: kind.rawValue, data: data, windows: split.test, predictor: predictor)
+                if let interval = model.interval { series.testWidths = pred.map { let b = interval.bounds($0); return b.high - b.low } }
                 series.timeSeries += try Self.segmentSeries(data: data, predictor: predictor, test: split.test, count: 4)
                 if let shape = model.guestShape, data.dataset.guestView != nil {
                     let wholeHost = try Self.wholeHostPredictions(config, options: options, data: data, test: split.test, notes: &notes, log: log)
@@ -306,7 +328,7 @@ public enum Evaluator {
         if trainedSplit == nil { notes.append("the model does not say which split it was trained with; test windows of any split may include its training windows") }
         let report = EvaluationReport(powerSource: sim ? "sim" : "rapl", model: summary, data: dataSummary, splits: splitResults,
                                       live: live, ceiling: ceilingSummary, calibration: calibration, gap: gap,
-                                      ablation: ablation, guestSize: guestSize, notes: notes)
+                                      ablation: ablation, guestSize: guestSize, notes: notes, ood: ood)
         return (report, series)
     }
 

@@ -53,3 +53,31 @@ public struct IntervalScore: Codable, Sendable {
         return (rankSum - Double(positives) * Double(positives + 1) / 2) / (Double(positives) * Double(negatives))
     }
 }
+
+/// Nominal against empirical coverage at several levels (`coverage_curve` of a split): the model's
+/// own interval method (`PredictionInterval.calibrate`, split conformal, Mondrian by predicted
+/// power) recalibrated at each level on the split's validation windows and scored on its test
+/// windows. Under the split the model was trained with, its validation windows are the ones its
+/// stored interval was calibrated on, so the 80 % point reproduces the stored interval.
+public struct CoveragePoint: Codable, Sendable, Equatable {
+    public var nominal: Double
+    public var coverage: Double
+    public var meanWidthWatts: Double
+
+    enum CodingKeys: String, CodingKey {
+        case nominal, coverage
+        case meanWidthWatts = "mean_width_w"
+    }
+
+    public static let levels = [0.5, 0.8, 0.9, 0.95]
+
+    /// One point per level; empty when there are too few calibration windows (under 20).
+    public static func curve(calibrationPredicted: [Double], calibrationMeasured: [Double],
+                             testPredicted: [Double], testMeasured: [Double], levels: [Double] = levels) -> [CoveragePoint] {
+        levels.compactMap { level in
+            guard let interval = PredictionInterval.calibrate(predictions: calibrationPredicted, targets: calibrationMeasured, nominal: level),
+                  let score = IntervalScore(interval: interval, predicted: testPredicted, measured: testMeasured) else { return nil }
+            return CoveragePoint(nominal: level, coverage: score.coverage, meanWidthWatts: score.meanWidthWatts)
+        }
+    }
+}

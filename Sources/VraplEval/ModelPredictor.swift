@@ -41,12 +41,16 @@ public final class ModelPredictor {
 
     /// Runs the network over `windows` in batches: `body(start, n, scaled inputs, raw inputs or nil,
     /// outputs)` after each batch (raw windows only when `raw`), with the network's latents of that batch.
+    /// `perturb`, when given, edits each raw window (`inputSize` values, feature-major) before it is
+    /// scaled and predicted: what-if inputs for the OOD check.
     private func forEachBatch(_ dataset: WindowDataset, _ windows: [Int32], raw: Bool,
+                              perturb: ((UnsafeMutablePointer<Float>) -> Void)? = nil,
                               _ body: (Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>) -> Void) throws {
         try check(dataset)
         let size = dataset.inputSize
         var inputs = [Float](repeating: 0, count: batch * size)
-        var rawInputs = [Float](repeating: 0, count: raw ? batch * size : 0)
+        let needsRaw = raw || perturb != nil
+        var rawInputs = [Float](repeating: 0, count: needsRaw ? batch * size : 0)
         var preds = [Float](repeating: 0, count: batch)
         var start = 0
         while start < windows.count {
@@ -56,8 +60,15 @@ public final class ModelPredictor {
                     rawInputs.withUnsafeMutableBufferPointer { r in
                         preds.withUnsafeMutableBufferPointer { p in
                             guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
-                            dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
-                            if raw, let rb = r.baseAddress { dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil) }
+                            if let perturb, let rb = r.baseAddress {
+                                dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil)
+                                for row in 0..<n { perturb(rb + row * size) }
+                                xb.update(from: rb, count: n * size)
+                                scaler.transform(xb, rows: n)
+                            } else {
+                                dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
+                                if raw, let rb = r.baseAddress { dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil) }
+                            }
                             network.predict(inputs: xb, count: n, into: pb)
                             body(start, n, raw ? UnsafePointer(r.baseAddress) : nil, UnsafePointer(pb))
                         }
@@ -70,12 +81,12 @@ public final class ModelPredictor {
 
     /// The guest's trust score (`TrustScorer`: feature ranges and, when the model stores them, the latent
     /// distance) of each window, in order; nil when the model has no training statistics.
-    public func trust(dataset: WindowDataset, windows: [Int32]) throws -> [Double]? {
+    public func trust(dataset: WindowDataset, windows: [Int32], perturb: ((UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> [Double]? {
         guard let stats = model.trainingStats else { return nil }
         let scorer = TrustScorer(stats: stats)
         let size = dataset.inputSize, d = dataset.embedding.d, features = dataset.featureCount
         var out = [Double](repeating: 0, count: windows.count)
-        try forEachBatch(dataset, windows, raw: true) { start, n, raw, _ in
+        try forEachBatch(dataset, windows, raw: true, perturb: perturb) { start, n, raw, _ in
             guard let raw else { return }
             for row in 0..<n {
                 out[start + row] = scorer.score(rawWindow: UnsafeBufferPointer(start: raw + row * size, count: size), featureCount: features,

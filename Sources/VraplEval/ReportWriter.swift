@@ -131,6 +131,22 @@ public enum ReportWriter {
             p.yIncludesZero = true
             try save(p, "guest-size.svg", "Error against guest size k (every neighbour load)")
         }
+        let curves = r.splits.compactMap { s in s.coverageCurve.map { (s.split, $0) } }
+        if !curves.isEmpty {
+            var lines = [SVGPlot.Series(name: "nominal (ideal)", x: [0.5, 0.95], y: [0.5, 0.95], color: "#333333", dashed: true)]
+            for (i, c) in curves.enumerated() {
+                lines.append(.init(name: c.0, x: c.1.map(\.nominal), y: c.1.map(\.coverage), color: SVGPlot.palette[i % SVGPlot.palette.count]))
+            }
+            try save(.line(title: "Interval coverage: nominal vs empirical, test windows\(tag)", xLabel: "nominal coverage",
+                           yLabel: "empirical coverage", series: lines),
+                     "coverage.svg", "Nominal against empirical coverage of the recalibrated interval at 50, 80, 90 and 95 %, per split")
+        }
+        if !series.testWidths.isEmpty {
+            try save(.scatter(title: "Absolute error against interval width, \(series.primarySplit) test windows\(tag)", xLabel: "interval width (W)",
+                              yLabel: "|predicted − measured| (W)", x: series.testWidths,
+                              y: zip(series.testPredicted, series.testMeasured).map { abs($0 - $1) }, name: "windows", identityLine: false),
+                     "error-vs-width.svg", "Absolute error against the width of the model's interval: a useful width grows with the error")
+        }
         if let h = series.trainingHistory {
             var p = SVGPlot.line(title: "Training curve of \(r.model.name)\(tag)", xLabel: "epoch", yLabel: "loss / MAE (W)",
                                  series: [.init(name: "train loss", x: h.epochs, y: h.trainLoss),
@@ -175,6 +191,16 @@ public enum ReportWriter {
                 md += ".\n\n"
             } else if let t = s.errorAUROCTrust {
                 md += "AUROC of (1 − trust) for |error| > 5 W: \(f(t, 3)) (the model has no prediction interval).\n\n"
+            }
+            if let rate = s.oodRate {
+                md += "The guest's OOD flag (trust < 0.5) is raised on \(f(rate * 100, 2)) % of these test windows.\n\n"
+            }
+            if let curve = s.coverageCurve {
+                md += "Coverage at other levels (the interval method recalibrated on this split's validation windows, scored on its test windows): "
+                md += curve.map { p in
+                    let gap = p.coverage - p.nominal
+                    return "\(f(p.nominal * 100, 0)) % → \(f(p.coverage * 100, 1)) %" + (gap < -0.02 ? " (short by \(f(-gap * 100, 1)))" : "") + ", \(f(p.meanWidthWatts)) W wide"
+                }.joined(separator: "; ") + " (coverage.svg).\n\n"
             }
             md += "\(s.trainWindows) training, \(s.testWindows) test windows."
             if s.mayIncludeTrainingWindows { md += " The model was not trained with this split, so its training windows may be among these test windows." }
@@ -242,6 +268,16 @@ public enum ReportWriter {
         }
 
         let c = r.ceiling
+        if let o = r.ood {
+            md += "## What the OOD flag detects\n\n"
+            md += "The guest flags a window out of distribution when its trust score is below 0.5 (a value outside the training ranges, "
+            md += "or a latent vector farther out than any training window). On the \(o.split) split's \(o.windows) test windows as they are it "
+            md += "raises \(f(o.falseAlarmRate * 100, 2)) % (false alarms, if they are in distribution); on the same windows made impossible on purpose it raises "
+            md += "\(o.contextSwitchTenfoldDetection.map { f($0 * 100, 1) + " %" } ?? "n/a") with each window's context-switch rate ×10, "
+            md += "\(o.contextSwitchBeyondRangeDetection.map { f($0 * 100, 1) + " %" } ?? "n/a") with it at ten times the training maximum and "
+            md += "\(o.impossibleBusyDetection.map { f($0 * 100, 1) + " %" } ?? "n/a") with busy percentages above 100 %. "
+            md += "A held-out family is not out of range by construction: its flagged share is the family split's OOD rate above.\n\n"
+        }
         md += "## Feature ceiling\n\n"
         md += "How much error no predictor of these window features can avoid: √E[Var(power | window)], estimated model-free "
         md += "(\(c.result.method); \(c.result.referenceCount) reference windows, \(c.result.overall.queries) queries, \(f(c.seconds, 1)) s). "

@@ -121,6 +121,34 @@ struct IntervalScoreTests {
         #expect(abs(got - wins / pairs) < 1e-12)
         #expect(IntervalScore.auroc([(1, true), (2, true)]) == nil)
     }
+
+    @Test("the coverage curve: exchangeable residuals of two spreads, recalibrated at 50/80/90/95 %, cover each level within 2 points; a shifted test set under-covers and says so")
+    func coverageCurve() throws {
+        var rng = SplitMix64(seed: 9)
+        func normal() -> Double {
+            let u1 = Double(rng.next() % 1_000_000 + 1) / 1_000_001, u2 = Double(rng.next() % 1_000_000) / 1_000_000
+            return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+        }
+        // Predictions 0…100 W; the error spreads twice as widely above 50 W (what Mondrian bins follow).
+        func draw(_ n: Int, scale: Double = 1) -> (p: [Double], y: [Double]) {
+            var p: [Double] = [], y: [Double] = []
+            for _ in 0..<n {
+                let x = Double(rng.next() % 10_000) / 100
+                p.append(x); y.append(x + normal() * (x > 50 ? 2 : 1) * scale)
+            }
+            return (p, y)
+        }
+        let cal = draw(20_000), test = draw(20_000)
+        let curve = CoveragePoint.curve(calibrationPredicted: cal.p, calibrationMeasured: cal.y, testPredicted: test.p, testMeasured: test.y)
+        #expect(curve.map(\.nominal) == CoveragePoint.levels)
+        for point in curve { #expect(abs(point.coverage - point.nominal) < 0.02, "\(point)") }
+        #expect(zip(curve, curve.dropFirst()).allSatisfy { $0.meanWidthWatts < $1.meanWidthWatts })
+        // Errors 1.5× wider at test time (a shift): every level under-covers.
+        let shifted = draw(20_000, scale: 1.5)
+        let under = CoveragePoint.curve(calibrationPredicted: cal.p, calibrationMeasured: cal.y, testPredicted: shifted.p, testMeasured: shifted.y)
+        #expect(under.allSatisfy { $0.coverage < $0.nominal - 0.05 }, "\(under)")
+        #expect(CoveragePoint.curve(calibrationPredicted: [1, 2], calibrationMeasured: [1, 2], testPredicted: [1], testMeasured: [1]).isEmpty)
+    }
 }
 
 @Suite("Trust scores in evaluation")
@@ -150,5 +178,37 @@ struct EvalTrustTests {
         var noStats = model
         noStats.trainingStats = nil
         #expect(try ModelPredictor(model: noStats).trust(dataset: data.dataset, windows: ws) == nil)
+    }
+
+    @Test("the OOD check: a perturbed window is scored as the scorer scores the same edited raw window; ctx ×10 beyond the training range and busy above 100 % are flagged, the windows as they are mostly not")
+    func oodCheck() throws {
+        var model = try GuestSizeTests.model(guestShaped: false)
+        let p = try GuestSizeTests.profile()
+        var m = GuestSizeTests.matrix()
+        m.tenancy = nil
+        let trace = try SyntheticGenerator(profile: p, seed: 2).generate(schedule: SimSchedule.build(matrix: m, threads: 20, seed: 2))
+        let series = try FeatureSeries(trace: trace, featureSet: .decodeRapl4)
+        // Training statistics from the trace itself: its own windows are in distribution.
+        func column(_ f: Int) -> [Double] { (1..<series.count).map { Double(series.value(feature: f, at: $0)) }.sorted() }
+        let cols = (0..<4).map(column)
+        func q(_ c: [Double], _ x: Double) -> Double { c[Int(Double(c.count - 1) * x)] }
+        model.trainingStats = TrainingStats(windows: series.count, features: model.features, featureMin: cols.map { $0[0] }, featureMax: cols.map { $0[$0.count - 1] },
+                                            featureQ01: cols.map { q($0, 0.01) }, featureQ50: cols.map { q($0, 0.5) }, featureQ99: cols.map { q($0, 0.99) })
+        let options = WindowOptions(embedding: model.delayEmbedding, skipSamples: 10)
+        let data = try EvalData(traces: [(trace, "t")], featureSet: .decodeRapl4, options: options)
+        let ws = (0..<Int32(data.windowCount)).filter { $0 % 7 == 0 }
+        let predictor = try ModelPredictor(model: model)
+        // The perturbation reaches the scorer as an edited raw window.
+        let shift = Float(log(10.0))
+        let edited = try #require(try predictor.trust(dataset: data.dataset, windows: [ws[3]], perturb: { w in for j in 0..<8 { w[3 * 8 + j] += shift } }))
+        var raw = [Float](repeating: 0, count: model.inputSize)
+        raw.withUnsafeMutableBufferPointer { series.window(endingAt: Int(data.dataset.windowEnds[Int(ws[3])]), embedding: model.delayEmbedding, into: $0.baseAddress!) }
+        for j in 0..<8 { raw[3 * 8 + j] += shift }
+        let scorer = TrustScorer(stats: try #require(model.trainingStats))
+        #expect(abs(edited[0] - raw.withUnsafeBufferPointer { scorer.score(rawWindow: $0, featureCount: 4, stride: 8, length: 8, latent: nil).score }) < 1e-12)
+        let check = try #require(try OODCheck.make(split: "segment", data: data, windows: ws, predictor: predictor))
+        #expect(check.windows == ws.count && check.falseAlarmRate < 0.05, "\(check)")
+        #expect((check.contextSwitchBeyondRangeDetection ?? 0) > 0.95 && (check.impossibleBusyDetection ?? 0) > 0.95, "\(check)")
+        #expect((check.contextSwitchTenfoldDetection ?? 0) > check.falseAlarmRate, "\(check)")
     }
 }
