@@ -26,6 +26,9 @@ public struct EvaluationConfig: Sendable {
     public var wholeHostModelPath: String? = nil
     /// Guest views of one host time line (`vrapl simulate --co-tenants`): `guest_size.co_tenancy`.
     public var coTenantPaths: [String] = []
+    /// The family held out by the family split (nil: the one the model was trained without, when its
+    /// provenance names one, else a seeded draw).
+    public var holdoutFamily: String? = nil
     /// The CPU's TDP for the published TDP curves (`--tdp`, or the simulator profile's), W, and its source.
     public var tdpWatts: Double? = nil
     public var tdpSource: String = "none"
@@ -221,7 +224,9 @@ public enum Evaluator {
         var ood: OODCheck?
         for kind in config.splits {
             let split: DatasetSplit
-            do { split = try DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: kind, seed: config.seed)) } catch {
+            var splitOptions = SplitOptions(kind: kind, seed: config.seed)
+            if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? Self.trainedHoldoutFamily(model.provenance) }
+            do { split = try DatasetSplit.make(dataset: data.dataset, options: splitOptions) } catch {
                 notes.append("split \(kind.rawValue) skipped: \(error)")
                 continue
             }
@@ -370,6 +375,14 @@ public enum Evaluator {
         if let s = obj["split"] as? String { return s.split(separator: " ").first.map(String.init) }
         if let s = obj["split"] as? [String: Any], let k = s["kind"] as? String { return k }
         return nil
+    }
+
+    /// The family a model was trained without (`test:family=<name>` in its provenance's `held_out`).
+    static func trainedHoldoutFamily(_ provenanceJSON: String) -> String? {
+        guard let data = provenanceJSON.data(using: .utf8),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let held = obj["held_out"] as? [String] else { return nil }
+        return held.first { $0.hasPrefix("test:family=") }.map { String($0.dropFirst("test:family=".count)) }
     }
 
     /// Train + validation + test windows named in a model's `provenance` metadata (`vrapl train` writes them).

@@ -140,7 +140,7 @@ public final class JSONLWriter {
     /// The JSON object of one estimate (fixed key order).
     public static func line(_ e: GuestEstimate, calibration: CalibrationState?) -> String {
         var s = "{\"index\":\(e.index),\"timestamp_unix\":\(fmt(e.wallClockUnix, 6)),\"power_watts\":\(fmt(e.watts, 4))"
-        s += ",\"energy_joules\":\(fmt(e.energyJoules, 6)),\"busy_cpu_percent\":\(fmt(e.busyPercent, 2))"
+        s += ",\"energy_joules\":\(fmt(e.energyJoules, 6)),\"busy_cpu_percent\":\(fmt(e.busyPercent, 2)),\"steal_cpu_percent\":\(fmt(e.stealPercent, 2))"
         if let idle = e.idleWatts, let active = e.activeWatts {
             s += ",\"vcpus\":\(e.vcpus),\"idle_watts\":\(fmt(idle, 4)),\"active_watts\":\(fmt(active, 4))"
         }
@@ -180,6 +180,7 @@ public enum TerminalLine {
         var line = "[\(s.model.powerSource.shortLabel)] " + String(format: "%7.2f W", e.watts)
         line += e.interval.map { String(format: " [%.1f–%.1f]", $0.low, $0.high) } ?? " [interval n/a]"
         line += String(format: "  %10.1f J  busy %5.1f %%", e.energyJoules, e.busyPercent)
+        if e.stealPercent >= 0.5 { line += String(format: "  steal %.1f %%", e.stealPercent) }
         if let idle = e.idleWatts, let active = e.activeWatts {
             line += String(format: "  (idle %.2f + active %.2f W, %d vCPUs)", idle, active, e.vcpus)
         }

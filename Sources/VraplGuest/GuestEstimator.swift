@@ -23,6 +23,10 @@ public struct GuestEstimate: Sendable, Equatable {
     public var energyJoules: Double
     /// Busy CPU % over the last second or so (everything but idle and iowait of the proper total).
     public var busyPercent: Double
+    /// Steal % over the same stretch: time this VM's vCPUs wanted to run while the hypervisor ran
+    /// something else (its host is oversubscribed). Its busy percentages, and so the estimate, miss
+    /// that time; the simulator's oversubscribed tenants show it the same way.
+    public var stealPercent: Double = 0
     /// Trust score of the newest window in [0, 1]; nil when the model has no training statistics.
     public var trust: Double?
     public var isOutOfDistribution: Bool
@@ -131,6 +135,8 @@ public final class GuestEstimator {
     private var busyStartNs: UInt64 = 0
     private var busyStartTotal: UInt64 = 0
     private var busyStartIdle: UInt64 = 0
+    private var busyStartSteal: UInt64 = 0
+    private var steal = 0.0
     private var busyHaveStart = false
     private var busy = 0.0
 
@@ -333,6 +339,7 @@ public final class GuestEstimator {
         estimate.isNewPrediction = newPrediction
         estimate.energyJoules = energy
         estimate.busyPercent = busy
+        estimate.stealPercent = steal
         current = estimate
         emit(estimate, dtNs)
     }
@@ -388,13 +395,17 @@ public final class GuestEstimator {
         let idle = c.idle &+ c.iowait
         if !busyHaveStart {
             busyHaveStart = true
-            busyStartNs = sample.monotonicNs; busyStartTotal = total; busyStartIdle = idle
+            busyStartNs = sample.monotonicNs; busyStartTotal = total; busyStartIdle = idle; busyStartSteal = c.steal
             return
         }
         guard sample.monotonicNs &- busyStartNs >= 1_000_000_000 || total &- busyStartTotal >= 200 else { return }
         let dTotal = total >= busyStartTotal ? total - busyStartTotal : 0
         let dIdle = idle >= busyStartIdle ? idle - busyStartIdle : 0
-        if dTotal > 0 { busy = 100 * Double(dTotal - min(dIdle, dTotal)) / Double(dTotal) }
-        busyStartNs = sample.monotonicNs; busyStartTotal = total; busyStartIdle = idle
+        let dSteal = c.steal >= busyStartSteal ? c.steal - busyStartSteal : 0
+        if dTotal > 0 {
+            busy = 100 * Double(dTotal - min(dIdle, dTotal)) / Double(dTotal)
+            steal = 100 * Double(min(dSteal, dTotal)) / Double(dTotal)
+        }
+        busyStartNs = sample.monotonicNs; busyStartTotal = total; busyStartIdle = idle; busyStartSteal = c.steal
     }
 }

@@ -77,6 +77,8 @@ public enum PrometheusText {
             }
             family("vrapl_busy_cpu_percent", "gauge", "Busy CPU time of this node over the last second, percent of all CPUs.")
             sample("vrapl_busy_cpu_percent", [], e.busyPercent)
+            family("vrapl_steal_cpu_percent", "gauge", "Steal time of this VM over the last second, percent of all its CPU time: the host is oversubscribed and the estimate misses that time.")
+            sample("vrapl_steal_cpu_percent", [], e.stealPercent)
             if let trust = e.trust {
                 family("vrapl_trust_score", "gauge", "In-distribution score of the newest input window against the model's training statistics (1 = like training data, below 0.5 = out of distribution).")
                 sample("vrapl_trust_score", [], trust)

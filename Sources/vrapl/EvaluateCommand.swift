@@ -47,6 +47,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Guest views of one host time line (vrapl simulate --co-tenants): how close the sum of their independent estimates lands to the package.")
     var coTenants: [String] = []
 
+    @Option(name: .long, help: "The family the family split holds out (default: the one the model was trained without, from its provenance, else a seeded draw).")
+    var holdoutFamily: String?
+
     @Option(name: .long, help: "The CPU's TDP in W for the published TDP baselines (default: the simulator profile's for sim traces; without one they are not scored).")
     var tdp: Double?
 
@@ -86,6 +89,7 @@ struct EvaluateCommand: ParsableCommand {
         cfg.ablation = !noAblation
         cfg.wholeHostModelPath = wholeHostModel
         cfg.coTenantPaths = try coTenants.isEmpty ? [] : DatasetLoader.expand(coTenants)
+        cfg.holdoutFamily = holdoutFamily
         if let tdp {
             guard tdp.isFinite, tdp > 0 else { throw ValidationError("--tdp \(tdp): expected a positive power in W") }
             cfg.tdpWatts = tdp; cfg.tdpSource = "--tdp"

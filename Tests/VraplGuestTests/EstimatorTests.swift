@@ -141,6 +141,23 @@ struct EstimatorTests {
         #expect(predictor.calls == 1 + (59 - first) / 3)
     }
 
+    @Test("steal: the share of this VM's CPU time its host ran something else, over the busy stretch, in the estimate, JSONL and /metrics")
+    func stealPercent() throws {
+        let model = try GuestFixtures.model(d: 4)
+        let estimator = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: 16, watts: 10))
+        // 2 vCPUs at USER_HZ 100 over 16 ms: 3.2 ticks an interval; a quarter of them stolen, half busy, a quarter idle.
+        var last: GuestEstimate?
+        for t in 0..<200 {
+            var stat = ProcStatSnapshot()
+            let ticks = UInt64(Double(t) * 3.2)
+            stat.cpu.steal = ticks / 4; stat.cpu.user = ticks / 2; stat.cpu.idle = ticks - ticks / 4 - ticks / 2
+            if let e = estimator.process(RawSample(monotonicNs: UInt64(t) * 16_000_000, stat: stat, vcpus: 2), wallClockUnix: 0) { last = e }
+        }
+        let e = try #require(last)
+        #expect(abs(e.stealPercent - 25) < 1.5 && abs(e.busyPercent - 75) < 1.5, "steal \(e.stealPercent), busy \(e.busyPercent)")
+        #expect(JSONLWriter.line(e, calibration: nil).contains("\"steal_cpu_percent\":25") || JSONLWriter.line(e, calibration: nil).contains("\"steal_cpu_percent\":2"))
+    }
+
     @Test("model and guest must agree: unknown features and input size are refused at start")
     func disagreement() throws {
         var model = try GuestFixtures.model(d: 4)

@@ -199,7 +199,7 @@ struct ExporterTests {
         let s = Self.snapshot()
         let line = JSONLWriter.line(s.estimate!, calibration: s.calibration)
         let parsed = try python("import json,sys; o=json.loads(sys.argv[1]); print(sorted(o.keys())); print(o['power_watts'], o['ood'], o['trust'])", [line])
-        #expect(parsed.contains("['busy_cpu_percent', 'calibrated_energy_joules', 'calibrated_power_watts', 'energy_joules', 'index', 'ood', 'ood_count', 'power_watts', 'timestamp_unix', 'trust', 'trust_limited_by']"))
+        #expect(parsed.contains("['busy_cpu_percent', 'calibrated_energy_joules', 'calibrated_power_watts', 'energy_joules', 'index', 'ood', 'ood_count', 'power_watts', 'steal_cpu_percent', 'timestamp_unix', 'trust', 'trust_limited_by']"))
         #expect(parsed.contains("42.5 False 0.75"))
         #expect(line.hasSuffix("}\n") && line.filter { $0 == "\n" }.count == 1)
     }
