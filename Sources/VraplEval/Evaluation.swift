@@ -239,11 +239,17 @@ public enum Evaluator {
             let share = ceilingTest.flatMap { c in scored.overall.rmse > 0 ? (c * c) / (scored.overall.rmse * scored.overall.rmse) : nil }
             let trust = try predictor.trust(dataset: data.dataset, windows: split.test)
             // The coverage curve: the interval method recalibrated at each level on validation windows.
+            let testSpreads = try predictor.spreads(dataset: data.dataset, windows: split.test)
             var curve: [CoveragePoint]? = nil
             if !split.validation.isEmpty {
                 let validation = try predictor.predict(dataset: data.dataset, windows: split.validation)
+                var local: (reference: LocalSpread, calibration: [Double], test: [Double])? = nil
+                if let reference = model.interval?.local, let testSpreads,
+                   let calibration = try predictor.spreads(dataset: data.dataset, windows: split.validation) {
+                    local = (reference, calibration, testSpreads)
+                }
                 let points = CoveragePoint.curve(calibrationPredicted: validation, calibrationMeasured: data.targets(split.validation),
-                                                 testPredicted: pred, testMeasured: data.targets(split.test))
+                                                 testPredicted: pred, testMeasured: data.targets(split.test), local: local)
                 curve = points.isEmpty ? nil : points
             }
             splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
@@ -251,7 +257,8 @@ public enum Evaluator {
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
                                             mayIncludeTrainingWindows: trainedSplit != kind.rawValue
                                                 || (trainedWindows.map { $0 != data.windowCount } ?? false),
-                                            interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test)),
+                                            interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test),
+                                                                    spreads: testSpreads),
                                             errorAUROCTrust: trust.flatMap { trust in
                                                 IntervalScore.auroc(zip(zip(trust, pred), data.targets(split.test)).map { (1 - $0.0.0, abs($0.0.1 - $0.1) > IntervalScore.errorThresholdWatts) })
                                             }, coverageCurve: curve, oodRate: trust.map(OODCheck.flaggedShare)))
@@ -263,7 +270,9 @@ public enum Evaluator {
                 series.testMeasured = data.targets(split.test)
                 series.testPredicted = pred
                 ood = try OODCheck.make(split: kind.rawValue, data: data, windows: split.test, predictor: predictor)
-                if let interval = model.interval { series.testWidths = pred.map { let b = interval.bounds($0); return b.high - b.low } }
+                if let interval = model.interval {
+                    series.testWidths = pred.enumerated().map { i, p in let b = interval.bounds(p, spread: testSpreads?[i]); return b.high - b.low }
+                }
                 series.timeSeries += try Self.segmentSeries(data: data, predictor: predictor, test: split.test, count: 4)
                 if let shape = model.guestShape, data.dataset.guestView != nil {
                     let wholeHost = try Self.wholeHostPredictions(config, options: options, data: data, test: split.test, notes: &notes, log: log)

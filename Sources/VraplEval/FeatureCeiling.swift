@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplModel
 
 /// The feature ceiling: a model-free estimate of the error that no predictor of the chosen window
 /// features can avoid, i.e. √E[Var(power | window)].

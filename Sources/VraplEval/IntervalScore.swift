@@ -21,12 +21,14 @@ public struct IntervalScore: Codable, Sendable {
 
     public static let errorThresholdWatts = 5.0
 
-    public init?(interval: PredictionInterval?, predicted: [Double], measured: [Double]) {
+    /// `spreads`: each window's local spread, for a normalized interval.
+    public init?(interval: PredictionInterval?, predicted: [Double], measured: [Double], spreads: [Double]? = nil) {
         guard let interval, !predicted.isEmpty, predicted.count == measured.count else { return nil }
+        if interval.isNormalized && spreads?.count != predicted.count { return nil }
         var inside = 0, width = 0.0
         var scores: [(width: Double, bad: Bool)] = []
-        for (p, y) in zip(predicted, measured) {
-            let b = interval.bounds(p)
+        for (i, (p, y)) in zip(predicted, measured).enumerated() {
+            let b = interval.bounds(p, spread: spreads?[i])
             if y >= b.low && y <= b.high { inside += 1 }
             width += b.high - b.low
             scores.append((b.high - b.low, abs(p - y) > Self.errorThresholdWatts))
@@ -55,9 +57,9 @@ public struct IntervalScore: Codable, Sendable {
 }
 
 /// Nominal against empirical coverage at several levels (`coverage_curve` of a split): the model's
-/// own interval method (`PredictionInterval.calibrate`, split conformal, Mondrian by predicted
-/// power) recalibrated at each level on the split's validation windows and scored on its test
-/// windows. Under the split the model was trained with, its validation windows are the ones its
+/// own interval method (normalized by the local spread when its interval is, else Mondrian bins by
+/// predicted power) recalibrated at each level on the split's validation windows and scored on its
+/// test windows. Under the split the model was trained with, its validation windows are the ones its
 /// stored interval was calibrated on, so the 80 % point reproduces the stored interval.
 public struct CoveragePoint: Codable, Sendable, Equatable {
     public var nominal: Double
@@ -72,11 +74,20 @@ public struct CoveragePoint: Codable, Sendable, Equatable {
     public static let levels = [0.5, 0.8, 0.9, 0.95]
 
     /// One point per level; empty when there are too few calibration windows (under 20).
+    /// `local` with the spreads of both sets: the normalized method; nil: Mondrian bins.
     public static func curve(calibrationPredicted: [Double], calibrationMeasured: [Double],
-                             testPredicted: [Double], testMeasured: [Double], levels: [Double] = levels) -> [CoveragePoint] {
+                             testPredicted: [Double], testMeasured: [Double], levels: [Double] = levels,
+                             local: (reference: LocalSpread, calibration: [Double], test: [Double])? = nil) -> [CoveragePoint] {
         levels.compactMap { level in
-            guard let interval = PredictionInterval.calibrate(predictions: calibrationPredicted, targets: calibrationMeasured, nominal: level),
-                  let score = IntervalScore(interval: interval, predicted: testPredicted, measured: testMeasured) else { return nil }
+            let made: PredictionInterval?
+            if let local {
+                made = PredictionInterval.calibrateNormalized(predictions: calibrationPredicted, targets: calibrationMeasured,
+                                                              spreads: local.calibration, local: local.reference, nominal: level)
+            } else {
+                made = PredictionInterval.calibrate(predictions: calibrationPredicted, targets: calibrationMeasured, nominal: level)
+            }
+            guard let interval = made,
+                  let score = IntervalScore(interval: interval, predicted: testPredicted, measured: testMeasured, spreads: local?.test) else { return nil }
             return CoveragePoint(nominal: level, coverage: score.coverage, meanWidthWatts: score.meanWidthWatts)
         }
     }

@@ -97,6 +97,15 @@ public final class ModelPredictor {
     }
 
     /// Predictions (W) for the given windows, in order.
+    /// The model interval's spread index (normalized intervals only), built once.
+    public private(set) lazy var spreadIndex: LocalSpreadIndex? = model.interval?.local?.makeIndex()
+
+    /// The local spread of each window (W) for a normalized interval; nil for Mondrian bins or no interval.
+    public func spreads(dataset: WindowDataset, windows: [Int32]) throws -> [Double]? {
+        try check(dataset)
+        return spreadIndex?.spreads(dataset: dataset, windows: windows)
+    }
+
     public func predict(dataset: WindowDataset, windows: [Int32]) throws -> [Double] {
         var out = [Double](repeating: 0, count: windows.count)
         try forEachBatch(dataset, windows, raw: false) { start, n, _, preds in

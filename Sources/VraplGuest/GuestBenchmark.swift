@@ -116,6 +116,32 @@ public enum GuestBenchmark {
         return (p50, percentile(samples, 0.99), p50 / Double(windows))
     }
 
+    /// The normalized interval's cost per window: the local spread (window means, a k-d tree search
+    /// of the model's reference set, q90 − q10 of the neighbours' power), `count` windows back to
+    /// back after a warm-up; p50 and p99 in µs. nil when the model's interval is not normalized.
+    public static func spreadLatency(model: ModelFile, count: Int = 5000) -> (p50: Double, p99: Double)? {
+        guard let reference = model.interval?.local else { return nil }
+        let index = reference.makeIndex()
+        let d = model.embedding.d, f = reference.features
+        var raw = [Float](repeating: 0, count: f * d)
+        var samples: [Double] = []
+        var rng = SplitMix64(seed: 3)
+        for i in 0..<(count + 50) {
+            // Windows at reference points (with noise), where the search does its real work.
+            let r = Int(rng.next() % UInt64(reference.count))
+            for j in 0..<f {
+                let v = reference.featureMin[j] + reference.points[r * f + j] * reference.featureRange[j]
+                for t in 0..<d { raw[j * d + t] = v * (1 + Float(Int(rng.next() % 200) - 100) / 2000) }
+            }
+            let start = SampleClock.monotonicNs()
+            let a = raw.withUnsafeBufferPointer { index.spread(rawWindow: $0, length: d) }
+            if i >= 50 { samples.append(Double(SampleClock.monotonicNs() - start) / 1e3) }
+            if a < 0 { print(a) }
+        }
+        samples.sort()
+        return (percentile(samples, 0.5), percentile(samples, 0.99))
+    }
+
     /// Wraps a predictor and records each call's duration (µs).
     final class TimedPredictor: WindowPredictor {
         let inner: WindowPredictor

@@ -136,6 +136,8 @@ public final class GuestEstimator {
     private var busyStartTotal: UInt64 = 0
     private var busyStartIdle: UInt64 = 0
     private var busyStartSteal: UInt64 = 0
+    /// The normalized interval's reference set, searchable (nil for Mondrian bins or no interval).
+    private let spreadIndex: LocalSpreadIndex?
     private var steal = 0.0
     private var busyHaveStart = false
     private var busy = 0.0
@@ -165,6 +167,7 @@ public final class GuestEstimator {
         extractor = FeatureExtractor(featureSet: set, hostThreads: model.guestShape?.host.threads)
         ring = WindowRing(featureCount: set.count, d: model.embedding.d, tau: model.embedding.tau, order: model.delayEmbedding.order)
         scaler = model.makeScaler()
+        spreadIndex = model.interval?.local?.makeIndex()
         if let stats = model.trainingStats {
             scorer = TrustScorer(stats: stats)
             useLatent = stats.hasLatent
@@ -378,7 +381,8 @@ public final class GuestEstimator {
         // the estimate, never below the floor the reported power has.
         var bounds: PowerInterval?
         if let interval = model.interval {
-            let b = interval.bounds(predicted)
+            let spread = spreadIndex?.spread(rawWindow: raw, length: ring.d)
+            let b = interval.bounds(predicted, spread: spread)
             let floor = guestShape == nil ? 0 : idlePart
             bounds = PowerInterval(low: max(floor, b.low + ruleOffset), high: max(floor, b.high + ruleOffset))
         }

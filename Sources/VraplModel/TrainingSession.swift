@@ -111,18 +111,29 @@ public struct TrainingSession {
         var interval: PredictionInterval?
         if split.validation.count >= 20 {
             func targets(_ ws: [Int32]) -> [Double] { ws.map { Double(data.targets[Int(data.windowEnds[Int($0)])]) } }
-            interval = PredictionInterval.calibrate(predictions: trainer.predict(windows: split.validation).map(Double.init),
-                                                    targets: targets(split.validation))
+            let validationPredictions = trainer.predict(windows: split.validation).map(Double.init)
+            // Normalized by the local spread of training power (the reference set: training windows),
+            // Mondrian bins by predicted power where the training set is too small for one.
+            let index = LocalSpread.reference(dataset: data, train: split.train)?.makeIndex()
+            if let index {
+                interval = PredictionInterval.calibrateNormalized(predictions: validationPredictions, targets: targets(split.validation),
+                                                                  spreads: index.spreads(dataset: data, windows: split.validation),
+                                                                  local: index.reference)
+            } else {
+                interval = PredictionInterval.calibrate(predictions: validationPredictions, targets: targets(split.validation))
+            }
             if let interval, !split.test.isEmpty {
                 let p = trainer.predict(windows: split.test).map(Double.init), y = targets(split.test)
+                let spreads = index?.spreads(dataset: data, windows: split.test)
                 var inside = 0, width = 0.0
-                for (pi, yi) in zip(p, y) {
-                    let b = interval.bounds(pi)
+                for (i, (pi, yi)) in zip(p, y).enumerated() {
+                    let b = interval.bounds(pi, spread: spreads?[i])
                     if yi >= b.low && yi <= b.high { inside += 1 }
                     width += b.high - b.low
                 }
-                log(String(format: "interval %.0f %% (split conformal on %d validation windows): test coverage %.1f %%, mean width %.2f W",
-                           interval.nominal * 100, interval.calibrationWindows, Double(inside) / Double(p.count) * 100, width / Double(p.count)))
+                log(String(format: "interval %.0f %% (", interval.nominal * 100) + interval.method
+                    + String(format: " on %d validation windows): test coverage %.1f %%, mean width %.2f W",
+                             interval.calibrationWindows, Double(inside) / Double(p.count) * 100, width / Double(p.count)))
             }
         }
         let trainSeconds = Date().timeIntervalSince(started)

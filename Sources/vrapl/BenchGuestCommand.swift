@@ -60,6 +60,10 @@ struct BenchGuestCommand: ParsableCommand {
         let batch = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, sleepMs: file.embedding.sampleIntervalMs)
         print(String(format: "batched pass of %d windows (one export interval) after a sleep: p50 %.1f µs  p99 %.1f µs = %.2f µs per window (paced single: %.2f µs)",
                      windowsPerExport, batch.p50, batch.p99, batch.perWindow, paced.p50))
+        if let spread = GuestBenchmark.spreadLatency(model: file) {
+            print(String(format: "interval (local spread: k-d tree of %d reference windows, k %d) per window: p50 %.2f µs  p99 %.2f µs",
+                         file.interval?.local?.count ?? 0, file.interval?.local?.k ?? 0, spread.p50, spread.p99))
+        }
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path

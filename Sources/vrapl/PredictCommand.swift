@@ -71,6 +71,16 @@ struct PredictCommand: ParsableCommand {
             throw VraplError("\(model): \(count) of \(predictions.count) predictions are not finite (the first, \(predictions[bad]), for the window ending at sample \(first + bad) of \(input)); nothing written")
         }
         let interval = modelFile.interval
+        // A normalized interval needs each window's local spread (from the same raw window).
+        var spreads: [Double]? = nil
+        if let index = interval?.local?.makeIndex() {
+            let embedding = modelFile.delayEmbedding
+            var raw = [Float](repeating: 0, count: modelFile.inputSize)
+            spreads = (0..<predictions.count).map { i in
+                raw.withUnsafeMutableBufferPointer { series.window(endingAt: first + i, embedding: embedding, into: $0.baseAddress!) }
+                return raw.withUnsafeBufferPointer { index.spread(rawWindow: $0, length: embedding.d) }
+            }
+        }
         var text = "index,timestamp_unix,predicted_power_watts" + (power != nil ? "," + targetName : "")
             + (interval != nil ? ",low_watts,high_watts" : "") + "\n"
         text.reserveCapacity(predictions.count * 48)
@@ -79,7 +89,7 @@ struct PredictCommand: ParsableCommand {
             text += "\(t),\(String(format: "%.6f", series.timestampsUnix[t])),\(String(format: "%.4f", p))"
             if let power { text += power[t].isFinite ? String(format: ",%.4f", power[t]) : "," }
             if let interval {
-                let b = interval.bounds(Double(p))
+                let b = interval.bounds(Double(p), spread: spreads?[i])
                 text += String(format: ",%.4f,%.4f", b.low, b.high)
             }
             text += "\n"

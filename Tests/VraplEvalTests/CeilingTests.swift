@@ -2,6 +2,7 @@ import VraplCore
 import Foundation
 import Testing
 @testable import VraplEval
+import VraplModel
 
 @Suite("Eval feature ceiling")
 struct CeilingTests {
