@@ -86,6 +86,40 @@ struct GuestShareTests {
         #expect(TerminalLine.render(GuestSnapshot(model: identity, estimate: none)).contains("[interval n/a]"))
     }
 
+    @Test("a normalized interval: the guest widens each estimate by the local spread of its own window, as computed from the same feature rows")
+    func normalizedInterval() throws {
+        var model = try guestShapedModel()
+        // A reference set over the five features whose power spreads with the user share.
+        var rng = SplitMix64(seed: 2)
+        let means: [[Float]] = (0..<400).map { _ in
+            [Float(rng.next() % 100), 0, 0, Float(rng.next() % 1000) / 100, 0.1]
+        }
+        let reference = try #require(LocalSpread(means: means, targets: means.map { $0[0] / 25 * (1 + Float(rng.next() % 100) / 100) }, k: 20))
+        model.interval = PredictionInterval(nominal: 0.8, method: PredictionInterval.normalizedMethod, edges: [], low: [-0.5], high: [0.75],
+                                            calibrationWindows: 100)
+        model.interval?.local = reference
+        model.interval?.epsilonWatts = 0.5
+        try model.interval?.validate()
+        let e = try GuestEstimator(model: model, predictor: ConstantPredictor(inputSize: model.inputSize, watts: 7))
+        var extractor = FeatureExtractor(featureSet: .guestShare5, hostThreads: 20)
+        var rows: [[Float]] = []
+        var last: GuestEstimate?
+        for i in 0..<40 {
+            let sample = guestSample(i, vcpus: 2)
+            last = e.process(sample, wallClockUnix: Double(i)) ?? last
+            if let row = extractor.push(sample) { rows.append(row) }
+        }
+        let est = try #require(last)
+        let d = model.embedding.d
+        let window = rows.suffix(d)
+        let m = (0..<5).map { f in window.reduce(Float(0)) { $0 + $1[f] } / Float(d) }
+        let a = reference.makeIndex().spread(means: m)
+        let shift = est.watts - 7  // the rule's offset, applied to the bounds like the estimate
+        let interval = try #require(est.interval)
+        #expect(abs(interval.low - (7 - 0.5 * (a + 0.5) + shift)) < 1e-6 && abs(interval.high - (7 + 0.75 * (a + 0.5) + shift)) < 1e-6,
+                "\(interval) vs spread \(a)")
+    }
+
     @Test("hotplug: a changed vCPU count restarts the window, is counted, and loses no energy")
     func hotplug() throws {
         let model = try guestShapedModel()
