@@ -294,7 +294,10 @@ public enum Evaluator {
             guard ld.windowCount > 0 else { notes.append("live trace \(name): no windows"); continue }
             let ws = ld.timeOrdered((0..<Int32(ld.windowCount)).map { $0 })
             let pred = try predictor.predict(dataset: ld.dataset, windows: ws)
-            live.append(ld.score(name: "live: \(name)", windows: ws, predicted: pred))
+            var scored = ld.score(name: "live: \(name)", windows: ws, predicted: pred)
+            scored.interval = IntervalScore(interval: model.interval, predicted: pred, measured: ld.targets(ws),
+                                            spreads: try predictor.spreads(dataset: ld.dataset, windows: ws))
+            live.append(scored)
             let y = ld.targets(ws), b = ld.busy(ws)
             for m in CalibrationResult.Method.allCases {
                 calibration.append(.run(m, data: "live: \(name)", predicted: pred, measured: y, busyPercent: b))

@@ -243,6 +243,13 @@ public enum ReportWriter {
                           r.live.map { l in [l.name, "\(l.windows)", f(l.overall.mae), f(l.overall.rmse), f(l.overall.r2, 3), f(l.overall.meanBias),
                                              f(l.idleBias.metrics.count > 0 ? l.idleBias.metrics.meanBias : nil), "\(l.burst.burstCount)", f(l.burst.meanPeakOvershoot)] })
             md += "\n"
+            for l in r.live {
+                guard let i = l.interval else { continue }
+                let gap = i.coverage - i.nominal
+                md += "\(l.name): the \(f(i.nominal * 100, 0)) % interval covers \(f(i.coverage * 100, 1)) %"
+                md += gap < -0.02 ? " (short by \(f(-gap * 100, 1)) points)" : ""
+                md += ", mean width \(f(i.meanWidthWatts)) W, AUROC of the width for |error| > 5 W \(f(i.errorAUROCWidth, 3)).\n\n"
+            }
         }
 
         if let g = r.guestSize {

@@ -14,6 +14,8 @@ public struct ScoredSet: Codable, Sendable {
     public var busyBins: [BusyBin]
     /// RMSE of `sim_hidden_w` over the same windows: the simulator's true unavoidable error (sim only).
     public var hiddenRMSE: Double?
+    /// The model's interval on these windows (live traces; the splits carry theirs beside the set).
+    public var interval: IntervalScore? = nil
 
     enum CodingKeys: String, CodingKey {
         case name, windows, overall
@@ -23,6 +25,7 @@ public struct ScoredSet: Codable, Sendable {
         case burst
         case busyBins = "busy_bins"
         case hiddenRMSE = "hidden_rmse"
+        case interval
     }
 }
 

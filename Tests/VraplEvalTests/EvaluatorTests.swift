@@ -45,7 +45,15 @@ struct EvaluatorTests {
         try TraceWriter.write(data, to: dir.appendingPathComponent("data.h5").path)
         try TraceWriter.write(live, to: dir.appendingPathComponent("live.h5").path)
         let modelURL = dir.appendingPathComponent("m.safetensors")
-        let model = try Self.model()
+        var model = try Self.model()
+        // A normalized interval (its reference set: feature means of a few windows of the data).
+        let refSeries = try FeatureSeries(trace: data, featureSet: .decodeRapl4)
+        let refMeans: [[Float]] = stride(from: 30, to: refSeries.count, by: 7).map { t in (0..<4).map { refSeries.value(feature: $0, at: t) } }
+        let reference = try #require(LocalSpread(means: refMeans, targets: refMeans.map { $0[0] * 0.4 + 20 }, k: 16))
+        model.interval = PredictionInterval(nominal: 0.8, method: PredictionInterval.normalizedMethod, edges: [], low: [-0.8], high: [0.9],
+                                            calibrationWindows: 500)
+        model.interval?.local = reference
+        model.interval?.epsilonWatts = 1
         try model.write(to: modelURL)
 
         // ModelPredictor (window views + the model's scaler) agrees with the dataset pipeline's SeriesPredictor.
@@ -82,6 +90,25 @@ struct EvaluatorTests {
             #expect(s.model.overall.count == s.testWindows && s.testWindows > 0)
         }
         #expect(report.live.count == 1 && report.calibration.count == 2)
+        // The live trace's interval, recomputed through the other prediction path and the raw-window spread.
+        let liveInterval = try #require(report.live[0].interval)
+        let liveSeries = try FeatureSeries(trace: live, featureSet: .decodeRapl4)
+        let livePredictions = try SeriesPredictor.predict(model: loaded, series: liveSeries, threads: 1)
+        let livePower = try TargetPower.series(trace: live)
+        let index = reference.makeIndex()
+        let liveFirst = liveSeries.firstWindowEnd(DelayEmbedding(d: 25, tau: 1))
+        var inside = 0, counted = 0
+        var raw = [Float](repeating: 0, count: 100)
+        for (i, p) in livePredictions.enumerated() where livePower[liveFirst + i].isFinite {
+            raw.withUnsafeMutableBufferPointer { liveSeries.window(endingAt: liveFirst + i, embedding: DelayEmbedding(d: 25, tau: 1), into: $0.baseAddress!) }
+            let a = raw.withUnsafeBufferPointer { index.spread(rawWindow: $0, length: 25) }
+            let b = try #require(loaded.interval).bounds(Double(p), spread: a)
+            let y = Double(livePower[liveFirst + i])
+            if y >= b.low && y <= b.high { inside += 1 }
+            counted += 1
+        }
+        #expect(counted == report.live[0].windows)
+        #expect(abs(liveInterval.coverage - Double(inside) / Double(counted)) < 2e-3, "\(liveInterval.coverage) vs \(Double(inside) / Double(counted))")
         #expect(report.ceiling.hiddenRMSE != nil && report.ceiling.result.overall.rmse.isFinite)
         #expect(Set(report.data.families.keys).isSuperset(of: ["cpu", "io", "vm", "idle"]))
 
