@@ -162,6 +162,25 @@ public struct WindowDataset: Sendable {
     }
 
     /// Array convenience for `gather` (tests, small batches).
+    /// Calls `body(i, raw)` for each of `windows` in order with its raw (unscaled) window, gathered
+    /// `chunk` windows at a time into one reused buffer (`raw` is only valid inside `body`).
+    public func forEachRawWindow(_ windows: [Int32], chunk: Int = 4096, _ body: (Int, UnsafeBufferPointer<Float>) -> Void) {
+        let size = inputSize
+        var raw = [Float](repeating: 0, count: max(1, min(chunk, windows.count)) * size)
+        var start = 0
+        while start < windows.count {
+            let n = min(chunk, windows.count - start)
+            windows[start..<(start + n)].withUnsafeBufferPointer { w in
+                raw.withUnsafeMutableBufferPointer { x in
+                    guard let xb = x.baseAddress else { return }
+                    gather(windows: w, scaler: nil, inputs: xb, targets: nil)
+                    for row in 0..<n { body(start + row, UnsafeBufferPointer(start: xb + row * size, count: size)) }
+                }
+            }
+            start += n
+        }
+    }
+
     public func gather(windows: [Int32], scaler: MinMaxScaler? = nil) -> (inputs: [Float], targets: [Float]) {
         var x = [Float](repeating: 0, count: windows.count * inputSize)
         var y = [Float](repeating: 0, count: windows.count)

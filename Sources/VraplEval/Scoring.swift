@@ -113,29 +113,13 @@ extension EvalData {
     /// Reduced (block-mean), min–max scaled windows for the feature ceiling: row-major
     /// [windows.count × reduction.outputSize].
     public func reducedWindows(_ windows: [Int32], reduction: WindowReduction) -> [Float] {
-        let size = dataset.inputSize, r = reduction.outputSize
+        let r = reduction.outputSize
         var out = [Float](repeating: 0, count: windows.count * r)
-        let chunk = 4096
-        var raw = [Float](repeating: 0, count: chunk * size)
-        var start = 0
-        while start < windows.count {
-            let n = min(chunk, windows.count - start)
-            windows[start..<(start + n)].withUnsafeBufferPointer { w in
-                raw.withUnsafeMutableBufferPointer { x in
-                    guard let xb = x.baseAddress else { return }
-                    dataset.gather(windows: w, scaler: nil, inputs: xb, targets: nil)
-                }
+        out.withUnsafeMutableBufferPointer { o in
+            guard let ob = o.baseAddress else { return }
+            dataset.forEachRawWindow(windows) { i, raw in
+                reduction.reduce(raw, into: UnsafeMutableBufferPointer(start: ob + i * r, count: r))
             }
-            raw.withUnsafeBufferPointer { x in
-                out.withUnsafeMutableBufferPointer { o in
-                    guard let xb = x.baseAddress, let ob = o.baseAddress else { return }
-                    for row in 0..<n {
-                        reduction.reduce(UnsafeBufferPointer(start: xb + row * size, count: size),
-                                         into: UnsafeMutableBufferPointer(start: ob + (start + row) * r, count: r))
-                    }
-                }
-            }
-            start += n
         }
         WindowReduction.minMaxScale(&out, dimension: r)
         return out

@@ -128,26 +128,13 @@ extension LocalSpread {
 
     /// The per-feature means of each window of `dataset` (raw, unscaled).
     public static func windowMeans(dataset: WindowDataset, windows: [Int32]) -> [[Float]] {
-        let size = dataset.inputSize, d = dataset.embedding.d, f = dataset.featureCount
+        let d = dataset.embedding.d, f = dataset.featureCount
         var out: [[Float]] = []
         out.reserveCapacity(windows.count)
-        let chunk = 1024
-        var raw = [Float](repeating: 0, count: chunk * size)
-        var start = 0
         var means = [Float](repeating: 0, count: f)
-        while start < windows.count {
-            let n = min(chunk, windows.count - start)
-            windows[start..<(start + n)].withUnsafeBufferPointer { w in
-                raw.withUnsafeMutableBufferPointer { x in
-                    guard let xb = x.baseAddress else { return }
-                    dataset.gather(windows: w, scaler: nil, inputs: xb, targets: nil)
-                    for row in 0..<n {
-                        windowMeans(UnsafeBufferPointer(start: xb + row * size, count: size), features: f, length: d, into: &means)
-                        out.append(means)
-                    }
-                }
-            }
-            start += n
+        dataset.forEachRawWindow(windows, chunk: 1024) { _, raw in
+            windowMeans(raw, features: f, length: d, into: &means)
+            out.append(means)
         }
         return out
     }
