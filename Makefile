@@ -31,6 +31,8 @@ guest: deps-build
 	@scripts/build-lean.sh vrapl-guest
 
 test: deps
+	python3 scripts/check-dependencies.py --self-test
+	python3 scripts/check-dependencies.py
 	$(SWIFT) build --build-tests
 	scripts/build-lean.sh vrapl-collect >/dev/null
 	python3 Tests/Reliability/probe.py --bin "$$($(SWIFT) build --show-bin-path)" --lean /nonexistent

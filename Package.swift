@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "VraplTrace", dependencies: ["VraplCore", "CHDF5"], swiftSettings: v5),
         .target(name: "VraplCollect", dependencies: ["VraplCore", "VraplSources", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
-        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplSim", "Yams"], swiftSettings: v5),
+        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplSim"], swiftSettings: v5),
         .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
         .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "Yams"], swiftSettings: v5),
@@ -39,7 +39,7 @@ let package = Package(
 
         // Executables: thin front ends.
         .executableTarget(name: "vrapl", dependencies: [
-            "VraplCore", "VraplSources", "VraplTrace", "VraplCollect", "VraplSim", "VraplCampaign", "VraplDataset",
+            "VraplCore", "VraplSources", "VraplTrace", "VraplSim", "VraplCampaign", "VraplDataset",
             "VraplNN", "VraplModel", "VraplAttribution", "VraplEval", "VraplGuest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
@@ -54,15 +54,15 @@ let package = Package(
 
         // Tests mirror the source layout. Fixture trees live under Tests/Fixtures.
         .testTarget(name: "VraplCoreTests", dependencies: ["VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources"], swiftSettings: v5),
-        .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplSources"], swiftSettings: v5),
-        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset"], swiftSettings: v5),
-        .testTarget(name: "VraplNNTests", dependencies: ["VraplNN"], swiftSettings: v5),
-        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel"], swiftSettings: v5),
-        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources"], swiftSettings: v5),
-        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim"], swiftSettings: v5),
-        .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest"], swiftSettings: v5),
+        .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset", "VraplCore", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplNNTests", dependencies: ["VraplNN", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources", "VraplCore", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest", "VraplAttribution", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplSources", "VraplTrace"], swiftSettings: v5),
     ]
 )
