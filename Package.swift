@@ -32,15 +32,16 @@ let package = Package(
         .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplSim"], swiftSettings: v5),
         .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
-        .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "Yams"], swiftSettings: v5),
+        .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset"], swiftSettings: v5),
+        .target(name: "VraplTraining", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "Yams"], swiftSettings: v5),
         .target(name: "VraplAttribution", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
-        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel"], swiftSettings: v5),
+        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining"], swiftSettings: v5),
         .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
         // Executables: thin front ends.
         .executableTarget(name: "vrapl", dependencies: [
             "VraplCore", "VraplSources", "VraplTrace", "VraplSim", "VraplCampaign", "VraplDataset",
-            "VraplNN", "VraplModel", "VraplAttribution", "VraplEval", "VraplGuest",
+            "VraplNN", "VraplModel", "VraplTraining", "VraplAttribution", "VraplEval", "VraplGuest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-guest", dependencies: [
@@ -60,7 +61,8 @@ let package = Package(
         .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset", "VraplCore", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplTrainingTests", dependencies: ["VraplTraining", "VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel", "VraplCore", "VraplDataset", "VraplNN"], swiftSettings: v5),
         .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources", "VraplCore", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest", "VraplAttribution", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplSources", "VraplTrace"], swiftSettings: v5),

@@ -2,6 +2,7 @@ import Foundation
 import VraplCore
 import VraplDataset
 import VraplModel
+import VraplTraining
 import VraplTrace
 
 /// Short-schedule retrains for the generalisation gap and the feature ablation.

@@ -19,7 +19,7 @@ public enum SeriesPredictor {
         let scaler = model.makeScaler()
         let batch = 256
         let network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
-        try Trainer.load(model, into: network)
+        try model.load(into: network)
         let first = series.firstWindowEnd(embedding)
         let count = max(0, series.count - first)
         var out = [Float](repeating: 0, count: count)

@@ -3,6 +3,7 @@ import Foundation
 import VraplCore
 import VraplDataset
 import VraplModel
+import VraplTraining
 
 /// `vrapl train`: traces → features → windows → model file, with a model card beside it.
 struct TrainCommand: ParsableCommand {

@@ -34,7 +34,7 @@ struct EvaluatorTests {
                          embedding: Embedding(d: 25, tau: 1, sampleIntervalMs: 16),
                          normalization: Normalization(featureMin: [Double](repeating: 0, count: 100), featureRange: [Double](repeating: 50, count: 100)),
                          powerSource: .simulated(profile: "xeon-silver-4210r"), metrics: #"{"split":"segment"}"#,
-                         tensors: try Trainer.tensors(of: net))
+                         tensors: try ModelFile.tensors(from: net))
     }
 
     @Test func writesReportAndAgreesWithSeriesPredictor() throws {

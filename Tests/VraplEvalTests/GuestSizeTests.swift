@@ -34,7 +34,7 @@ struct GuestSizeTests {
                                                        featureRange: [Double](repeating: 50, count: 8 * features.count)),
                           target: guestShaped ? "guest_share_watts" : "package_power_watts",
                           powerSource: .simulated(profile: "xeon-silver-4210r"), metrics: #"{"split":"segment"}"#,
-                          tensors: try Trainer.tensors(of: net))
+                          tensors: try ModelFile.tensors(from: net))
         if guestShaped {
             let p = try profile()
             m.guestShape = GuestShape(host: HostShape(threads: 20, cpuModel: p.cpuModel, idleWatts: p.idleWatts), vcpus: 1...20, rule: .idleByAllocation)

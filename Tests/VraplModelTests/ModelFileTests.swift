@@ -80,10 +80,6 @@ struct ModelFileTests {
         #expect(try back.featureSet().needsCPUUsage)
         let message = try Self.loadError { meta, _ in meta["busy_source"] = "jiffies" }
         #expect(message?.contains("busy_source") == true && message?.contains("jiffies") == true, "\(message ?? "loaded")")
-        // The training config's key.
-        let cfg = try TrainConfig.parse(yaml: "features: guest-share-5\nbusy_source: cgroup-cpu-stat\n")
-        #expect(cfg.featureSet.busySource == .cgroupCPUStat && cfg.featureSet.kind == .guestShare5)
-        #expect(throws: VraplError.self) { _ = try TrainConfig.parse(yaml: "busy_source: usec\n") }
     }
 
     /// Edits the metadata of a valid tiny model and returns the load error.

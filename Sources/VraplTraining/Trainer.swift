@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplModel
 import VraplDataset
 import VraplNN
 
@@ -248,16 +249,6 @@ public final class Trainer {
         if let bestState { restoreState(bestState) }
     }
 
-    /// The network's state_dict as safetensors tensors (float32; `num_batches_tracked` int64).
-    public static func tensors(of network: Network) throws -> [String: SafetensorsTensor] {
-        try ModelFile.tensors(from: network)
-    }
-
-    /// Loads every tensor of a model file into the network by name (shapes checked).
-    public static func load(_ model: ModelFile, into network: Network) throws {
-        try model.load(into: network)
-    }
-
     /// The model file for the network's current weights.
     public func modelFile(powerSource: PowerSource, provenance: String, metrics: String, trainingStats: TrainingStats?,
                           name: String?) throws -> ModelFile {
@@ -268,7 +259,7 @@ public final class Trainer {
                                                            featureRange: scaler.featureRange.map(Double.init)),
                               target: view == nil ? "package_power_watts" : "guest_share_watts",
                               powerSource: powerSource, provenance: provenance, metrics: metrics, trainingStats: trainingStats,
-                              name: name, tensors: try Self.tensors(of: network))
+                              name: name, tensors: try ModelFile.tensors(from: network))
         model.busySource = config.featureSet.busySource
         // A guest-shaped model carries its host; trained on guest views, it must see k/T as an input.
         if let view {

@@ -3,7 +3,8 @@ import Testing
 import VraplCore
 import VraplDataset
 import VraplNN
-@testable import VraplModel
+@testable import VraplTraining
+import VraplModel
 
 @Suite struct TrainConfigTests {
     static let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -62,5 +63,12 @@ import VraplNN
         let c = try TrainConfig.parse(yaml: "features: extended\nembedding:\n  d: 10\n  tau: 2\nsplit:\n  kind: family\n  holdout_family: io\n")
         #expect(c.architecture.numFeatures == 16 && c.architecture.sequenceLength == 10)
         #expect(c.split.kind == .family && c.split.holdoutFamily == "io")
+    }
+
+    @Test("busy_source selects where the busy percentages come from; an unknown value is refused")
+    func busySource() throws {
+        let cfg = try TrainConfig.parse(yaml: "features: guest-share-5\nbusy_source: cgroup-cpu-stat\n")
+        #expect(cfg.featureSet.busySource == .cgroupCPUStat && cfg.featureSet.kind == .guestShare5)
+        #expect(throws: VraplError.self) { _ = try TrainConfig.parse(yaml: "busy_source: usec\n") }
     }
 }

@@ -4,7 +4,8 @@ import VraplCore
 import VraplDataset
 import VraplNN
 import VraplTrace
-@testable import VraplModel
+@testable import VraplTraining
+import VraplModel
 
 /// A learnable synthetic dataset: 4 decode-rapl-4 features as piecewise-constant levels with noise,
 /// power = 20 + 0.5·user + 0.2·system + 2·log_ctx of the current sample. Two segments.
@@ -166,7 +167,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
 
         // Replaying the series through the saved model gives the trainer's own predictions.
         let trainer = try Trainer(config: config, dataset: ds, split: outcome.split, threads: 1)
-        try Trainer.load(model, into: trainer.network)
+        try model.load(into: trainer.network)
         let series = FeatureSeries(featureNames: ds.featureNames, count: ds.sampleCount, values: ds.features, firstValid: 0,
                                    timestampsUnix: Array(repeating: 0, count: ds.sampleCount))
         let replayed = try SeriesPredictor.predict(model: model, series: series, threads: 1)

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplModel
 import VraplDataset
 import VraplNN
 

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplModel
 import VraplNN
 
 /// What `--resume` needs beyond the model weights, in a sidecar file next to each checkpoint
@@ -86,7 +87,7 @@ extension Trainer {
         guard model.features == dataset.featureNames else {
             throw VraplError("\(checkpoint.path): its features \(model.features) differ from the config's")
         }
-        try Trainer.load(model, into: network)
+        try model.load(into: network)
         let stateURL = TrainState.sidecar(of: checkpoint)
         let state = try TrainState.read(from: stateURL)
         guard state.m.count == network.parameterCount, state.v.count == network.parameterCount else {
