@@ -28,8 +28,8 @@ let package = Package(
         .target(name: "VraplSources", dependencies: ["VraplCore"], swiftSettings: v5),
         .target(name: "VraplTrace", dependencies: ["VraplCore", "CHDF5"], swiftSettings: v5),
         .target(name: "VraplCollect", dependencies: ["VraplCore", "VraplSources", "VraplTrace"], swiftSettings: v5),
-        .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
-        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplSim"], swiftSettings: v5),
+        .target(name: "VraplCampaign", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
+        .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplCampaign", "Yams"], swiftSettings: v5),
         .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
         .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset"], swiftSettings: v5),
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "VraplTrainingTests", dependencies: ["VraplTraining", "VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplModelTests", dependencies: ["VraplModel", "VraplCore", "VraplDataset", "VraplNN"], swiftSettings: v5),
         .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources", "VraplCore", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim", "VraplCampaign", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest", "VraplAttribution", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplSources", "VraplTrace"], swiftSettings: v5),
     ]
 )

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import Foundation
 import VraplCore
-import VraplSim
 import VraplSources
 import VraplTrace
 

@@ -121,4 +121,3 @@ public enum StressNG {
     }
 }
 
-import VraplSim

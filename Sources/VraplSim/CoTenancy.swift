@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplCampaign
 import VraplTrace
 
 /// Several guests sharing one simulated host over the same time line (DESIGN.md "A VM is a slice of

@@ -1,4 +1,5 @@
 import VraplCore
+import VraplCampaign
 import VraplSources
 
 /// The full simulator's power model as an `EnergySource` for `vrapl-collect` (an in-process

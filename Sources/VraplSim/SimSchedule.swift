@@ -1,4 +1,5 @@
 import VraplCore
+import VraplCampaign
 
 /// One segment of a synthetic timeline: what runs, for how many samples.
 public struct ScheduledSegment: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplCampaign
 import VraplTrace
 
 /// Synthetic mode: turns a schedule into a whole trace (`TraceData`) without running any load.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VraplCore
+import VraplCampaign
 import VraplSim
 import VraplTrace
 

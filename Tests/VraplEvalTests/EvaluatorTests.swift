@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 import VraplCore
+import VraplCampaign
 import VraplDataset
 import VraplModel
 import VraplNN

@@ -1,4 +1,5 @@
 import Foundation
+import VraplCampaign
 import Testing
 import VraplDataset
 import VraplSim

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VraplCore
+import VraplCampaign
 import VraplSources
 @testable import VraplSim
 

@@ -1,4 +1,5 @@
 import Foundation
+import VraplCampaign
 @testable import VraplSim
 
 /// Paths and shared fixtures for the simulator tests.

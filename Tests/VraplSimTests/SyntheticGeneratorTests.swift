@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VraplCore
+import VraplCampaign
 import VraplTrace
 @testable import VraplSim
 
