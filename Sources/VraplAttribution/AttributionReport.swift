@@ -196,42 +196,37 @@ extension AttributionReport {
         return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
     }
 
-    static func escape(_ s: String) -> String { PrometheusLabel.escape(s) }
-
     /// Prometheus text exposition (counters of joules since the start of the run).
     public func prometheus() -> String {
         let t = totals()
-        func num(_ x: Double) -> String { x.isFinite ? String(format: "%.6f", x) : "NaN" }
-        var s = "# HELP vrapl_workload_joules_total Energy attributed to a workload, by component.\n"
-        s += "# TYPE vrapl_workload_joules_total counter\n"
+        var out = PrometheusExposition()
+        out.family("vrapl_workload_joules_total", "counter", "Energy attributed to a workload, by component.")
         for name in workloadNames {
             let e = t.workloads[name] ?? ComponentEnergy()
-            for (c, j) in e.byName { s += "vrapl_workload_joules_total{workload=\"\(Self.escape(name))\",component=\"\(c)\"} \(num(j.value))\n" }
+            for (c, j) in e.byName { out.sample("vrapl_workload_joules_total", [("workload", name), ("component", c)], j.value) }
         }
-        s += "# HELP vrapl_baseline_joules_total Idle (baseline) energy, by component.\n# TYPE vrapl_baseline_joules_total counter\n"
-        for (c, j) in t.baseline.byName { s += "vrapl_baseline_joules_total{component=\"\(c)\"} \(num(j.value))\n" }
-        s += "# HELP vrapl_unattributed_joules_total Energy no workload could be charged with (vanished cgroups, unused CPU), by component.\n"
-        s += "# TYPE vrapl_unattributed_joules_total counter\n"
-        for (c, j) in t.unattributed.byName { s += "vrapl_unattributed_joules_total{component=\"\(c)\"} \(num(j.value))\n" }
-        s += "vrapl_unattributed_joules_total{component=\"other\"} \(num(t.otherUnattributed))\n"
-        s += "# HELP vrapl_system_joules_total Measured system energy, by component (total is E_sys).\n# TYPE vrapl_system_joules_total counter\n"
+        out.family("vrapl_baseline_joules_total", "counter", "Idle (baseline) energy, by component.")
+        for (c, j) in t.baseline.byName { out.sample("vrapl_baseline_joules_total", [("component", c)], j.value) }
+        out.family("vrapl_unattributed_joules_total", "counter", "Energy no workload could be charged with (vanished cgroups, unused CPU), by component.")
+        for (c, j) in t.unattributed.byName { out.sample("vrapl_unattributed_joules_total", [("component", c)], j.value) }
+        out.sample("vrapl_unattributed_joules_total", [("component", "other")], t.otherUnattributed)
+        out.family("vrapl_system_joules_total", "counter", "Measured system energy, by component (total is E_sys).")
         for (c, v) in [("cpu", t.systemCPU), ("gpu", t.systemGPU), ("memory", t.systemMemory), ("storage", t.systemStorage), ("total", t.system)] {
-            s += "vrapl_system_joules_total{component=\"\(c)\"} \(num(v))\n"
+            out.sample("vrapl_system_joules_total", [("component", c)], v)
         }
-        s += "# HELP vrapl_attribution_residual_joules Sum of per-interval conservation residuals.\n# TYPE vrapl_attribution_residual_joules gauge\n"
-        s += "vrapl_attribution_residual_joules \(String(format: "%.6e", t.residual))\n"
-        s += "# HELP vrapl_attribution_residual_ratio_max Largest |residual| / E_sys of any interval.\n# TYPE vrapl_attribution_residual_ratio_max gauge\n"
-        s += "vrapl_attribution_residual_ratio_max \(String(format: "%.6e", t.maxResidualFraction))\n"
-        s += "# HELP vrapl_attribution_info Attribution run information.\n# TYPE vrapl_attribution_info gauge\n"
-        s += "vrapl_attribution_info{config=\"\(Self.escape(configName))\",cpu_power_source=\"\(Self.escape(sourceLabel))\"} 1\n"
-        s += "# HELP kepler_container_cpu_joules_total Kepler-compatible: CPU (package) energy attributed to a container (workload).\n"
-        s += "# TYPE kepler_container_cpu_joules_total counter\n"
+        out.family("vrapl_attribution_residual_joules", "gauge", "Sum of per-interval conservation residuals.")
+        out.sample("vrapl_attribution_residual_joules", [], t.residual)
+        out.family("vrapl_attribution_residual_ratio_max", "gauge", "Largest |residual| / E_sys of any interval.")
+        out.sample("vrapl_attribution_residual_ratio_max", [], t.maxResidualFraction)
+        out.family("vrapl_attribution_info", "gauge", "Attribution run information.")
+        out.sample("vrapl_attribution_info", [("config", configName), ("cpu_power_source", sourceLabel)], 1)
+        out.family("kepler_container_cpu_joules_total", "counter", "Kepler-compatible: CPU (package) energy attributed to a container (workload).")
         for name in workloadNames {
             let e = t.workloads[name] ?? ComponentEnergy()
             let id = (workloadCGroups[name] ?? []).joined(separator: ",")
-            s += "kepler_container_cpu_joules_total{container_id=\"\(Self.escape(id))\",container_name=\"\(Self.escape(name))\",zone=\"package\"} \(num(e.cpu.value))\n"
+            out.sample("kepler_container_cpu_joules_total", [("container_id", id), ("container_name", name), ("zone", "package")], e.cpu.value)
         }
-        return s
+        return out.text
     }
 
     /// Writes every file into `directory` (created if needed); returns the paths written.

@@ -5,21 +5,12 @@ import VraplCore
 /// the meaning matches (`kepler_node_cpu_watts`, `kepler_node_cpu_joules_total`, `zone="package"`),
 /// `vrapl_*` for the rest.
 public enum PrometheusText {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    public static let contentType = PrometheusExposition.contentType
 
     public static func render(_ s: GuestSnapshot) -> String {
-        var out = ""
-        out.reserveCapacity(2048)
-        func family(_ name: String, _ type: String, _ help: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        }
-        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) {
-            out += name
-            if !labels.isEmpty {
-                out += "{" + labels.map { "\($0.0)=\"\(PrometheusLabel.escape($0.1))\"" }.joined(separator: ",") + "}"
-            }
-            out += " " + number(value) + "\n"
-        }
+        var out = PrometheusExposition()
+        func family(_ name: String, _ type: String, _ help: String) { out.family(name, type, help) }
+        func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Double) { out.sample(name, labels, value) }
         let m = s.model
         let source = m.powerSource.shortLabel
         // Kepler's constant node_name label on every kepler_* series, and `path` on the node CPU families.
@@ -159,14 +150,6 @@ public enum PrometheusText {
         sample("vrapl_model_info", info, 1)
         family("vrapl_build_info", "gauge", "vrapl build information.")
         sample("vrapl_build_info", [("version", VraplVersion.string), ("component", "vrapl-guest")], 1)
-        return out
-    }
-
-    /// Go-style float text: integers without exponent, NaN and ±Inf spelled as Prometheus does.
-    static func number(_ x: Double) -> String {
-        if x.isNaN { return "NaN" }
-        if x.isInfinite { return x > 0 ? "+Inf" : "-Inf" }
-        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-        return "\(x)"
+        return out.text
     }
 }

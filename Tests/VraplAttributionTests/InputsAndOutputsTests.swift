@@ -218,7 +218,7 @@ struct ReportTests {
         w = {(s.labels['workload'], s.labels['component']): s.value for s in fams['vrapl_workload_joules'].samples}
         k = {s.labels['container_name']: s.value for s in fams['kepler_container_cpu_joules'].samples}
         assert fams['vrapl_workload_joules'].type == 'counter'
-        print(len(w), round(w[('a "quoted"', 'cpu')], 6), round(k['b'], 6), round(w[('b', 'memory')], 6))
+        print(len(w), float(round(w[('a "quoted"', 'cpu')], 6)), float(round(k['b'], 6)), float(round(w[('b', 'memory')], 6)))
         """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -70,7 +70,7 @@ struct LiveHistoryTests {
         let t = report.totals()
         #expect(abs(t.system - 100) < 1e-9 && abs(t.duration - 10) < 1e-9)
         #expect(abs((t.workloads["yolo"]?.cpu.value ?? 0) - 100) < 1e-9)
-        #expect(report.prometheus().contains("vrapl_workload_joules_total{workload=\"yolo\",component=\"cpu\"} 100.000000"))
+        #expect(report.prometheus().contains("vrapl_workload_joules_total{workload=\"yolo\",component=\"cpu\"} 100\n"))
         let running = live.totalsReport(configName: "h")
         #expect(running.intervals.isEmpty && running.totals() == t)
         #expect(running.prometheus() == report.prometheus())
