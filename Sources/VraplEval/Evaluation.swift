@@ -276,8 +276,13 @@ public enum Evaluator {
                 series.timeSeries += try Self.segmentSeries(data: data, predictor: predictor, test: split.test, count: 4)
                 if let shape = model.guestShape, data.dataset.guestView != nil {
                     let wholeHost = try Self.wholeHostPredictions(config, options: options, data: data, test: split.test, notes: &notes, log: log)
+                    var covered: [Bool]? = nil
+                    if let interval = model.interval {
+                        let y = data.targets(split.test)
+                        covered = pred.indices.map { i in let b = interval.bounds(pred[i], spread: testSpreads?[i]); return y[i] >= b.low && y[i] <= b.high }
+                    }
                     guestSize = GuestSizeReport.make(split: kind.rawValue, data: data, shape: shape, train: split.train, test: split.test,
-                                                     predicted: pred, wholeHost: wholeHost)
+                                                     predicted: pred, wholeHost: wholeHost, covered: covered)
                 }
             }
         }

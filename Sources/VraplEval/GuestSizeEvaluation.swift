@@ -23,9 +23,12 @@ public struct GuestSizeReport: Codable, Sendable {
         public var perVcpuBaseline: ErrorMetrics
         /// RMSE of `sim_hidden_w` over the same windows (simulator only): no guest-visible predictor does better.
         public var irreducibleRMSE: Double?
+        /// Share of these windows inside the model's interval (nil without one).
+        public var intervalCoverage: Double? = nil
 
         enum CodingKeys: String, CodingKey {
             case vcpus, windows, model
+            case intervalCoverage = "interval_coverage"
             case neighbourLoad = "neighbour_load"
             case meanTargetWatts = "mean_target_w"
             case wholeHostModel = "whole_host_model"
@@ -56,8 +59,9 @@ public struct GuestSizeReport: Codable, Sendable {
 
     /// Groups `test` windows of `data` (a guest view) by k and neighbour load and scores them.
     /// `predicted` and `wholeHost` are aligned with `test`.
+    /// `covered[i]`: whether test window i lies inside the model's interval (nil without one).
     static func make(split: String, data: EvalData, shape: GuestShape, train: [Int32], test: [Int32], predicted: [Double],
-                     wholeHost: (name: String, predicted: [Double])?) -> GuestSizeReport {
+                     wholeHost: (name: String, predicted: [Double])?, covered: [Bool]? = nil) -> GuestSizeReport {
         let t = Double(shape.host.threads)
         let m = shape.host.idleWatts / t
         func k(_ w: Int32) -> Double { Double(data.segment(Int(w)).parameters["vcpus"].flatMap(Int.init) ?? shape.host.threads) }
@@ -88,7 +92,8 @@ public struct GuestSizeReport: Codable, Sendable {
                             model: ErrorMetrics(predicted: idx.map { predicted[$0] }, measured: y),
                             wholeHostModel: wholeHost.map { wh in ErrorMetrics(predicted: idx.map { wh.predicted[$0] }, measured: y) },
                             perVcpuBaseline: ErrorMetrics(predicted: idx.map { baseline[$0] }, measured: y),
-                            irreducibleRMSE: hidden.isEmpty ? nil : (hidden.reduce(0) { $0 + $1 * $1 } / Double(hidden.count)).squareRoot()))
+                            irreducibleRMSE: hidden.isEmpty ? nil : (hidden.reduce(0) { $0 + $1 * $1 } / Double(hidden.count)).squareRoot(),
+                            intervalCoverage: covered.map { c in Double(idx.filter { c[$0] }.count) / Double(max(1, idx.count)) }))
         }
         rows.sort { ($0.vcpus, $0.neighbourLoad == "all" ? "~" : $0.neighbourLoad) < ($1.vcpus, $1.neighbourLoad == "all" ? "~" : $1.neighbourLoad) }
         return GuestSizeReport(split: split, hostThreads: shape.host.threads, hostIdleWatts: shape.host.idleWatts, rule: shape.rule.rawValue,

@@ -259,9 +259,10 @@ public enum ReportWriter {
             md += "M = \(f(g.perVcpuMaxWatts)) W per busy vCPU fitted on the training windows. "
             md += g.wholeHostModelName.map { "Whole-host model: `\($0)` (what a model without host metadata, such as a DECODE-RAPL checkpoint, tells this guest). " } ?? ""
             md += "Irreducible: RMSE of `sim_hidden_w`, the part of the share no guest-visible predictor can know.\n\n"
-            md += mdTable(["k", "neighbours", "windows", "mean share W", "model MAE W", "whole-host MAE W", "per-vCPU CCF MAE W", "irreducible W"],
+            md += mdTable(["k", "neighbours", "windows", "mean share W", "model MAE W", "whole-host MAE W", "per-vCPU CCF MAE W", "irreducible W", "interval coverage"],
                           g.rows.map { [String($0.vcpus), $0.neighbourLoad, String($0.windows), f($0.meanTargetWatts), f($0.model.mae),
-                                        f($0.wholeHostModel?.mae), f($0.perVcpuBaseline.mae), f($0.irreducibleRMSE)] })
+                                        f($0.wholeHostModel?.mae), f($0.perVcpuBaseline.mae), f($0.irreducibleRMSE),
+                                        $0.intervalCoverage.map { f($0 * 100, 1) + " %" } ?? "–"] })
             md += "\n"
             if let c = g.coTenancy {
                 md += "### Co-tenancy: guests of one host, estimated independently\n\n"

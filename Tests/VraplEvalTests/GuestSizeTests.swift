@@ -52,7 +52,10 @@ struct GuestSizeTests {
             schedule: SimSchedule.build(matrix: m, threads: 20, seed: 4), tenancy: m.tenancy)
         try TraceWriter.write(trace, to: dir.appendingPathComponent("data.h5").path)
         let guest = dir.appendingPathComponent("g.safetensors"), whole = dir.appendingPathComponent("w.safetensors")
-        try Self.model(guestShaped: true).write(to: guest)
+        var guestModel = try Self.model(guestShaped: true)
+        // A fixed interval of ±4 W (one Mondrian bin): a window is covered when its error is at most 4 W.
+        guestModel.interval = PredictionInterval(nominal: 0.8, method: "test", edges: [], low: [-4], high: [4], calibrationWindows: 100)
+        try guestModel.write(to: guest)
         try Self.model(guestShaped: false).write(to: whole)
         // Two co-tenants of one host time line.
         var coPaths: [String] = []
@@ -82,7 +85,14 @@ struct GuestSizeTests {
             let parts = g.rows.filter { $0.vcpus == k && $0.neighbourLoad != "all" }
             #expect(all.windows == parts.reduce(0) { $0 + $1.windows })
             #expect(all.wholeHostModel != nil && all.irreducibleRMSE != nil)
+            // Interval coverage by group: the row over every load is the window-weighted mean of its parts.
+            let weighted = parts.reduce(0.0) { $0 + ($1.intervalCoverage ?? .nan) * Double($1.windows) } / Double(all.windows)
+            #expect(abs((all.intervalCoverage ?? .nan) - weighted) < 1e-9)
         }
+        // Over every k, the groups' coverage is the split's interval coverage.
+        let alls = g.rows.filter { $0.neighbourLoad == "all" }
+        let pooled = alls.reduce(0.0) { $0 + ($1.intervalCoverage ?? .nan) * Double($1.windows) } / Double(alls.reduce(0) { $0 + $1.windows })
+        #expect(abs(pooled - (report.splits[0].interval?.coverage ?? .nan)) < 1e-9, "\(pooled) vs \(String(describing: report.splits[0].interval))")
         // The whole-host model was given the guest-shaped model's windows: same count as the model row.
         #expect(g.rows.allSatisfy { $0.wholeHostModel?.count == $0.model.count })
         #expect(g.perVcpuMaxWatts.isFinite && g.perVcpuMaxWatts > 0)
