@@ -322,14 +322,11 @@ public final class GuestRunner {
         var deadline = start
         var nextExport = start + exportEveryNs
         var stat = ProcStatSnapshot()
-        var ts = timespec()
         var retry = ReadRetry(intervalNs: intervalNs)
 
         while StopSignal.received == 0 {
-            ts.tv_sec = Int(deadline / 1_000_000_000)
-            ts.tv_nsec = Int(deadline % 1_000_000_000)
-            let rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
-            if rc == EINTR { continue }  // re-check the stop flag, then finish sleeping
+            // The one absolute-deadline sleep (VraplCore.SampleClock); a signal re-checks the stop flag.
+            guard SampleClock.sleep(untilMonotonicNs: deadline) else { continue }
             // A failed read is retried once; a tick that still fails is skipped (the next Δt is longer,
             // no energy lost) and counted; only a persistent failure ends the guest.
             var busy: CPUUsage? = nil

@@ -127,8 +127,7 @@ public final class LiveSimulator {
             let deadline = t0 + k * fineNs
             var now = SampleClock.monotonicNs()
             if deadline > now {
-                var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+                while !SampleClock.sleep(untilMonotonicNs: deadline) {}
                 now = SampleClock.monotonicNs()
             }
             model.accumulate(watts: watts, dt: Double(now - prevFine) / 1e9)

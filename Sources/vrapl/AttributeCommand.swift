@@ -103,12 +103,12 @@ struct AttributeRun: ParsableCommand {
         live.historyLimit = history
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try live.prime()
-        let start = SampleClock.monotonicSeconds()
+        let start = SampleClock.monotonicNs()
         var k = 1
         while Double(k) * step <= duration + 1e-9 {
-            let deadline = start + Double(k) * step
-            let wait = deadline - SampleClock.monotonicSeconds()
-            if wait > 0 { usleep(useconds_t(wait * 1e6)) }
+            // Absolute deadlines (VraplCore.SampleClock), so lateness does not accumulate into drift.
+            let deadline = start + UInt64((Double(k) * step * 1e9).rounded())
+            while !SampleClock.sleep(untilMonotonicNs: deadline) {}
             let r = try live.step()
             let parts = r.workloads.map { "\($0.name)=\(String(format: "%.2f", $0.energy.total.value))J" }.joined(separator: " ")
             print(String(format: "t=%.1fs E_sys=%.2fJ baseline=%.2fJ ", Double(k) * step, r.system.total.value, r.baseline.total.value)

@@ -51,8 +51,7 @@ struct DebugWriteTraceCommand: ParsableCommand {
         var flushes = writer.flushCount
         for i in 0..<total {
             let due = t0 + UInt64(i) * intervalNs
-            var deadline = timespec(tv_sec: Int(due / 1_000_000_000), tv_nsec: Int(due % 1_000_000_000))
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+            while !SampleClock.sleep(untilMonotonicNs: due) {}
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
             var wall = timespec()
