@@ -100,7 +100,7 @@ public struct SafetensorsFile: Equatable, Sendable {
         guard headerBytes.first == UInt8(ascii: "{") else { throw fail("header does not start with '{'") }
         let header: JSONValue
         do {
-            header = try JSONReader.parse(headerBytes)
+            header = try JSONValue.parse(bytes: headerBytes)
         } catch {
             throw fail("header JSON: \(error)")
         }
@@ -229,7 +229,7 @@ public struct SafetensorsFile: Equatable, Sendable {
             ])))
             offset += size
         }
-        var header = Array(JSONWriter.string(.object(members)).utf8)
+        var header = Array(JSONValue.object(members).text.utf8)
         while header.count % 8 != 0 { header.append(0x20) }
 
         var out: [UInt8] = []

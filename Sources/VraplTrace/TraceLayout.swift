@@ -56,12 +56,16 @@ public enum TraceLayout {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 
-    /// Parses a JSON object of strings; non-string values are kept as their JSON text.
+    /// Parses a JSON object of strings (the one strict JSON reader, `VraplCore.JSONValue`); other
+    /// values are kept as their JSON text as written (`3`, `1e20`, `true`, `[1,"two"]`); a repeated
+    /// key keeps its first value.
     static func parseJSONObject(_ text: String, path: String, object: String) throws -> [String: String] {
         if text.isEmpty { return [:] }
-        guard let dictionary = try? JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) else {
+        guard let members = (try? JSONValue.parse(text))?.objectValue else {
             throw TraceError(path: path, object: object, message: "expected a JSON object, found \(text.prefix(80))")
         }
-        return dictionary.mapValues(\.text)
+        var out: [String: String] = [:]
+        for (key, value) in members where out[key] == nil { out[key] = value.stringValue ?? value.text }
+        return out
     }
 }

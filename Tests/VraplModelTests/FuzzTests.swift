@@ -55,7 +55,7 @@ struct FuzzTests {
 
     /// Parses the header, changes one value (shape, offset, dtype, metadata), and re-serialises.
     static func editHeader(_ bytes: [UInt8], headerLength: Int, rng: inout SeededRandom) -> [UInt8]? {
-        guard bytes.count >= 8 + headerLength, let header = try? JSONReader.parse(Array(bytes[8..<(8 + headerLength)])),
+        guard bytes.count >= 8 + headerLength, let header = try? JSONValue.parse(bytes: Array(bytes[8..<(8 + headerLength)])),
               var members = header.objectValue, !members.isEmpty else { return nil }
         let i = Int.random(in: 0..<members.count, using: &rng)
         let (name, value) = members[i]
@@ -74,7 +74,7 @@ struct FuzzTests {
         } else {
             members[i].1 = replacements.randomElement(using: &rng) ?? .null
         }
-        let text = Array(JSONWriter.string(.object(members)).utf8)
+        let text = Array(JSONValue.object(members).text.utf8)
         let n = UInt64(text.count)
         return (0..<8).map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) } + text + bytes[(8 + headerLength)...]
     }

@@ -57,6 +57,9 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Compact JSON text.
     public var text: String { JSONWriter.string(self) }
+
+    /// Parses UTF-8 bytes (a safetensors header) with a nesting limit.
+    public static func parse(bytes: [UInt8], maxDepth: Int = 64) throws -> JSONValue { try JSONReader.parse(bytes, maxDepth: maxDepth) }
 }
 
 /// Parse errors carry a short reason and the byte offset.
