@@ -60,7 +60,7 @@ public struct DatasetSplit: Sendable, Equatable {
 
     static func shuffle(_ ds: WindowDataset, _ o: SplitOptions) -> DatasetSplit {
         var ids = (0..<ds.windowCount).map { Int32($0) }
-        var rng = SeededGenerator(seed: o.seed)
+        var rng = SplitMix64(seed: o.seed)
         rng.shuffle(&ids)
         let n = ids.count
         let nTest = Int((Double(n) * o.testFraction).rounded(.down))
@@ -100,7 +100,7 @@ public struct DatasetSplit: Sendable, Equatable {
         guard order.count >= 3 else {
             throw VraplError("segment split needs at least 3 labelled segments with windows (found \(order.count)); use --split shuffle or time")
         }
-        var rng = SeededGenerator(seed: o.seed)
+        var rng = SplitMix64(seed: o.seed)
         rng.shuffle(&order)
         // Keep at least one segment for training: never give away the last one.
         let split = assignSegments(order: Array(order.dropLast()), groups: groups, total: ds.windowCount,
@@ -117,7 +117,7 @@ public struct DatasetSplit: Sendable, Equatable {
         guard families.count >= 2 else {
             throw VraplError("family split needs at least 2 workload families (found \(families.joined(separator: ", ")))")
         }
-        var rng = SeededGenerator(seed: o.seed)
+        var rng = SplitMix64(seed: o.seed)
         let held: String
         if let h = o.holdoutFamily {
             guard families.contains(h) else {

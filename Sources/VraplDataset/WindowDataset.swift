@@ -200,7 +200,7 @@ public struct WindowDataset: Sendable {
     public func limited(toWindows maxWindows: Int, seed: UInt64) -> WindowDataset {
         guard maxWindows < windowCount else { return self }
         var ids = Array(0..<windowCount)
-        var rng = SeededGenerator(seed: seed ^ 0x4D41_5853)
+        var rng = SplitMix64(seed: seed ^ 0x4D41_5853)
         rng.shuffle(&ids)
         let kept = ids.prefix(max(0, maxWindows)).sorted()
         return WindowDataset(featureNames: featureNames, options: options, sampleCount: sampleCount,

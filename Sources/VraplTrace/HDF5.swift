@@ -43,6 +43,9 @@ enum HDF5 {
         return "\(first) (\(box.lines[box.lines.count - 1]))"
     }
 
+    /// Whether the current error stack mentions `text` (e.g. a lock held by someone else).
+    static func lastErrorMentions(_ text: String) -> Bool { errorStackText().contains(text) }
+
     /// Throws a `TraceError` if `status` is negative.
     @inline(__always)
     static func check(_ status: herr_t, _ what: @autoclosure () -> String, path: String, object: String) throws {
@@ -241,7 +244,16 @@ final class H5File {
             throw TraceError(path: path, message: "not an HDF5 file (no HDF5 signature)")
         }
         let flags = writable ? vrapl_H5F_ACC_RDWR() : vrapl_H5F_ACC_RDONLY()
-        let id = H5Fopen(path, flags, vrapl_H5P_DEFAULT())
+        var id = H5Fopen(path, flags, vrapl_H5P_DEFAULT())
+        // A lock held for a moment is not a writer: a child process started by another thread in the
+        // instant between HDF5's open() and our FD_CLOEXEC (see `init`) holds the descriptor, and its
+        // lock, until it exits. Retry for up to 2 s before saying the file is being written.
+        var waited = 0
+        while id < 0, waited < 40, HDF5.lastErrorMentions("unable to lock file") {
+            usleep(50_000)
+            waited += 1
+            id = H5Fopen(path, flags, vrapl_H5P_DEFAULT())
+        }
         if id < 0 {
             var error = HDF5.failure("opening the HDF5 file", path: path, object: "")
             if error.message.contains("unable to lock file") {

@@ -133,7 +133,7 @@ public final class Trainer {
     /// The seeded order of the training windows in `epoch`.
     public func epochOrder(_ epoch: Int) -> [Int32] {
         var order = split.train
-        var rng = SeededGenerator(seed: config.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
+        var rng = SplitMix64(seed: config.seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
         rng.shuffle(&order)
         return order
     }

@@ -31,7 +31,7 @@ import VraplTrace
 
     @Test func generatorIsStable() {
         // SplitMix64 reference values for seed 0 (Vigna's splitmix64.c).
-        var g = SeededGenerator(seed: 0)
+        var g = SplitMix64(seed: 0)
         #expect(g.next() == 0xE220_A839_7B1D_CDAF)
         #expect(g.next() == 0x6E78_9E6A_A1B9_65F4)
     }

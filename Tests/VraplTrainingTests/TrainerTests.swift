@@ -10,7 +10,7 @@ import VraplModel
 /// A learnable synthetic dataset: 4 decode-rapl-4 features as piecewise-constant levels with noise,
 /// power = 20 + 0.5·user + 0.2·system + 2·log_ctx of the current sample. Two segments.
 func syntheticDataset(samples: Int = 1200, d: Int = 6, source: PowerSource = .simulated(profile: "unit")) throws -> WindowDataset {
-    var rng = SeededGenerator(seed: 11)
+    var rng = SplitMix64(seed: 11)
     func uniform() -> Float { Float(rng.next() >> 40) / Float(1 << 24) }
     var v = [Float](repeating: 0, count: 4 * samples)
     var y = [Float](repeating: 0, count: samples)
