@@ -46,6 +46,28 @@ public struct MinMaxScaler: Equatable, Sendable {
         return MinMaxScaler(featureMin: mins, featureRange: ranges)
     }
 
+    /// Fits on row-major `rows` of `dimension` values each (non-finite values are skipped): the feature
+    /// ceiling's reduced windows, the interval's reference set of window means.
+    public static func fit(rows: [Float], dimension: Int) -> MinMaxScaler {
+        var lo = [Float](repeating: .infinity, count: dimension), hi = [Float](repeating: -.infinity, count: dimension)
+        if dimension > 0 {
+            for i in 0..<(rows.count / dimension) {
+                for j in 0..<dimension {
+                    let v = rows[i * dimension + j]
+                    if v.isFinite { lo[j] = Swift.min(lo[j], v); hi[j] = Swift.max(hi[j], v) }
+                }
+            }
+        }
+        return MinMaxScaler(featureMin: lo.map { $0.isFinite ? $0 : 0 }, featureRange: zip(lo, hi).map { guarded($1 - $0) })
+    }
+
+    /// Scales every row of row-major `rows` in place.
+    public func transform(rows: inout [Float]) {
+        let size = featureMin.count
+        guard size > 0 else { return }
+        rows.withUnsafeMutableBufferPointer { if let b = $0.baseAddress { transform(b, rows: $0.count / size) } }
+    }
+
     /// Scales `rows` consecutive input rows in place.
     public func transform(_ inputs: UnsafeMutablePointer<Float>, rows: Int) {
         let size = featureMin.count

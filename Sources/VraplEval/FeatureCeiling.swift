@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplDataset
 import VraplModel
 
 /// The feature ceiling: a model-free estimate of the error that no predictor of the chosen window
@@ -316,19 +317,12 @@ public struct WindowReduction: Sendable, Equatable {
         return out
     }
 
-    /// Scales each column of row-major `points` ([n × dimension]) to [0, 1] in place (constant columns → 0).
+    /// Scales each column of row-major `points` ([n × dimension]) to [0, 1] in place (constant
+    /// columns → 0, non-finite values → 0), by the one min–max scaler (`MinMaxScaler`).
     public static func minMaxScale(_ points: inout [Float], dimension: Int) {
         guard dimension > 0 else { return }
-        let n = points.count / dimension
-        for d in 0..<dimension {
-            var mn = Float.infinity, mx = -Float.infinity
-            for i in 0..<n { let v = points[i * dimension + d]; if v.isFinite { mn = min(mn, v); mx = max(mx, v) } }
-            let range = mx - mn
-            for i in 0..<n {
-                let v = points[i * dimension + d]
-                points[i * dimension + d] = (range > 0 && v.isFinite) ? (v - mn) / range : 0
-            }
-        }
+        MinMaxScaler.fit(rows: points, dimension: dimension).transform(rows: &points)
+        for i in points.indices where !points[i].isFinite { points[i] = 0 }
     }
 }
 

@@ -42,12 +42,10 @@ public struct LocalSpread: Codable, Equatable, Sendable {
     /// Builds the reference set from unscaled window means (`means[i]`, one per feature) and targets.
     public init?(means: [[Float]], targets: [Float], k: Int = defaultK) {
         guard let f = means.first?.count, f > 0, means.count == targets.count, means.count > k, k >= 2 else { return nil }
-        var lo = [Float](repeating: .infinity, count: f), hi = [Float](repeating: -.infinity, count: f)
-        for m in means { for j in 0..<f { lo[j] = min(lo[j], m[j]); hi[j] = max(hi[j], m[j]) } }
-        let range = zip(lo, hi).map { $1 - $0 > 0 ? $1 - $0 : 1 }
-        var points = [Float](); points.reserveCapacity(means.count * f)
-        for m in means { for j in 0..<f { points.append((m[j] - lo[j]) / range[j]) } }
-        self.init(k: k, featureMin: lo, featureRange: range, points: points, targets: targets)
+        var points = means.flatMap { $0 }
+        let scaler = MinMaxScaler.fit(rows: points, dimension: f)
+        scaler.transform(rows: &points)
+        self.init(k: k, featureMin: scaler.featureMin, featureRange: scaler.featureRange, points: points, targets: targets)
     }
 
     /// Checks the numbers (model metadata is input like any other).
