@@ -70,7 +70,8 @@ struct CampaignCommand: ParsableCommand {
             }
             try runner.run()
         } catch let e as VraplError {
-            throw ValidationError(e.message)
+            // A runtime error is one line ("Error: …"), not a usage screen.
+            throw e
         }
     }
 }

@@ -55,7 +55,8 @@ struct SimulateCommand: ParsableCommand {
             if live { try runLive(prof, dt: dt); return }
             try runSynthetic(prof, dt: dt)
         } catch let e as VraplError {
-            throw ValidationError(e.message)
+            // A runtime error is one line ("Error: …"), not a usage screen.
+            throw e
         }
     }
 
