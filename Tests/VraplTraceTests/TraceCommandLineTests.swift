@@ -63,4 +63,15 @@ struct TraceCommandLineTests {
         #expect(!output.contains("HDF5_USE_FILE_LOCKING"), "\(output)")  // not a lock problem
         #expect(output.split(separator: "\n").count <= 3, "\(output)")
     }
+
+    @Test("a runtime error of simulate or campaign is one line naming the file, not a usage screen")
+    func runtimeErrorsAreOneLine() throws {
+        for arguments in [["simulate", "--matrix", "/nonexistent/m.yaml", "--samples", "10", "--out", "/tmp/vrapl-never"],
+                          ["campaign", "--matrix", "/nonexistent/m.yaml", "--dry-run"]] {
+            let (status, output) = try Self.vrapl(arguments)
+            #expect(status != 0)
+            let lines = output.split(separator: "\n")
+            #expect(lines.count == 1 && output.contains("/nonexistent/m.yaml") && !output.contains("Usage"), "\(output)")
+        }
+    }
 }
