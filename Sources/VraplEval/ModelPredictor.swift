@@ -15,9 +15,8 @@ public final class ModelPredictor {
     public init(model: ModelFile, threads: Int = 1, batch: Int = 256) throws {
         self.model = model
         self.batch = batch
-        network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
+        network = try model.makeNetwork(maxBatch: batch, threads: max(1, threads))  // the one loading path
         let source = model.path ?? model.displayName
-        try model.load(into: network)  // the one loading path: names, shapes, extra tensors, finite outputs
         let n = model.normalization
         guard n.featureMin.count == model.inputSize, n.featureRange.count == model.inputSize else {
             throw VraplError("\(source): normalization has \(n.featureMin.count) entries, the model takes \(model.inputSize) inputs")

@@ -18,8 +18,7 @@ public enum SeriesPredictor {
         }
         let scaler = model.makeScaler()
         let batch = 256
-        let network = try Network(architecture: model.architecture, maxBatch: batch, threads: max(1, threads))
-        try model.load(into: network)
+        let network = try model.makeNetwork(maxBatch: batch, threads: max(1, threads))
         let first = series.firstWindowEnd(embedding)
         let count = max(0, series.count - first)
         var out = [Float](repeating: 0, count: count)
