@@ -87,8 +87,16 @@ public struct KDTree: Sendable {
     /// The `k` nearest points to `query` (length `dimension`) for which `include(index)` is true,
     /// nearest first, as (index, squared distance).
     public func nearest(to query: [Float], k: Int, include: (Int) -> Bool) -> [(index: Int, distance2: Float)] {
-        guard count > 0, k > 0, query.count == dimension else { return [] }
         var best: [(index: Int, distance2: Float)] = []
+        nearest(to: query, k: k, into: &best, include: include)
+        return best
+    }
+
+    /// `nearest(to:k:include:)` into a caller's array (emptied first, its capacity kept), so a caller
+    /// that searches at every prediction does not allocate.
+    public func nearest(to query: [Float], k: Int, into best: inout [(index: Int, distance2: Float)], include: (Int) -> Bool) {
+        best.removeAll(keepingCapacity: true)
+        guard count > 0, k > 0, query.count == dimension else { return }
         best.reserveCapacity(k + 1)
         query.withUnsafeBufferPointer { q in
             points.withUnsafeBufferPointer { p in
@@ -101,7 +109,6 @@ public struct KDTree: Sendable {
                 }
             }
         }
-        return best
     }
 
     private struct SearchContext {

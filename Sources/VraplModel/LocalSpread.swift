@@ -79,12 +79,16 @@ public final class LocalSpreadIndex: @unchecked Sendable {
     private let tree: KDTree
     private var query: [Float]
     private var neighbourTargets: [Float]
+    private var near: [(index: Int, distance2: Float)] = []
+    private var means: [Float]
 
     init(_ reference: LocalSpread) {
         self.reference = reference
         tree = KDTree(points: reference.points, dimension: reference.features)
         query = [Float](repeating: 0, count: reference.features)
         neighbourTargets = [Float](repeating: 0, count: reference.k)
+        near.reserveCapacity(reference.k + 1)
+        means = [Float](repeating: 0, count: reference.features)
     }
 
     /// q90 − q10 of the targets of the k reference windows nearest to the window whose feature
@@ -92,23 +96,24 @@ public final class LocalSpreadIndex: @unchecked Sendable {
     public func spread(means: [Float]) -> Double {
         let r = reference
         for j in 0..<r.features { query[j] = (means[j] - r.featureMin[j]) / r.featureRange[j] }
-        let near = tree.nearest(to: query, k: r.k, include: { _ in true })
-        return Self.spread(of: near.map { r.targets[$0.index] })
+        tree.nearest(to: query, k: r.k, into: &near, include: { _ in true })
+        // q90 − q10 of the neighbours' power, sorted in the reused buffer (no allocation).
+        let n = near.count
+        guard n > 0 else { return 0 }
+        if neighbourTargets.count < n { neighbourTargets = [Float](repeating: 0, count: n) }
+        for i in 0..<n { neighbourTargets[i] = r.targets[near[i].index] }
+        neighbourTargets.withUnsafeMutableBufferPointer { b in
+            var part = UnsafeMutableBufferPointer(rebasing: b[0..<n])
+            part.sort()
+        }
+        func q(_ p: Double) -> Float { neighbourTargets[min(n - 1, max(0, Int((Double(n) * p).rounded(.up)) - 1))] }
+        return Double(q(0.9) - q(0.1))
     }
 
     /// Spread of the raw window (feature-major, `length` values per feature).
     public func spread(rawWindow: UnsafeBufferPointer<Float>, length: Int) -> Double {
-        var means = [Float](repeating: 0, count: reference.features)
         LocalSpread.windowMeans(rawWindow, features: reference.features, length: length, into: &means)
         return spread(means: means)
-    }
-
-    /// q90 − q10 of `values` (nearest-rank), W.
-    static func spread(of values: [Float]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let s = values.sorted()
-        func q(_ p: Double) -> Float { s[min(s.count - 1, max(0, Int((Double(s.count) * p).rounded(.up)) - 1))] }
-        return Double(q(0.9) - q(0.1))
     }
 }
 
