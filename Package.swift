@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplCampaignTests", dependencies: ["VraplCampaign", "VraplCore", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset", "VraplCore", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN", "VraplCore"], swiftSettings: v5),

@@ -3,28 +3,29 @@ import Testing
 import VraplCore
 import VraplTrace
 @testable import VraplCampaign
-@testable import VraplSim
+
+/// The shipped campaign matrices (configs/campaigns).
+enum CampaignFixtures {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func campaign(_ name: String) -> String { repoRoot.appendingPathComponent("configs/campaigns/\(name).yaml").path }
+}
 
 @Suite("Campaign matrix, dry run, stress-ng check, resume")
 struct CampaignTests {
     @Test("shipped matrices parse; combination counts")
     func shippedMatrices() throws {
-        let quick = try CampaignMatrix.load(path: SimFixtures.campaign("quick"))
+        let quick = try CampaignMatrix.load(path: CampaignFixtures.campaign("quick"))
         #expect(quick.combinations(coreCount: 2).count == 7)
         #expect(quick.combinations(coreCount: 2).map(\.name).prefix(2) == ["idle", "cpu-2"])
-        let full = try CampaignMatrix.load(path: SimFixtures.campaign("stress-matrix"))
+        let full = try CampaignMatrix.load(path: CampaignFixtures.campaign("stress-matrix"))
         // 5 × 5 × 3^4 (levels plus zero), the all-zero cell being idle.
         #expect(full.combinations(coreCount: 20).count == 2025)
         #expect(full.combinations(coreCount: 20).first?.isIdle == true)
-        let demo = try CampaignMatrix.load(path: SimFixtures.campaign("demo"))
+        let demo = try CampaignMatrix.load(path: CampaignFixtures.campaign("demo"))
         #expect(demo.combinations(coreCount: 20).count == (1 + 6 * 4) * 3)
         #expect(demo.synthetic.burstCount == 60)
-        let live = try CampaignMatrix.load(path: SimFixtures.campaign("live"))
+        let live = try CampaignMatrix.load(path: CampaignFixtures.campaign("live"))
         #expect(live.combinations(coreCount: 20).count == 81)  // 3^4, idle included
-        let sched = SimSchedule.build(matrix: live, threads: 20, seed: 1)
-        #expect(sched.segments.filter { $0.kind == .burst }.count == 40)
-        let target = SimSchedule.build(matrix: demo, threads: 20, seed: 1, targetSamples: 100_000).totalSamples
-        #expect(abs(target - 100_000) < 1_000, "\(target)")
     }
 
     @Test("matrix parsing: levels to workers, families, names, repeats")
@@ -72,7 +73,7 @@ struct CampaignTests {
 
     @Test("dry run lists every combination with its stress-ng command and the total time")
     func dryRun() throws {
-        let m = try CampaignMatrix.load(path: SimFixtures.campaign("quick"))
+        let m = try CampaignMatrix.load(path: CampaignFixtures.campaign("quick"))
         var o = CampaignRunner.Options(outDir: "/nonexistent")
         o.coreCount = 2
         let text = try CampaignRunner(matrix: m, matrixFile: "quick.yaml", options: o).dryRun()
@@ -136,9 +137,8 @@ struct CampaignTests {
     /// A placed two-CPU campaign (cpu on CPUs 0-1, neighbours at half load on 2-3) run with a fake
     /// collector that logs its arguments and a fake stress-ng that logs its pid and arguments.
     static func runPlaced(dir: String, confine: ConfinementChoice, cgroupfs: String) throws -> (stress: [String], collector: String, log: [String]) {
-        let profile = try SimFixtures.profile()
         let template = dir + "/template.h5"
-        try TraceWriter.write(try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: SimFixtures.schedule([(.idle, [], 50)])), to: template)
+        try TraceWriter.write(SyntheticTrace.make(samples: 50), to: template)
         let collector = dir + "/vrapl-collect"
         try script(collector, """
         #!/bin/sh
@@ -255,10 +255,8 @@ struct CampaignTests {
     func resume() throws {
         let dir = try tempDir()
         // A small real trace for the fake collector to "record".
-        let profile = try SimFixtures.profile()
         let template = dir + "/template.h5"
-        let trace = try SyntheticGenerator(profile: profile, seed: 1).generate(schedule: SimFixtures.schedule([(.idle, [], 50)]))
-        try TraceWriter.write(trace, to: template)
+        try TraceWriter.write(SyntheticTrace.make(samples: 50), to: template)
         let log = dir + "/calls.log"
         // Fake collector: logs the combination, fails while $dir/fail-<name> exists, else copies the template.
         let collector = dir + "/vrapl-collect"
