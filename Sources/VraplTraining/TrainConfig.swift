@@ -42,6 +42,8 @@ public struct TrainConfig: Equatable, Sendable {
     /// Cap on the number of windows (seeded subsample), nil for all.
     public var maxSamples: Int?
     public var seed: UInt64
+    /// Nominal coverage of the calibrated prediction interval (`training.interval_level`), in (0, 1).
+    public var intervalLevel: Double = PredictionInterval.defaultNominal
 
     /// DECODE-RAPL v4.1, tau 1.
     public static let `default` = TrainConfig(
@@ -102,7 +104,7 @@ public struct TrainConfig: Equatable, Sendable {
         try r.rejectUnknown(try r.map(root, "data") ?? [:], ["skip_samples", "cross_segments", "max_samples"], path: "data")
         try r.rejectUnknown(try r.map(root, "split") ?? [:], ["kind", "seed", "validation_fraction", "test_fraction", "holdout_family"], path: "split")
         let training = try r.map(root, "training") ?? [:]
-        try r.rejectUnknown(training, ["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler"],
+        try r.rejectUnknown(training, ["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler", "interval_level"],
                             path: "training")
         try r.rejectUnknown(try r.map(training, "scheduler", path: "training") ?? [:], ["type", "factor", "patience", "min_lr"], path: "training.scheduler")
         c.version = try r.string(root, "version") ?? c.version
@@ -153,6 +155,7 @@ public struct TrainConfig: Equatable, Sendable {
         c.weightDecay = try r.double(t, "weight_decay", path: "training") ?? c.weightDecay
         c.loss = try r.string(t, "loss", path: "training") ?? (c.architectureKind == .mlp ? "mse" : "l1")
         c.earlyStoppingPatience = try r.int(t, "early_stopping_patience", path: "training") ?? c.earlyStoppingPatience
+        c.intervalLevel = try r.double(t, "interval_level", path: "training") ?? c.intervalLevel
         let s = try r.map(t, "scheduler", path: "training") ?? [:]
         c.schedulerFactor = try r.double(s, "factor", path: "training.scheduler") ?? c.schedulerFactor
         c.schedulerPatience = try r.int(s, "patience", path: "training.scheduler") ?? c.schedulerPatience
@@ -170,6 +173,7 @@ public struct TrainConfig: Equatable, Sendable {
         try check(skipSamples >= 0, "data.skip_samples must not be negative")
         try check(["l1", "mse", "huber"].contains(loss.lowercased()), "training.loss '\(loss)' is not l1, mse or huber")
         try check(dropout >= 0 && dropout < 1, "model.dropout \(dropout) must be in [0, 1)")
+        try check(intervalLevel > 0 && intervalLevel < 1, "training.interval_level \(intervalLevel) must lie in (0, 1), e.g. 0.8 for a central 80 % interval")
         // The same bounds as a model file, so training never writes a model it would refuse to load.
         do {
             try ModelLimits.validate(embedding: Embedding(d: d, tau: tau, sampleIntervalMs: sampleIntervalMs), architecture: architecture)

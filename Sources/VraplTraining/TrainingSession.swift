@@ -119,9 +119,10 @@ public struct TrainingSession {
             if let index {
                 interval = PredictionInterval.calibrateNormalized(predictions: validationPredictions, targets: targets(split.validation),
                                                                   spreads: index.spreads(dataset: data, windows: split.validation),
-                                                                  local: index.reference)
+                                                                  local: index.reference, nominal: config.intervalLevel)
             } else {
-                interval = PredictionInterval.calibrate(predictions: validationPredictions, targets: targets(split.validation))
+                interval = PredictionInterval.calibrate(predictions: validationPredictions, targets: targets(split.validation),
+                                                        nominal: config.intervalLevel)
             }
             if let interval, !split.test.isEmpty {
                 let p = trainer.predict(windows: split.test).map(Double.init), y = targets(split.test)

@@ -71,4 +71,18 @@ import VraplModel
         #expect(cfg.featureSet.busySource == .cgroupCPUStat && cfg.featureSet.kind == .guestShare5)
         #expect(throws: VraplError.self) { _ = try TrainConfig.parse(yaml: "busy_source: usec\n") }
     }
+
+    @Test("training.interval_level sets the interval's nominal coverage; a level outside (0, 1) is one clear error")
+    func intervalLevel() throws {
+        #expect(try TrainConfig.parse(yaml: "training: {interval_level: 0.9}\n").intervalLevel == 0.9)
+        #expect(TrainConfig.default.intervalLevel == 0.8)
+        for bad in ["0", "1", "1.5", "-0.2"] {
+            do {
+                _ = try TrainConfig.parse(yaml: "training: {interval_level: \(bad)}\n", source: "c.yaml")
+                Issue.record("accepted interval_level \(bad)")
+            } catch let e as VraplError {
+                #expect(e.message.contains("c.yaml") && e.message.contains("interval_level") && e.message.contains("(0, 1)"), "\(e.message)")
+            }
+        }
+    }
 }

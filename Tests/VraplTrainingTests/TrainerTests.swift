@@ -104,12 +104,14 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
         config.architectureKind = .mlp
         config.encoderLayers = [32, 16]
         config.loss = "mse"
+        config.intervalLevel = 0.9
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("mlp.safetensors")
         let outcome = try TrainingSession(config: config, dataset: ds, provenance: [], threads: 2, output: out).run()
         let model = try ModelFile.load(contentsOf: out)
         #expect(model.architecture.kind == .mlp && model.architecture.inputDim == 24)
+        #expect(model.interval?.nominal == 0.9)  // training.interval_level reaches the model file
         #expect(outcome.epochs.count == 3)
         #expect(outcome.epochs.last.map { $0.validation.mae < outcome.epochs[0].validation.mae * 1.5 } == true)
         #expect(outcome.test.mae.isFinite)
