@@ -138,16 +138,12 @@ public final class Collector {
             perCPUIDs = []
         }
         if configuration.cpuUsage {
-            if let root = configuration.cgroupfs ?? CGroupMount.unifiedRoot() {
-                do {
-                    let r = try CPUUsageReader(cgroupfs: root)
-                    _ = try r.read()
-                    cpuUsage = r; cpuUsageUnavailable = nil
-                } catch {
-                    cpuUsage = nil; cpuUsageUnavailable = "\(error)"
-                }
-            } else {
-                cpuUsage = nil; cpuUsageUnavailable = "no cgroup v2 hierarchy is mounted"
+            do {
+                let r = try CPUUsageReader.ofHost(cgroupfs: configuration.cgroupfs)
+                _ = try r.read()
+                cpuUsage = r; cpuUsageUnavailable = nil
+            } catch {
+                cpuUsage = nil; cpuUsageUnavailable = "\(error)"
             }
         } else {
             cpuUsage = nil; cpuUsageUnavailable = nil

@@ -269,7 +269,7 @@ public enum Evaluator {
                 series.primarySplit = kind.rawValue
                 series.testMeasured = data.targets(split.test)
                 series.testPredicted = pred
-                ood = try OODCheck.make(split: kind.rawValue, data: data, windows: split.test, predictor: predictor)
+                ood = try OODCheck.make(split: kind.rawValue, data: data, windows: split.test, plain: trust, predictor: predictor)
                 if let interval = model.interval {
                     series.testWidths = pred.enumerated().map { i, p in let b = interval.bounds(p, spread: testSpreads?[i]); return b.high - b.low }
                 }

@@ -33,9 +33,10 @@ public struct OODCheck: Codable, Sendable {
         trust.isEmpty ? 0 : Double(trust.filter { $0 < TrustScorer.oodThreshold }.count) / Double(trust.count)
     }
 
-    /// Runs the check on `windows` of `data`; nil when the model has no training statistics.
-    static func make(split: String, data: EvalData, windows: [Int32], predictor: ModelPredictor) throws -> OODCheck? {
-        guard let plain = try predictor.trust(dataset: data.dataset, windows: windows) else { return nil }
+    /// Runs the check on `windows` of `data`, whose unperturbed trust scores are `plain` (nil: the
+    /// model has no training statistics, and there is no check).
+    static func make(split: String, data: EvalData, windows: [Int32], plain: [Double]?, predictor: ModelPredictor) throws -> OODCheck? {
+        guard let plain else { return nil }
         let names = data.dataset.featureNames, d = data.dataset.embedding.d
         func perturbed(_ edit: @escaping (UnsafeMutablePointer<Float>) -> Void) throws -> Double? {
             try predictor.trust(dataset: data.dataset, windows: windows, perturb: edit).map(flaggedShare)

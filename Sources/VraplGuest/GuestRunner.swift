@@ -282,11 +282,7 @@ public final class GuestRunner {
     /// the features are then noisier than in training for small guests, never missing.
     static func openCPUUsage(featureSet: FeatureSet, cgroupfs: String?, warn: (String) -> Void) -> CPUUsageReader? {
         guard featureSet.needsCPUUsage else { return nil }
-        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
-            warn("the model reads busy time from the cgroup v2 cpu.stat, but no cgroup v2 hierarchy is mounted here (give --cgroupfs ROOT): falling back to /proc/stat ticks")
-            return nil
-        }
-        do { return try CPUUsageReader(cgroupfs: root) } catch {
+        do { return try CPUUsageReader.ofHost(cgroupfs: cgroupfs) } catch {
             warn("the model reads busy time from the cgroup v2 cpu.stat, but \(error): falling back to /proc/stat ticks")
             return nil
         }

@@ -16,6 +16,15 @@ public final class CPUUsageReader {
         file = try KeyedCounterReader(path: root + "/cpu.stat", counters: ["user_usec", "system_usec"])
     }
 
+    /// The root `cpu.stat` of `cgroupfs`, or of this host's cgroup v2 mount when nil; throws one line
+    /// saying why there is none (no v2 hierarchy, no readable `cpu.stat`) for the caller to report.
+    public static func ofHost(cgroupfs: String?) throws -> CPUUsageReader {
+        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
+            throw VraplError("no cgroup v2 hierarchy is mounted (give --cgroupfs ROOT)")
+        }
+        return try CPUUsageReader(cgroupfs: root)
+    }
+
     /// The current busy time.
     public func read() throws -> CPUUsage {
         try file.read(into: &values)

@@ -217,7 +217,8 @@ struct EvalTrustTests {
         for j in 0..<8 { raw[3 * 8 + j] += shift }
         let scorer = TrustScorer(stats: try #require(model.trainingStats))
         #expect(abs(edited[0] - raw.withUnsafeBufferPointer { scorer.score(rawWindow: $0, featureCount: 4, stride: 8, length: 8, latent: nil).score }) < 1e-12)
-        let check = try #require(try OODCheck.make(split: "segment", data: data, windows: ws, predictor: predictor))
+        let check = try #require(try OODCheck.make(split: "segment", data: data, windows: ws,
+                                                    plain: try predictor.trust(dataset: data.dataset, windows: ws), predictor: predictor))
         #expect(check.windows == ws.count && check.falseAlarmRate < 0.05, "\(check)")
         #expect((check.contextSwitchBeyondRangeDetection ?? 0) > 0.95 && (check.impossibleBusyDetection ?? 0) > 0.95, "\(check)")
         #expect((check.contextSwitchTenfoldDetection ?? 0) > check.falseAlarmRate, "\(check)")
