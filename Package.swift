@@ -32,10 +32,11 @@ let package = Package(
         .target(name: "VraplSim", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplCampaign", "Yams"], swiftSettings: v5),
         .target(name: "VraplDataset", dependencies: ["VraplCore", "VraplTrace"], swiftSettings: v5),
         .target(name: "VraplNN", dependencies: ["VraplCore", "COpenBLAS"], swiftSettings: v5),
+        .target(name: "VraplReport", dependencies: ["VraplCore"], swiftSettings: v5),
         .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset"], swiftSettings: v5),
-        .target(name: "VraplTraining", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "Yams"], swiftSettings: v5),
+        .target(name: "VraplTraining", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplReport", "Yams"], swiftSettings: v5),
         .target(name: "VraplAttribution", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "Yams"], swiftSettings: v5),
-        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining"], swiftSettings: v5),
+        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
         .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
         // Executables: thin front ends.
@@ -55,6 +56,7 @@ let package = Package(
 
         // Tests mirror the source layout. Fixture trees live under Tests/Fixtures.
         .testTarget(name: "VraplCoreTests", dependencies: ["VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplReportTests", dependencies: ["VraplReport", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),

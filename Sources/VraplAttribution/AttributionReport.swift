@@ -6,14 +6,22 @@ import VraplCore
 /// `system_power.tsv` and `workload_usage.tsv` plus `intervals.tsv`), JSON and Prometheus text.
 public struct AttributionReport: Sendable {
     public var configName: String
-    public var sourceLabel: String
+    /// Where the CPU energy came from; nil when an offline input does not say (a TSV file).
+    public var cpuPower: PowerSource?
+    /// Offline runs: the input file or directory the intervals were read from.
+    public var input: String?
     public var intervals: [IntervalAttribution]
     /// Cgroups of each workload, for Kepler's `container_id` label.
     public var workloadCGroups: [String: [String]]
 
-    public init(configName: String, sourceLabel: String, intervals: [IntervalAttribution], workloadCGroups: [String: [String]] = [:]) {
-        self.configName = configName; self.sourceLabel = sourceLabel; self.intervals = intervals; self.workloadCGroups = workloadCGroups
+    public init(configName: String, cpuPower: PowerSource?, input: String? = nil, intervals: [IntervalAttribution],
+                workloadCGroups: [String: [String]] = [:]) {
+        self.configName = configName; self.cpuPower = cpuPower; self.input = input
+        self.intervals = intervals; self.workloadCGroups = workloadCGroups
     }
+
+    /// `rapl`, `sim:<profile>`, `model:<name>`, or `unknown`: the `cpu_power_source` of every output.
+    public var cpuPowerLabel: String { cpuPower?.description ?? "unknown" }
 
     /// Workload names in first-seen order.
     public var workloadNames: [String] {
@@ -179,10 +187,11 @@ extension AttributionReport {
             return o
         }
         var root: [String: Any] = [
-            "format": "vrapl-attribution", "format_version": 1, "config": configName, "cpu_power_source": sourceLabel,
+            "format": "vrapl-attribution", "format_version": 1, "config": configName, "cpu_power_source": cpuPowerLabel,
             "interval_count": intervals.count, "totals": totalsObject(totals()),
             "phases": Dictionary(phases.map { ($0.isEmpty ? "all" : $0, totalsObject(totals(phase: $0))) }, uniquingKeysWith: { a, _ in a }),
         ]
+        if let input { root["input"] = input }
         if includeIntervals {
             root["intervals"] = intervals.map { i -> [String: Any] in
                 [
@@ -219,7 +228,7 @@ extension AttributionReport {
         out.family("vrapl_attribution_residual_ratio_max", "gauge", "Largest |residual| / E_sys of any interval.")
         out.sample("vrapl_attribution_residual_ratio_max", [], t.maxResidualFraction)
         out.family("vrapl_attribution_info", "gauge", "Attribution run information.")
-        out.sample("vrapl_attribution_info", [("config", configName), ("cpu_power_source", sourceLabel)], 1)
+        out.sample("vrapl_attribution_info", [("config", configName), ("cpu_power_source", cpuPowerLabel)], 1)
         out.family("kepler_container_cpu_joules_total", "counter", "Kepler-compatible: CPU (package) energy attributed to a container (workload).")
         for name in workloadNames {
             let e = t.workloads[name] ?? ComponentEnergy()

@@ -7,7 +7,7 @@ import VraplSources
 /// non-decreasing energy; the attributor takes differences between its readings.
 public protocol CPUPowerSource: AnyObject {
     /// `rapl`, `sim:<profile>` or `model:<name>`: printed in every report and metric.
-    var sourceLabel: String { get }
+    var powerSource: PowerSource { get }
     /// CPU energy since the source started, J, non-decreasing. `now` is monotonic seconds.
     func cumulativeEnergy(now: Double) throws -> Joules
 }
@@ -16,13 +16,13 @@ public protocol CPUPowerSource: AnyObject {
 /// The closure returns each package zone's `energy_uj` with its `max_energy_range_uj`; plug in the
 /// powercap reader of VraplSources (or a fixture) without this module depending on it.
 public final class EnergyCounterCPUPowerSource: CPUPowerSource {
-    public let sourceLabel: String
+    public let powerSource: PowerSource
     private let readCounters: () throws -> [(energy: Microjoules, maxRange: Microjoules)]
     private var previous: [Microjoules]?
     private var total = 0.0
 
-    public init(label: String = "rapl", readCounters: @escaping () throws -> [(energy: Microjoules, maxRange: Microjoules)]) {
-        self.sourceLabel = label
+    public init(powerSource: PowerSource = .rapl, readCounters: @escaping () throws -> [(energy: Microjoules, maxRange: Microjoules)]) {
+        self.powerSource = powerSource
         self.readCounters = readCounters
     }
 
@@ -41,13 +41,13 @@ public final class EnergyCounterCPUPowerSource: CPUPowerSource {
 /// Integrates a power reading (W) over time: for the guest's predicted power, or anything that
 /// reports watts rather than an energy counter. Uses the trapezoid rule between calls.
 public final class PowerIntegratingCPUPowerSource: CPUPowerSource {
-    public let sourceLabel: String
+    public let powerSource: PowerSource
     private let readPower: (Double) throws -> Watts
     private var last: (time: Double, power: Double)?
     private var total = 0.0
 
-    public init(label: String, readPower: @escaping (Double) throws -> Watts) {
-        self.sourceLabel = label
+    public init(powerSource: PowerSource, readPower: @escaping (Double) throws -> Watts) {
+        self.powerSource = powerSource
         self.readPower = readPower
     }
 
@@ -62,7 +62,7 @@ public final class PowerIntegratingCPUPowerSource: CPUPowerSource {
 /// A documented stand-in for RAPL: P = idle + (max − idle) × busy fraction of the host's CPUs, read
 /// from `<procfs>/stat`, integrated between calls. Labelled `sim:cpu-linear`; never mistaken for RAPL.
 public final class SimulatedCPUPowerSource: CPUPowerSource {
-    public let sourceLabel = "sim:cpu-linear"
+    public let powerSource = PowerSource.simulated(profile: "cpu-linear")
     public let idle: Watts
     public let max: Watts
     private let procfs: String
@@ -99,12 +99,12 @@ public final class SimulatedCPUPowerSource: CPUPowerSource {
 
 /// A scripted source for tests: energy = ∫ power(t) dt with a closure giving power at time t.
 public final class ScriptedCPUPowerSource: CPUPowerSource {
-    public let sourceLabel: String
+    public let powerSource: PowerSource
     private let power: (Double) -> Double
     private var last: Double?
     private var total = 0.0
-    public init(label: String = "sim:scripted", power: @escaping (Double) -> Double) {
-        self.sourceLabel = label; self.power = power
+    public init(powerSource: PowerSource = .simulated(profile: "scripted"), power: @escaping (Double) -> Double) {
+        self.powerSource = powerSource; self.power = power
     }
     public func cumulativeEnergy(now: Double) throws -> Joules {
         if let last, now > last { total += 0.5 * (power(last) + power(now)) * (now - last) }
@@ -116,9 +116,9 @@ public final class ScriptedCPUPowerSource: CPUPowerSource {
 /// A source fed by its owner: the guest daemon integrates its predicted power and pushes each
 /// interval's energy with `add(_:)` before calling `LiveAttributor.step()`. Label it `model:<name>`.
 public final class PushedCPUPowerSource: CPUPowerSource {
-    public let sourceLabel: String
+    public let powerSource: PowerSource
     private var total = 0.0
-    public init(label: String) { self.sourceLabel = label }
+    public init(powerSource: PowerSource) { self.powerSource = powerSource }
     /// Adds energy (negative or non-finite values are ignored).
     public func add(_ energy: Joules) { if energy.value.isFinite && energy.value > 0 { total += energy.value } }
     public func cumulativeEnergy(now: Double) throws -> Joules { Joules(total) }

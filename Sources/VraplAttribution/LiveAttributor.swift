@@ -101,7 +101,7 @@ public final class LiveAttributor {
     public func totalsReport(configName: String) -> AttributionReport {
         var groups: [String: [String]] = [:]
         for spec in sampler.currentWorkloads() { groups[spec.name] = spec.cgroups }
-        var r = AttributionReport(configName: configName, sourceLabel: cpu.sourceLabel, intervals: [], workloadCGroups: groups)
+        var r = AttributionReport(configName: configName, cpuPower: cpu.powerSource, intervals: [], workloadCGroups: groups)
         r.prior = runningTotals
         return r
     }
@@ -110,7 +110,7 @@ public final class LiveAttributor {
     public func report(configName: String) -> AttributionReport {
         var groups: [String: [String]] = [:]
         for spec in sampler.currentWorkloads() { groups[spec.name] = spec.cgroups }
-        var r = AttributionReport(configName: configName, sourceLabel: cpu.sourceLabel, intervals: intervals, workloadCGroups: groups)
+        var r = AttributionReport(configName: configName, cpuPower: cpu.powerSource, intervals: intervals, workloadCGroups: groups)
         r.prior = droppedTotals
         return r
     }

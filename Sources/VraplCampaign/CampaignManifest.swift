@@ -28,7 +28,7 @@ public struct CampaignManifest: Codable, Sendable, Equatable {
     public var matrix: String
     public var matrixFile: String
     public var coreCount: Int
-    public var powerSource: String
+    public var powerSource: PowerSource
     public var entries: [Entry]
 
     enum CodingKeys: String, CodingKey {

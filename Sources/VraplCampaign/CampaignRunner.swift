@@ -180,7 +180,7 @@ public final class CampaignRunner {
             log("resuming \(matrix.name): \(manifest.doneCount)/\(combos.count) combinations already done")
         } else {
             manifest = CampaignManifest(matrix: matrix.name, matrixFile: matrixFile, coreCount: options.coreCount,
-                                        powerSource: options.simLive ? "sim:\(options.simProfile)" : "rapl",
+                                        powerSource: options.simLive ? .simulated(profile: options.simProfile) : .rapl,
                                         entries: combos.enumerated().map { i, c in
                                             .init(name: c.name, family: c.family, parameters: c.parameters, status: .pending,
                                                   trace: CampaignRunner.traceName(c, index: i))

@@ -10,7 +10,7 @@ public struct TraceProvenance: Codable, Equatable, Sendable {
     public var sha256: String
     public var host: String
     public var cpuModel: String
-    public var powerSource: String
+    public var powerSource: PowerSource
     public var segments: Int
 
     enum CodingKeys: String, CodingKey {
@@ -83,14 +83,14 @@ public enum DatasetLoader {
                 }
                 try builder.add(series: csv.series, targets: watts, segments: [], name: name, powerSource: csvPowerSource)
                 record = TraceProvenance(path: path, samples: csv.series.count, windows: 0, sha256: "", host: "",
-                                         cpuModel: "", powerSource: csvPowerSource.description, segments: 0)
+                                         cpuModel: "", powerSource: csvPowerSource, segments: 0)
             } else {
                 // A guest-shaped feature set turns a host trace with per-CPU lines into its guest view.
                 let trace = try GuestViewDerivation.viewIfNeeded(try TraceReader.read(path), featureSet: featureSet, name: path, idleWatts: pooledIdle)
                 implausible = try builder.add(trace: trace, featureSet: featureSet, name: name)
                 record = TraceProvenance(path: path, samples: trace.sampleCount, windows: 0, sha256: "",
                                          host: trace.metadata.hostName, cpuModel: trace.metadata.cpuModel,
-                                         powerSource: trace.metadata.powerSource.description, segments: trace.segments.count)
+                                         powerSource: trace.metadata.powerSource, segments: trace.segments.count)
             }
             record.sha256 = (try? sha256(ofFile: path)) ?? ""
             let windows = builder.windowCount

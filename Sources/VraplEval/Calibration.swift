@@ -1,4 +1,5 @@
 import Foundation
+import VraplModel
 
 /// Post-hoc corrections of a model's predictions on a new machine or workload, each fitted on the
 /// first part of a time-ordered sequence and scored on the rest (never on the data it was fitted on).

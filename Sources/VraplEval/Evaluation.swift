@@ -47,9 +47,9 @@ public struct ModelSummary: Codable, Sendable {
     public var features: [String]
     public var d: Int
     public var tau: Int
-    public var powerSource: String
+    public var powerSource: PowerSource
     /// The split the model was trained with (from its `metrics` metadata), when it says.
-    public var trainedSplit: String?
+    public var trainedSplit: SplitKind?
 
     enum CodingKeys: String, CodingKey {
         case name, path, sha256, architecture, features, d, tau
@@ -187,15 +187,15 @@ public enum Evaluator {
         var notes: [String] = []
         var series = EvaluationSeries()
 
-        let trainedSplit = Self.trainedSplit(model.metrics)
-        let trainedWindows = Self.trainedWindowCount(model.provenance)
+        let trainedSplit = model.trainingMetrics?.split ?? model.trainingProvenance?.split
+        let trainedWindows = model.trainingProvenance?.windows?.total
         if let tw = trainedWindows, tw != data.windowCount {
             notes.append("the model was trained on \(tw) windows (a subsample or other data), these data have \(data.windowCount): every split's test set may include its training windows")
         }
         let summary = ModelSummary(name: model.displayName, path: config.modelPath, sha256: model.sha256,
                                    architecture: model.architecture.kind.rawValue, features: model.features,
                                    d: model.embedding.d, tau: model.embedding.tau,
-                                   powerSource: model.powerSource.description, trainedSplit: trainedSplit)
+                                   powerSource: model.powerSource, trainedSplit: trainedSplit)
         var families: [String: Int] = [:]
         for w in 0..<data.windowCount { families[data.family(w), default: 0] += 1 }
         let dataSummary = DataSummary(sources: config.dataPaths, powerSources: data.powerSources, windows: data.windowCount,
@@ -225,7 +225,7 @@ public enum Evaluator {
         for kind in config.splits {
             let split: DatasetSplit
             var splitOptions = SplitOptions(kind: kind, seed: config.seed)
-            if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? Self.trainedHoldoutFamily(model.provenance) }
+            if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? model.trainingProvenance?.heldOutFamily }
             do { split = try DatasetSplit.make(dataset: data.dataset, options: splitOptions) } catch {
                 notes.append("split \(kind.rawValue) skipped: \(error)")
                 continue
@@ -255,7 +255,7 @@ public enum Evaluator {
             splitResults.append(SplitResult(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count,
                                             testWindows: split.test.count, model: scored, baselines: baselines, publishedBaselines: published,
                                             ceilingRMSE: ceilingTest, ceilingShareOfModelMSE: share,
-                                            mayIncludeTrainingWindows: trainedSplit != kind.rawValue
+                                            mayIncludeTrainingWindows: trainedSplit != kind
                                                 || (trainedWindows.map { $0 != data.windowCount } ?? false),
                                             interval: IntervalScore(interval: model.interval, predicted: pred, measured: data.targets(split.test),
                                                                     spreads: testSpreads),
@@ -383,32 +383,6 @@ public enum Evaluator {
             s += e.rmse * e.rmse; n += 1
         }
         return n > 0 ? (s / n).squareRoot() : nil
-    }
-
-    /// The split named in a model's `metrics` metadata (`{"split": "shuffle", ...}`), if any.
-    static func trainedSplit(_ metricsJSON: String) -> String? {
-        guard let data = metricsJSON.data(using: .utf8),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        if let s = obj["split"] as? String { return s.split(separator: " ").first.map(String.init) }
-        if let s = obj["split"] as? [String: Any], let k = s["kind"] as? String { return k }
-        return nil
-    }
-
-    /// The family a model was trained without (`test:family=<name>` in its provenance's `held_out`).
-    static func trainedHoldoutFamily(_ provenanceJSON: String) -> String? {
-        guard let data = provenanceJSON.data(using: .utf8),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let held = obj["held_out"] as? [String] else { return nil }
-        return held.first { $0.hasPrefix("test:family=") }.map { String($0.dropFirst("test:family=".count)) }
-    }
-
-    /// Train + validation + test windows named in a model's `provenance` metadata (`vrapl train` writes them).
-    static func trainedWindowCount(_ provenanceJSON: String) -> Int? {
-        guard let data = provenanceJSON.data(using: .utf8),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let w = obj["windows"] as? [String: Any] else { return nil }
-        let parts = ["train", "validation", "test"].compactMap { (w[$0] as? NSNumber)?.intValue }
-        return parts.count == 3 ? parts.reduce(0, +) : nil
     }
 
     /// Up to `count` test segments (longest first, distinct families first), all of their windows predicted.

@@ -1,13 +1,12 @@
 import Foundation
 import VraplCore
+import VraplModel
+import VraplReport
 
-/// Writes an evaluation as `DIR/report.md`, `DIR/metrics.json` and SVG plots (VraplCore.SVGPlot).
+/// Writes an evaluation as `DIR/report.md`, `DIR/metrics.json` and SVG plots (VraplReport.SVGPlot).
 public enum ReportWriter {
-    static func f(_ v: Double?, _ digits: Int = 2) -> String {
-        guard let v, v.isFinite else { return "–" }
-        return String(format: "%.\(digits)f", v)
-    }
-    static func pct(_ v: Double?) -> String { v.map { f($0 * 100, 0) + " %" } ?? "–" }
+    static func f(_ v: Double?, _ digits: Int = 2) -> String { ReportNumber.fixed(v, digits) }
+    static func pct(_ v: Double?) -> String { ReportNumber.percent(v) }
 
     /// The summary table printed by `vrapl evaluate` and at the top of the report.
     public static func summaryTable(_ r: EvaluationReport) -> String {
@@ -46,11 +45,8 @@ public enum ReportWriter {
         }.joined(separator: "\n") + "\n" + footnote + "[power source: \(r.powerSource)]\n"
     }
 
-    static func mdTable(_ header: [String], _ rows: [[String]], align: String? = nil) -> String {
-        var s = "| " + header.joined(separator: " | ") + " |\n"
-        s += "| " + header.indices.map { $0 == 0 ? "---" : (align ?? "---:") }.joined(separator: " | ") + " |\n"
-        for r in rows { s += "| " + r.joined(separator: " | ") + " |\n" }
-        return s
+    static func mdTable(_ header: [String], _ rows: [[String]], align: String = "---:") -> String {
+        MarkdownTable.render(header, rows, align: align)
     }
 
     public static func write(_ r: EvaluationReport, series: EvaluationSeries, to dir: String, commandLine: String) throws {
@@ -59,12 +55,7 @@ public enum ReportWriter {
             throw VraplError("cannot create output directory \(dir): \(error.localizedDescription)")
         }
         // metrics.json
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { try enc.encode(r).write(to: URL(fileURLWithPath: dir + "/metrics.json"), options: .atomic) } catch {
-            throw VraplError("cannot write \(dir)/metrics.json: \(error.localizedDescription)")
-        }
+        try ReportJSON.write(r, to: dir + "/metrics.json", what: "evaluation metrics")
         let tag = r.powerSource == "sim" ? " [sim]" : ""
         var plots: [(file: String, caption: String)] = []
         func save(_ plot: SVGPlot, _ file: String, _ caption: String) throws {
@@ -165,7 +156,7 @@ public enum ReportWriter {
         md += "Command: `\(commandLine)`\n\n"
         md += mdTable(["", ""], [
             ["model", "`\(r.model.path)` (\(r.model.architecture), features \(r.model.features.joined(separator: ", ")), d \(r.model.d), τ \(r.model.tau))"],
-            ["model trained on", "`\(r.model.powerSource)`, split `\(r.model.trainedSplit ?? "unknown")`"],
+            ["model trained on", "`\(r.model.powerSource)`, split `\(r.model.trainedSplit?.rawValue ?? "unknown")`"],
             ["data", "\(r.data.sources.count) trace(s), \(r.data.windows) windows, \(r.data.segments) segments, power `\(r.data.powerSources.joined(separator: ", "))`"],
             ["families", r.data.families.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")],
         ], align: "---")

@@ -122,7 +122,7 @@ public enum Retraining {
                        trainer.history.count, Date().timeIntervalSince(started), m.rmse, m.r2 ?? .nan))
             rows.append(GapRow(split: kind.rawValue, heldOut: split.heldOut, trainWindows: split.train.count, testWindows: split.test.count,
                                epochs: trainer.history.count, model: m, idleBias: idle.count > 0 ? idle.meanBias : nil,
-                               linearBaseline: lin?.test ?? ErrorMetrics(predicted: [], measured: []),
+                               linearBaseline: lin?.test ?? ErrorMetrics(predicted: [Double](), measured: []),
                                ceilingRMSE: Evaluator.ceilingFor(windows: split.test, data: sub, ceiling: ceiling)))
             if kind == .shuffle { shuffleTrainer = trainer }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplModel
 import VraplDataset
 
 /// Every point metric of one set of windows scored against measured power.

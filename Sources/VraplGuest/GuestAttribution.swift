@@ -5,11 +5,11 @@ import VraplCore
 
 /// The guest's predicted energy as the attribution module's CPU power source (`model:<name>`).
 final class PredictedCPUPowerSource: CPUPowerSource {
-    let sourceLabel: String
+    let powerSource: PowerSource
     private let energy: () -> Double
 
     init(modelName: String, energy: @escaping () -> Double) {
-        sourceLabel = "model:\(modelName)"
+        powerSource = .model(name: modelName)
         self.energy = energy
     }
 

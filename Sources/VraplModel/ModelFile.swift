@@ -21,9 +21,14 @@ public struct ModelFile: Equatable, Sendable {
     public var normalization: Normalization
     public var target: String
     public var powerSource: PowerSource
-    /// Free-form JSON texts (empty object when absent).
-    public var provenance: String
-    public var metrics: String
+    /// The `provenance` and `metrics` JSON texts as stored (empty object when absent); setting one
+    /// decodes it again into `trainingProvenance` / `trainingMetrics`.
+    public var provenance: String { didSet { trainingProvenance = Self.decode(provenance) } }
+    public var metrics: String { didSet { trainingMetrics = Self.decode(metrics) } }
+    /// `provenance`, typed; nil when it is not what `vrapl train` writes (every field is optional).
+    public private(set) var trainingProvenance: TrainingProvenance?
+    /// `metrics`, typed; nil when absent or of another shape (an imported checkpoint's).
+    public private(set) var trainingMetrics: MetricsSummary?
     /// Statistics for the trust score (nil when the trainer did not store them).
     public var trainingStats: TrainingStats?
     /// Optional `name` key; `displayName` falls back to the file name.
@@ -55,9 +60,17 @@ public struct ModelFile: Equatable, Sendable {
         self.powerSource = powerSource
         self.provenance = provenance
         self.metrics = metrics
+        self.trainingProvenance = Self.decode(provenance)
+        self.trainingMetrics = Self.decode(metrics)
         self.trainingStats = trainingStats
         self.name = name
         self.tensors = tensors
+    }
+
+    /// Lenient on purpose: these two texts are free-form for imported models, so a shape we do not
+    /// know is nil here, not a load error.
+    static func decode<T: Decodable>(_ json: String) -> T? {
+        try? JSONDecoder().decode(T.self, from: Data(json.utf8))
     }
 
     /// The feature set that computes this model's inputs: its `features`, busy time from `busySource`.

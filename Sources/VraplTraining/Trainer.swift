@@ -4,67 +4,6 @@ import VraplModel
 import VraplDataset
 import VraplNN
 
-/// Regression scores of a model on a set of windows.
-public struct RegressionMetrics: Codable, Equatable, Sendable {
-    /// Mean of the training loss (L1, MSE or Huber) over the windows.
-    public var loss: Double
-    /// Mean absolute error, W.
-    public var mae: Double
-    /// Root mean square error, W.
-    public var rmse: Double
-    /// Coefficient of determination 1 − SS_res / SS_tot.
-    public var r2: Double
-    public var count: Int
-
-    public init(loss: Double, mae: Double, rmse: Double, r2: Double, count: Int) {
-        self.loss = loss; self.mae = mae; self.rmse = rmse; self.r2 = r2; self.count = count
-    }
-
-    enum CodingKeys: String, CodingKey { case loss, mae, rmse, r2, count }
-
-    /// Non-finite scores (R² of constant targets, anything of an empty set) are stored as JSON
-    /// `null`, which JSON can hold, and read back as NaN.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        for (key, value) in [(CodingKeys.loss, loss), (.mae, mae), (.rmse, rmse), (.r2, r2)] {
-            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
-        }
-        try c.encode(count, forKey: .count)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        func score(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
-        self.init(loss: try score(.loss), mae: try score(.mae), rmse: try score(.rmse), r2: try score(.r2),
-                  count: try c.decode(Int.self, forKey: .count))
-    }
-
-    /// Scores `predictions` against `targets` (Double accumulation).
-    public static func compute(predictions: [Float], targets: [Float], loss: LossKind) -> RegressionMetrics {
-        let n = min(predictions.count, targets.count)
-        guard n > 0 else { return RegressionMetrics(loss: .nan, mae: .nan, rmse: .nan, r2: .nan, count: 0) }
-        var abs = 0.0, sq = 0.0, l = 0.0, mean = 0.0
-        for i in 0..<n { mean += Double(targets[i]) }
-        mean /= Double(n)
-        var tot = 0.0
-        for i in 0..<n {
-            let e = Double(predictions[i]) - Double(targets[i])
-            abs += Swift.abs(e); sq += e * e
-            let t = Double(targets[i]) - mean
-            tot += t * t
-            switch loss {
-            case .l1: l += Swift.abs(e)
-            case .mse: l += e * e
-            case .huber(let delta):
-                let d = Double(delta)
-                l += Swift.abs(e) < d ? 0.5 * e * e : d * (Swift.abs(e) - 0.5 * d)
-            }
-        }
-        return RegressionMetrics(loss: l / Double(n), mae: abs / Double(n), rmse: (sq / Double(n)).squareRoot(),
-                                 r2: tot > 0 ? 1 - sq / tot : .nan, count: n)
-    }
-}
-
 /// One epoch of the training history (`<model>.history.json`).
 public struct EpochRecord: Codable, Equatable, Sendable {
     public var epoch: Int
@@ -209,7 +148,7 @@ public final class Trainer {
         let lr = optimizer.learningRate
         let t0 = DispatchTime.now().uptimeNanoseconds
         let (loss, rate) = trainEpoch(epoch, progress: progress)
-        let validation = split.validation.isEmpty ? RegressionMetrics(loss: loss, mae: .nan, rmse: .nan, r2: .nan, count: 0)
+        let validation = split.validation.isEmpty ? RegressionMetrics.empty(loss: loss)
             : evaluate(windows: split.validation)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let record = EpochRecord(epoch: epoch, trainLoss: loss, validation: validation, learningRate: Double("\(lr)") ?? Double(lr),

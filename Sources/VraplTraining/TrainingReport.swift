@@ -3,17 +3,13 @@ import VraplCore
 import VraplModel
 import VraplDataset
 import VraplNN
+import VraplReport
 
 /// Training history JSON, the SVG training curve and the Markdown model card.
 public enum TrainingReport {
     public static func writeHistory(_ history: [EpochRecord], config: TrainConfig, metrics: MetricsSummary, to url: URL) throws {
         struct H: Encodable { var config: String; var epochs: [EpochRecord]; var summary: MetricsSummary }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        do { try encoder.encode(H(config: config.name, epochs: history, summary: metrics)).write(to: url, options: .atomic) } catch {
-            throw VraplError("\(url.path): cannot write training history: \(error.localizedDescription)")
-        }
+        try ReportJSON.write(H(config: config.name, epochs: history, summary: metrics), to: url.path, what: "training history")
     }
 
     /// Training and validation loss per epoch (and validation MAE) as an SVG line plot.
@@ -28,7 +24,7 @@ public enum TrainingReport {
         return plot
     }
 
-    static func f(_ v: Double, _ digits: Int = 3) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "–" }
+    static func f(_ v: Double?, _ digits: Int = 3) -> String { ReportNumber.fixed(v, digits) }
 
     public static func modelCard(modelName: String, config: TrainConfig, dataset: WindowDataset, provenance: [TraceProvenance],
                                  split: DatasetSplit, powerSource: PowerSource, history: [EpochRecord], metrics: MetricsSummary,

@@ -95,7 +95,7 @@ public struct TrainingSession {
                 try TrainState(trainer: trainer, nextEpoch: epoch + 1).write(to: stateURL)
             }
             let line = String(format: "epoch %d/%d loss %.4f val %.4f MAE %.3f W R² %.4f lr %.2e %.0f samples/s%@",
-                              epoch + 1, config.epochs, r.trainLoss, r.validation.loss, r.validation.mae, r.validation.r2,
+                              epoch + 1, config.epochs, r.trainLoss, r.validation.loss, r.validation.mae, r.validation.r2 ?? .nan,
                               r.learningRate, r.samplesPerSecond, isBest ? " *" : "")
             reporter.update(done: Double(epoch + 1 - firstEpoch) * perEpoch, extra: line)
             epoch += 1
@@ -105,7 +105,7 @@ public struct TrainingSession {
         let validation = trainer.evaluate(windows: split.validation)
         let test = trainer.evaluate(windows: split.test)
         log(String(format: "best epoch %d: validation MAE %.3f W R² %.4f; test MAE %.3f W RMSE %.3f W R² %.4f (%d windows)",
-                   trainer.bestEpoch + 1, validation.mae, validation.r2, test.mae, test.rmse, test.r2, test.count))
+                   trainer.bestEpoch + 1, validation.mae, validation.r2 ?? .nan, test.mae, test.rmse, test.r2 ?? .nan, test.count))
         let stats = trainer.trainingStats()
         // The prediction interval, calibrated on the validation windows (the model was selected on
         // them, but never fitted to them); its coverage on the test windows is logged.
@@ -139,9 +139,9 @@ public struct TrainingSession {
             }
         }
         let trainSeconds = Date().timeIntervalSince(started)
-        let metrics = MetricsSummary(split: config.split.kind.rawValue, bestEpoch: trainer.bestEpoch + 1,
+        let metrics = MetricsSummary(split: config.split.kind, bestEpoch: trainer.bestEpoch + 1,
                                      epochsRun: trainer.history.count, validation: validation, test: test,
-                                     powerSource: source.description)
+                                     powerSource: source)
         var model = try trainer.modelFile(powerSource: source, provenance: try provenanceJSON(split: split),
                                           metrics: try metrics.json(), trainingStats: stats,
                                           name: output.deletingPathExtension().lastPathComponent)
@@ -167,39 +167,9 @@ public struct TrainingSession {
     }
 
     func provenanceJSON(split: DatasetSplit) throws -> String {
-        struct P: Encodable {
-            var tool: String; var config: String; var command: String; var created: String
-            var traces: [TraceProvenance]; var split: String; var seed: UInt64; var held_out: [String]
-            var windows: [String: Int]
-        }
-        let p = P(tool: "vrapl \(VraplVersion.string)", config: config.name, command: commandLine,
-                  created: ISO8601DateFormatter().string(from: Date()), traces: provenance,
-                  split: config.split.kind.rawValue, seed: config.split.seed, held_out: split.heldOut,
-                  windows: ["train": split.train.count, "validation": split.validation.count, "test": split.test.count])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(p), as: UTF8.self)
-    }
-}
-
-/// The `metrics` metadata value and the history's summary.
-public struct MetricsSummary: Codable, Equatable, Sendable {
-    public var split: String
-    public var bestEpoch: Int
-    public var epochsRun: Int
-    public var validation: RegressionMetrics
-    public var test: RegressionMetrics
-    public var powerSource: String
-
-    enum CodingKeys: String, CodingKey {
-        case split, validation, test
-        case bestEpoch = "best_epoch", epochsRun = "epochs_run", powerSource = "power_source"
-    }
-
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        try TrainingProvenance(tool: "vrapl \(VraplVersion.string)", config: config.name, command: commandLine,
+                               created: ISO8601DateFormatter().string(from: Date()), traces: provenance,
+                               split: config.split.kind, seed: config.split.seed, heldOut: split.heldOut,
+                               windows: .init(train: split.train.count, validation: split.validation.count, test: split.test.count)).json()
     }
 }

@@ -51,11 +51,8 @@ struct AttributeRun: ParsableCommand {
         } else {
             guard let system, let usage else { throw ValidationError("give --live, or --system S --usage U") }
             let intervals = try OfflineInputs.attribute(config: cfg, systemPath: system, usagePath: usage, wallPath: wall)
-            var label = "offline:\(system)"
-            if system.hasSuffix(".h5") || system.hasSuffix(".hdf5") {
-                label += " (power_source \((try? TraceReader.readMetadata(system))?.powerSource.description ?? "unknown"))"
-            }
-            report = AttributionReport(configName: cfg.name, sourceLabel: label, intervals: intervals,
+            let power = system.hasSuffix(".h5") || system.hasSuffix(".hdf5") ? (try? TraceReader.readMetadata(system))?.powerSource : nil
+            report = AttributionReport(configName: cfg.name, cpuPower: power, input: system, intervals: intervals,
                                        workloadCGroups: Dictionary(cfg.workloads.map { ($0.name, $0.cgroups) }, uniquingKeysWith: { a, _ in a }))
         }
         try report.write(to: out)
@@ -69,7 +66,7 @@ struct AttributeRun: ParsableCommand {
             let reader = try PowercapReader(sysfs: sysfs)
             let packages = reader.zones.enumerated().filter { $0.element.isPackage }
             guard !packages.isEmpty else { throw VraplError("\(sysfs): RAPL zones found but no package zone") }
-            return EnergyCounterCPUPowerSource(label: "rapl") {
+            return EnergyCounterCPUPowerSource(powerSource: .rapl) {
                 let values = try reader.read()
                 return packages.map { (values[$0.offset], $0.element.maxEnergyRange) }
             }
@@ -123,7 +120,7 @@ struct AttributeRun: ParsableCommand {
         var t = report.totals()
         // Rounding leaves ±1e-15 J where nothing is unattributed; do not print it as "-0.00".
         if abs(t.unattributed.total.value) < 1e-9 * max(1, abs(t.system)) { t.unattributed = ComponentEnergy() }
-        print("attribution '\(report.configName)' (cpu power: \(report.sourceLabel)): \(report.intervals.count) intervals, \(String(format: "%.1f", t.duration)) s")
+        print("attribution '\(report.configName)' (cpu power: \(report.cpuPowerLabel)\(report.input.map { ", from \($0)" } ?? "")): \(report.intervals.count) intervals, \(String(format: "%.1f", t.duration)) s")
         print(String(format: "  E_sys %.2f J = baseline %.2f + workloads %.2f + unattributed %.2f + other %.2f; residual %.3e J (max %.2e %% per interval)",
                      t.system, t.baseline.total.value, t.workloads.values.reduce(0.0) { $0 + $1.total.value },
                      t.unattributed.total.value, t.otherUnattributed, t.residual, 100 * t.maxResidualFraction))
@@ -160,7 +157,7 @@ struct AttributeValidate: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try Validation.tsv(result.rows).write(toFile: out + "/validation.tsv", atomically: true, encoding: .utf8)
         let all = cases.flatMap { result.concurrent[$0.concurrent] ?? [] }
-        try AttributionReport(configName: cfg.name, sourceLabel: "offline:\(data)", intervals: all,
+        try AttributionReport(configName: cfg.name, cpuPower: nil, input: data, intervals: all,
                               workloadCGroups: Dictionary(cfg.workloads.map { ($0.name, $0.cgroups) }, uniquingKeysWith: { a, _ in a })).write(to: out)
         print(String(format: "baseline: cpu %.2f W, gpu %@ W", result.baseline.cpuW, result.baseline.gpuW.map { String(format: "%.2f", $0) }.joined(separator: "/")))
         print(Validation.tsv(result.rows), terminator: "")

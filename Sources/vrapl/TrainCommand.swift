@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
         print("model: \(outcome.model.path)")
         print("card: \(outcome.card.path)")
         print(String(format: "test: MAE %.3f W, RMSE %.3f W, R² %.4f over %d windows (%@ split, power %@)",
-                     outcome.test.mae, outcome.test.rmse, outcome.test.r2, outcome.test.count, cfg.split.kind.rawValue,
+                     outcome.test.mae, outcome.test.rmse, outcome.test.r2 ?? .nan, outcome.test.count, cfg.split.kind.rawValue,
                      TrainingSession.powerSource(of: dataset).description))
     }
 }

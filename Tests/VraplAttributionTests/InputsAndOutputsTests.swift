@@ -182,7 +182,7 @@ struct ReportTests {
                           usage: UsageInterval(workloads: [WorkloadInterval(name: "a \"quoted\"", cpuUsageUsec: 3e5, gpuUtilizationPct: [0: 70], gpus: [0], memoryBytes: 4 * bytesPerGB),
                                                            WorkloadInterval(name: "b", cpuUsageUsec: 1e5, memoryBytes: 2 * bytesPerGB, ioBytes: 1e6)]))
         }
-        return AttributionReport(configName: "t", sourceLabel: "sim:test", intervals: intervals, workloadCGroups: ["b": ["b.slice"]])
+        return AttributionReport(configName: "t", cpuPower: .simulated(profile: "test"), intervals: intervals, workloadCGroups: ["b": ["b.slice"]])
     }
 
     @Test func tsvShapesAndTotals() {

@@ -42,7 +42,7 @@ struct LiveAttributorTests {
         #expect(abs(yolo.storage.value - 7000 * 1e-8) < 1e-15)
         #expect(abs(r.system.total.value - (30 + 131.52 + 11.2 + 1.6 + 7000e-8)) < 1e-6)
         #expect(r.residualFraction < 1e-12)
-        let report = AttributionReport(configName: "t", sourceLabel: live.cpu.sourceLabel, intervals: live.intervals)
+        let report = AttributionReport(configName: "t", cpuPower: live.cpu.powerSource, intervals: live.intervals)
         #expect(report.systemPowerTSV().contains("gpu1_W"))
     }
 }
@@ -85,7 +85,7 @@ struct PushedSourceTests {
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
         var config = AttributionConfig()
         config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"]), WorkloadSpec(name: "node", cgroups: ["nodejs.slice"])]
-        let source = PushedCPUPowerSource(label: "model:test")
+        let source = PushedCPUPowerSource(powerSource: .model(name: "test"))
         var now = 0.0
         let live = LiveAttributor(config: config, cgroups: CGroupReader(root: cg), cpu: source, memoryTotalBytes: 0, clock: { now })
         try live.prime()
@@ -95,6 +95,6 @@ struct PushedSourceTests {
         now = 1
         let r = try live.step()
         #expect(abs(r.workloads[0].energy.cpu.value - 12) < 1e-9 && abs(r.workloads[1].energy.cpu.value - 6) < 1e-9)
-        #expect(live.report(configName: "g").sourceLabel == "model:test")
+        #expect(live.report(configName: "g").cpuPowerLabel == "model:test")
     }
 }

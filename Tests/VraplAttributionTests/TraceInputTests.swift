@@ -49,7 +49,7 @@ struct TraceInputTests {
         cfg.workloads = [WorkloadSpec(name: "a", cgroups: ["a.slice"]), WorkloadSpec(name: "b", cgroups: ["b.slice"])]
         cfg.trim = TrimSpec(startS: 5, endS: 2)
         let intervals = try OfflineInputs.attribute(config: cfg, systemPath: dir + "/t.h5", usagePath: dir + "/c.csv", wallPath: nil)
-        let report = AttributionReport(configName: "t", sourceLabel: "trace", intervals: intervals)
+        let report = AttributionReport(configName: "t", cpuPower: nil, input: "trace", intervals: intervals)
         let busy = report.totals(phase: "busy")
         let a = try #require(busy.workloads["a"]), b = try #require(busy.workloads["b"])
         // 60 W split 75:25 in the busy phase.

@@ -33,7 +33,7 @@ import VraplTrace
         #expect(prov.map(\.windows) == [100, 100])
         #expect(ds.windowCount == 200)
         #expect(prov[0].sha256.count == 64)
-        #expect(prov[0].powerSource == "sim:test")
+        #expect(prov[0].powerSource == .simulated(profile: "test"))
         #expect(ds.segments.map(\.name) == ["cpu-1", "io-1", "b.csv"])
         // The trace read back gives the same features as the in-memory one.
         let (x, y) = ds.gather(windows: [0])

@@ -34,7 +34,9 @@ struct EvaluatorTests {
         return ModelFile(architecture: arch, features: FeatureSet.decodeRapl4.featureNames,
                          embedding: Embedding(d: 25, tau: 1, sampleIntervalMs: 16),
                          normalization: Normalization(featureMin: [Double](repeating: 0, count: 100), featureRange: [Double](repeating: 50, count: 100)),
-                         powerSource: .simulated(profile: "xeon-silver-4210r"), metrics: #"{"split":"segment"}"#,
+                         powerSource: .simulated(profile: "xeon-silver-4210r"),
+                         metrics: try MetricsSummary(split: .segment, bestEpoch: 1, epochsRun: 1, validation: .empty(), test: .empty(),
+                                                     powerSource: .simulated(profile: "xeon-silver-4210r")).json(),
                          tensors: try ModelFile.tensors(from: net))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VraplEval
+import VraplModel
 
 @Suite("Eval metrics")
 struct MetricsTests {
@@ -18,7 +19,7 @@ struct MetricsTests {
         #expect(skip.mapeCount == 1 && close(skip.mape, 50))
         let flat = ErrorMetrics(predicted: [1, 2], measured: [3, 3])
         #expect(flat.r2 == nil)
-        #expect(ErrorMetrics(predicted: [], measured: []).count == 0)
+        #expect(ErrorMetrics(predicted: [Double](), measured: []).count == 0)
     }
 
     private func check(_ m: ErrorMetrics, _ ref: [String: Any]) throws {

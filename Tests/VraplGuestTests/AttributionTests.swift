@@ -45,7 +45,7 @@ struct GuestAttributionTests {
         let totals = Dictionary(uniqueKeysWithValues: attribution.totals.map { ($0.workload, $0.joules) })
         #expect(abs((totals["a"] ?? 0) - 30) < 1e-6, "\(totals)")
         #expect(abs((totals["b"] ?? 0) - 10) < 1e-6, "\(totals)")
-        #expect(attribution.live.cpu.sourceLabel == "model:m")
+        #expect(attribution.live.cpu.powerSource == .model(name: "m"))
     }
 
     @Test("a missing attribution config is a one-line error naming it")

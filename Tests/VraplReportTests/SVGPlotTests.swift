@@ -3,7 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import VraplCore
+@testable import VraplReport
+import VraplCore
 
 @Suite("SVGPlot")
 struct SVGPlotTests {

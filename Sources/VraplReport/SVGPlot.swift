@@ -4,6 +4,7 @@ import Glibc
 #else
 import Foundation
 #endif
+import VraplCore
 
 /// A small, dependency-free SVG plotter for reports and training curves (no Python anywhere).
 ///
