@@ -39,18 +39,23 @@ let package = Package(
         .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
         .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
+        // Argument types shared by the three front ends (no Foundation: vrapl-collect links it).
+        .target(name: "VraplCommandLine", dependencies: [
+            "VraplCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: v5),
+
         // Executables: thin front ends.
         .executableTarget(name: "vrapl", dependencies: [
             "VraplCore", "VraplSources", "VraplTrace", "VraplSim", "VraplCampaign", "VraplDataset",
-            "VraplNN", "VraplModel", "VraplTraining", "VraplAttribution", "VraplEval", "VraplGuest",
+            "VraplNN", "VraplModel", "VraplTraining", "VraplAttribution", "VraplEval", "VraplGuest", "VraplCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-guest", dependencies: [
-            "VraplCore", "VraplGuest",
+            "VraplCore", "VraplGuest", "VraplCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-collect", dependencies: [
-            "VraplCore", "VraplCollect",
+            "VraplCore", "VraplCollect", "VraplCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "collector", swiftSettings: v5),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import VraplCollect
+import VraplCommandLine
 import VraplCore
 
 /// `vrapl-collect`: the 16 ms bare-metal sampling loop (RAPL + guest-visible OS signals → HDF5).
@@ -19,26 +20,23 @@ struct CollectCommand: ParsableCommand {
     @Option(name: .long, help: "The HDF5 trace to write (created or truncated).")
     var out: String
 
-    @Option(name: .long, help: "Sample interval: 16ms, 10ms, 1s, … (at least 1ms).")
-    var interval: String = "16ms"
+    @Option(name: .long, help: "Sample interval: 16ms, 10ms, 1s, … (at least 1ms; default 16ms).", transform: DurationArgument.parse)
+    var interval: DurationArgument = .milliseconds(16)
 
-    @Option(name: .long, help: "Stop after this long (60s, 2m, …); default: until SIGINT/SIGTERM.")
-    var duration: String?
+    @Option(name: .long, help: "Stop after this long (60s, 2m, …); default: until SIGINT/SIGTERM.", transform: DurationArgument.parse)
+    var duration: DurationArgument?
 
     @Option(name: .long, parsing: .singleValue, help: "A free-form label key=value stored in the trace (repeatable).")
     var label: [String] = []
 
     @Option(name: .customLong("power-source"), help: "rapl (powercap under --sysfs) or sim (a documented model driven by the real /proc/stat, labelled sim:basic).")
-    var powerSource: String = "rapl"
+    var powerSource: CollectorConfiguration.Power = .rapl
 
-    @Option(name: .long, help: "Root of procfs (stat, vmstat, cpuinfo).")
-    var procfs: String = "/proc"
+    @OptionGroup(title: "Host trees")
+    var roots: HostRoots
 
-    @Option(name: .long, help: "Root of sysfs (class/powercap).")
-    var sysfs: String = "/sys"
-
-    @Option(name: .customLong("flush-interval"), help: "Longest time recorded samples stay only in memory.")
-    var flushInterval: String = "1s"
+    @Option(name: .customLong("flush-interval"), help: "Longest time recorded samples stay only in memory (default 1s).", transform: DurationArgument.parse)
+    var flushInterval: DurationArgument = .seconds(1)
 
     @Option(name: .customLong("vmstat"), parsing: .singleValue, help: "An extra /proc/vmstat counter to record besides pgfault, pgmajfault, pswpin, pswpout (repeatable).")
     var vmstatCounters: [String] = []
@@ -49,9 +47,6 @@ struct CollectCommand: ParsableCommand {
     @Flag(name: .customLong("cpu-usage"), inversion: .prefixedNo, help: "Record the busy time in µs of the cgroup v2 root cpu.stat (/cpu_usage) where the host has one: the finer busy source for small guests.")
     var cpuUsage: Bool = true
 
-    @Option(name: .long, help: "Root of the cgroup v2 hierarchy for cpu.stat (default: this host's, from /proc/self/mounts).")
-    var cgroupfs: String?
-
     @Flag(name: .long, inversion: .prefixedNo, help: "Live status line on stderr (default: when stderr is a terminal).")
     var status: Bool?
 
@@ -60,20 +55,17 @@ struct CollectCommand: ParsableCommand {
 
     func makeConfiguration() throws -> CollectorConfiguration {
         var c = CollectorConfiguration(outputPath: out)
-        c.intervalNs = try DurationText.nanoseconds(interval)
-        c.durationNs = try duration.map { try DurationText.nanoseconds($0) }
-        c.flushIntervalNs = try DurationText.nanoseconds(flushInterval)
-        guard let power = CollectorConfiguration.Power(rawValue: powerSource) else {
-            throw ValidationError("--power-source must be rapl or sim, not '\(powerSource)'")
-        }
-        c.power = power
-        c.procfs = procfs
-        c.sysfs = sysfs
+        c.intervalNs = interval.nanoseconds
+        c.durationNs = duration?.nanoseconds
+        c.flushIntervalNs = flushInterval.nanoseconds
+        c.power = powerSource
+        c.procfs = roots.procfs
+        c.sysfs = roots.sysfs
         c.vmstatCounters = VmstatDefaults.counters + vmstatCounters
         c.statusLine = status
         c.perCPU = perCPU
         c.cpuUsage = cpuUsage
-        c.cgroupfs = cgroupfs
+        c.cgroupfs = roots.cgroupfs
         for item in label {
             guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
                 throw ValidationError("--label must be key=value, not '\(item)'")
@@ -97,24 +89,17 @@ struct CollectCommand: ParsableCommand {
             print(summary)
             if let source = collector.cpuUsageSource { print("busy time \(source) (/cpu_usage)") }
             print("scheduling \(scheduling)")
-            var usage = rusage()
-            #if os(Linux)
-            let who = __rusage_who_t(RUSAGE_SELF.rawValue)
-            #else
-            let who = RUSAGE_SELF
-            #endif
-            if getrusage(who, &usage) == 0 {
-                let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-                let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-                let share = summary.elapsedNs > 0 ? 100 * (user + system) / (Double(summary.elapsedNs) / 1e9) : 0
-                print(String(cFormat: "collector CPU %.3f s (user %.3f, system %.3f; %.3f%% of one core), max RSS %.1f MB",
-                             user + system, user, system, share, Double(usage.ru_maxrss) / 1024))
-            }
+            let usage = ProcessCPUTime.ofSelf()
+            let share = summary.elapsedNs > 0 ? 100 * usage.total / (Double(summary.elapsedNs) / 1e9) : 0
+            print(String(cFormat: "collector CPU %.3f s (user %.3f, system %.3f; %.3f%% of one core), max RSS %.1f MB",
+                         usage.total, usage.user, usage.system, share, usage.maxResidentMiB))
         } catch {
             fputs("vrapl-collect: \(error)\n", stderr)
             throw ExitCode.failure
         }
     }
 }
+
+extension CollectorConfiguration.Power: ExpressibleByArgument {}
 
 CollectCommand.main()

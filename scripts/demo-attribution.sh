@@ -61,7 +61,7 @@ discover: {parent: "vrapl-demo-$$", pattern: "*.slice"}
 simulated_cpu: {idle_w: 10, max_w: 40}
 baseline: {cpu_w: 10}
 YAML
-  "$BIN" attribute --config "$A/live.yaml" --live --duration 3 --interval 1 --cpu-source sim --no-gpu \
+  "$BIN" attribute --config "$A/live.yaml" --live --duration 3s --interval 1s --cpu-source sim --no-gpu \
       --cgroupfs "$CG" --out "$A/live" | tee "$A/live.log"
   { echo; echo "Live (3 s, cgroup v2 at $CG, simulated CPU power sim:cpu-linear 10–40 W):"; echo; echo '```'; cat "$A/live.log"; echo '```'; } >> "$SUMMARY"
   cleanup

@@ -88,7 +88,7 @@ stage evaluate-guest "$VRAPL" evaluate --model "$GUEST_MODEL" --data "$OUT/tenan
 
 # 6. The guest live on this machine for a few seconds with the guest-shaped model: /proc/stat of this
 # VM's own vCPUs → its share of the simulated host (idle by allocation + active) → W, J → files.
-stage guest-live "$GUEST" --model "$GUEST_MODEL" --duration 4 --quiet --jsonl "$OUT/guest/live.jsonl" \
+stage guest-live "$GUEST" --model "$GUEST_MODEL" --duration 4s --quiet --jsonl "$OUT/guest/live.jsonl" \
   --textfile "$OUT/guest" --powercap-dir "$OUT/guest/powercap"
 
 # 7. Attribution: the paper's model on synthetic paper-shaped phases (+ a live cgroup run as root).

@@ -32,13 +32,13 @@ esac
 echo "cpu: $(lscpu | awk -F: '/Model name/{gsub(/^ +/,"",$2); print $2; exit}'), guest $GUEST, model $MODEL, $RUNS × $SECONDS_EACH s, $LA vs $LB"
 for i in $(seq 1 "$RUNS"); do
   perf stat -e task-clock -x, -o "$OUT/f$i" "$OUT/floor" "$SECONDS_EACH" 1 > /dev/null &
-  perf stat -e task-clock -x, -o "$OUT/a$i" "$GUEST" "${A[@]}" --quiet --duration "$SECONDS_EACH" --textfile "$OUT/ta$i" > /dev/null 2>&1 &
-  perf stat -e task-clock -x, -o "$OUT/b$i" "$GUEST" "${B[@]}" --quiet --duration "$SECONDS_EACH" --textfile "$OUT/tb$i" > /dev/null 2>&1 &
+  perf stat -e task-clock -x, -o "$OUT/a$i" "$GUEST" "${A[@]}" --quiet --duration "${SECONDS_EACH}s" --textfile "$OUT/ta$i" > /dev/null 2>&1 &
+  perf stat -e task-clock -x, -o "$OUT/b$i" "$GUEST" "${B[@]}" --quiet --duration "${SECONDS_EACH}s" --textfile "$OUT/tb$i" > /dev/null 2>&1 &
   wait
   ms() { grep task-clock "$1" | cut -d, -f1; }
   pct() { awk -v ms="$1" -v s="$SECONDS_EACH" 'BEGIN { printf "%.3f %%", ms / 10 / s }'; }
   late() { awk '/^vrapl_late_ticks_total /{print $2}' "$1/vrapl.prom"; }
   echo "run $i: floor $(pct "$(ms "$OUT/f$i")")  $LA $(pct "$(ms "$OUT/a$i")") (late $(late "$OUT/ta$i"))  $LB $(pct "$(ms "$OUT/b$i")") (late $(late "$OUT/tb$i"))  load $(cut -d' ' -f1 /proc/loadavg)"
 done
-perf stat -e task-clock -x, -o "$OUT/start" "$GUEST" --model "$MODEL" --quiet --duration 0.05 --textfile "$OUT/ts" > /dev/null 2>&1
+perf stat -e task-clock -x, -o "$OUT/start" "$GUEST" --model "$MODEL" --quiet --duration 50ms --textfile "$OUT/ts" > /dev/null 2>&1
 echo "start-up (load, checks, first export, exit): $(grep task-clock "$OUT/start" | cut -d, -f1) ms"

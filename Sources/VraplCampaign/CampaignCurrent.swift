@@ -15,7 +15,7 @@ public struct CampaignCurrent: Codable, Sendable, Equatable {
     public var stressors: [Entry]
     public init(name: String, family: String, stressors: [Entry]) { self.name = name; self.family = family; self.stressors = stressors }
 
-    /// Default path shared by `vrapl campaign` and `vrapl simulate --live` run by the same user:
+    /// Default path shared by `vrapl campaign` and `vrapl simulate live` run by the same user:
     /// `campaign/current.json` in the user's private runtime directory
     /// (`PrivateDirectory.runtimeDirectory()`: `$XDG_RUNTIME_DIR/vrapl`, `/run/vrapl` as root).
     public static var defaultPath: String { PrivateDirectory.runtimeDirectory() + "/campaign/current.json" }

@@ -19,15 +19,18 @@ public final class CampaignRunner {
         public var stressNG: String = "stress-ng"
         /// vrapl-collect executable.
         public var collector: String = CampaignRunner.defaultCollectorPath()
-        public var interval: String = "16ms"
+        /// Sample interval of every recording, ns.
+        public var intervalNs: UInt64 = 16_000_000
+        /// `16ms`: the interval as the collector and the simulator are told it.
+        public var intervalText: String { DurationText.format(nanoseconds: intervalNs) }
         /// Idle recorded before stress-ng starts, seconds.
         public var leadIn: Double = 1
         public var resume = false
         /// Extra arguments for every collector run (e.g. `--power-source sim`).
         public var collectorArguments: [String] = []
-        /// The current-stressor label file (read by `vrapl simulate --live`).
+        /// The current-stressor label file (read by `vrapl simulate live`).
         public var stateFile: String = CampaignCurrent.defaultPath
-        /// `--sim-live`: run `vrapl simulate --live` for the whole campaign and point the collector at it.
+        /// `--sim-live`: run `vrapl simulate live` for the whole campaign and point the collector at it.
         public var simLive = false
         public var simProfile = "xeon-silver-4210r"
         /// The `vrapl` executable used for `--sim-live`.
@@ -95,8 +98,8 @@ public final class CampaignRunner {
             lines.append("tenancy: \(placements) placements (CPU sets \((t.cpuSets ?? t.vcpus.map { Array(onlineCPUs.prefix($0)) }).map(CPUList.format).joined(separator: " ")) × neighbour loads \(t.neighbourLoads.map { String(format: "%g", $0) }.joined(separator: ", "))), \(confinementPlan()); the whole-machine matrix alone would take \(DurationText.render(plain))")
         }
         let total = combos.reduce(0.0) { $0 + options.leadIn + $1.duration + $1.cooldown }
-        let samples = Int(total / ((DurationText.seconds(options.interval) ?? 0.016)))
-        lines.append("total: \(DurationText.render(total)) (\(Int(total.rounded())) s), about \(samples) samples at \(options.interval)")
+        let samples = Int(total / (Double(options.intervalNs) / 1e9))
+        lines.append("total: \(DurationText.render(total)) (\(Int(total.rounded())) s), about \(samples) samples at \(options.intervalText)")
         return lines.joined(separator: "\n")
     }
 
@@ -198,20 +201,20 @@ public final class CampaignRunner {
             let sysfs = dir + "/sim-sysfs"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: options.vrapl)
-            p.arguments = ["simulate", "--live", "--powercap-dir", sysfs, "--profile", options.simProfile,
-                           "--interval", options.interval, "--state-file", options.stateFile, "--exit-with-parent"]
+            p.arguments = ["simulate", "live", "--powercap-dir", sysfs, "--profile", options.simProfile,
+                           "--interval", options.intervalText, "--state-file", options.stateFile, "--exit-with-parent"]
             p.standardError = FileHandle.nullDevice
-            do { try p.run() } catch { throw VraplError("cannot start \(options.vrapl) simulate --live: \(error.localizedDescription)") }
+            do { try p.run() } catch { throw VraplError("cannot start \(options.vrapl) simulate live: \(error.localizedDescription)") }
             live = p
             let energy = sysfs + "/class/powercap/intel-rapl:0/energy_uj"
             var waited = 0.0
             while !fm.fileExists(atPath: energy) && waited < 10 { usleep(50_000); waited += 0.05 }
             guard fm.fileExists(atPath: energy) else {
                 p.terminate()
-                throw VraplError("vrapl simulate --live did not create \(energy) within 10 s")
+                throw VraplError("vrapl simulate live did not create \(energy) within 10 s")
             }
             collectorArgs += ["--sysfs", sysfs]
-            log("sim-live: vrapl simulate --live → \(sysfs) (pid \(p.processIdentifier))")
+            log("sim-live: vrapl simulate live → \(sysfs) (pid \(p.processIdentifier))")
         }
         let confinement = try makeConfinement(combinations: combos)
         if let conf = confinement { collectorArgs += ["--label", "confinement=\(conf.label)"] }
@@ -265,7 +268,7 @@ public final class CampaignRunner {
         let current = CampaignCurrent(name: c.name, family: c.family, stressors: c.stressors.map { .init(name: $0.name, workers: $0.workers) })
         try idle.write(path: options.stateFile)
         let total = options.leadIn + c.duration + max(c.cooldown, 0.5)
-        var args = ["--out", traceFile, "--interval", options.interval, "--duration", String(format: "%.3fs", total),
+        var args = ["--out", traceFile, "--interval", options.intervalText, "--duration", String(format: "%.3fs", total),
                     "--label", "campaign=\(matrix.name)", "--label", "combination=\(c.name)"]
         for (k, v) in c.parameters.sorted(by: { $0.key < $1.key }) { args += ["--label", "\(k)=\(v)"] }
         args += collectorArgs
@@ -338,7 +341,7 @@ public final class CampaignRunner {
         if options.simLive {
             // The collector read a simulated powercap tree through its RAPL reader: say so.
             trace.metadata.powerSource = .simulated(profile: options.simProfile)
-            trace.metadata.labels["sim_live"] = "vrapl simulate --live (\(options.simProfile)) via --sysfs"
+            trace.metadata.labels["sim_live"] = "vrapl simulate live (\(options.simProfile)) via --sysfs"
         }
         let tmp = traceFile + ".tmp.h5"
         try TraceWriter.write(trace, to: tmp)

@@ -207,7 +207,7 @@ public enum GuestBenchmark {
         defer { try? FileManager.default.removeItem(at: dir) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: guestBinary)
-        process.arguments = ["--model", modelPath, "--quiet", "--duration", String(seconds), "--textfile", dir.path] + extraArguments
+        process.arguments = ["--model", modelPath, "--quiet", "--duration", "\(seconds)s", "--textfile", dir.path] + extraArguments
         var before = rusage()
         getrusage(childrenUsage, &before)
         let start = SampleClock.monotonicNs()

@@ -107,7 +107,7 @@ public final class GuestRunner {
         // two intervals (a non-multiple is fine); an export interval below the sample interval is not.
         let batched = !config.predictPerTick
         if batched && config.exportIntervalMs < modelInterval {
-            throw VraplError("--export-interval-ms \(fmtMs(config.exportIntervalMs)) is shorter than the model's sample interval (\(fmtMs(modelInterval)) ms): "
+            throw VraplError("--export-interval \(fmtMs(config.exportIntervalMs))ms is shorter than the model's sample interval (\(fmtMs(modelInterval)) ms): "
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2

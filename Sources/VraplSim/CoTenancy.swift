@@ -36,6 +36,42 @@ public enum CoTenancy {
         public init(vcpus: Int, schedule: SimSchedule, seed: UInt64) { self.vcpus = vcpus; self.schedule = schedule; self.seed = seed }
     }
 
+    /// The tenants of `vrapl simulate --co-tenants 2,4,6,8`: tenant i gets its own schedule of the
+    /// matrix (seed + i, guest size k_i, no neighbours of its own: the others are its neighbours),
+    /// all cut to the shortest so that they share one host time line (last segments shortened).
+    public static func tenants(matrix m: CampaignMatrix, vcpus sizes: [Int], threads: Int, seed: UInt64, sampleInterval: Double,
+                               scale: Double = 1, targetSamples: Int? = nil) -> [Tenant] {
+        var schedules: [SimSchedule] = []
+        for (i, k) in sizes.enumerated() {
+            var mk = m
+            mk.tenancy = Tenancy(vcpus: [k], neighbourLoads: [0], neighbourStressors: [], rule: m.tenancy?.rule ?? .idleByAllocation)
+            schedules.append(SimSchedule.build(matrix: mk, threads: threads, seed: seed &+ UInt64(i), sampleInterval: sampleInterval,
+                                               scale: scale, targetSamples: targetSamples))
+        }
+        let length = schedules.map(\.totalSamples).min() ?? 0
+        for i in schedules.indices {
+            var excess = schedules[i].totalSamples - length
+            while excess > 0, var last = schedules[i].segments.last {
+                let cut = min(excess, last.samples)
+                last.samples -= cut
+                excess -= cut
+                schedules[i].segments.removeLast()
+                if last.samples > 0 { schedules[i].segments.append(last) }
+            }
+        }
+        return sizes.enumerated().map { Tenant(vcpus: $0.element, schedule: schedules[$0.offset], seed: seed &+ UInt64($0.offset)) }
+    }
+
+    /// `2,4,6,8` → [2, 4, 6, 8]; anything but positive integers is refused naming the item.
+    public static func parseSizes(_ spec: String) throws -> [Int] {
+        try spec.split(separator: ",").map { item -> Int in
+            guard let k = Int(String(item).trimmingWhitespace()), k >= 1 else {
+                throw VraplError("--co-tenants must list positive vCPU counts such as 2,4,6,8 (got '\(item)')")
+            }
+            return k
+        }
+    }
+
     public static func generate(profile p: SimProfile, tenants: [Tenant], rule: ShareRule = .idleByAllocation,
                                 seed: UInt64, labels: [String: String] = [:]) throws -> [TraceData] {
         guard !tenants.isEmpty else { throw VraplError("co-tenancy needs at least one tenant") }

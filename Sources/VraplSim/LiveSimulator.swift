@@ -75,7 +75,7 @@ public struct LivePowerModel {
     }
 }
 
-/// `vrapl simulate --live`: reads /proc/stat every interval and keeps a powercap tree up to date.
+/// `vrapl simulate live`: reads /proc/stat every interval and keeps a powercap tree up to date.
 public final class LiveSimulator {
     public let procfs: String
     public let interval: Double

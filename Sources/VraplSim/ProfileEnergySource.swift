@@ -3,7 +3,7 @@ import VraplCampaign
 import VraplSources
 
 /// The full simulator's power model as an `EnergySource` for `vrapl-collect` (an in-process
-/// alternative to `vrapl simulate --live` + `--sysfs`): busy CPUs from each tick's /proc/stat
+/// alternative to `vrapl simulate live` + `--sysfs`): busy CPUs from each tick's /proc/stat
 /// deltas, scaled to the profile's thread count, through `LivePowerModel` (hidden mix, turbo, lag,
 /// meter noise, µJ counter with wrap). Power source `sim:<profile>`. The hidden mix is that of
 /// `current` (set it with `setCurrent`; nil = background mix). Allocation-free per tick.

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplCampaign
 
 /// The profile fit: expected steady-state power per stressor (analytic, from the model equations)
 /// and the solve that sets `idle_w` and `class_w` so that each expectation is the midpoint of the
@@ -99,5 +100,29 @@ public enum ProfileFit {
             x[r] = s / m[r][r]
         }
         return x
+    }
+
+    /// Mean power (after the first second) of 24 steady segments of `stressor` at `threads` workers,
+    /// seed 42: the "simulated segment means" column of `vrapl simulate fit`.
+    public static func simulatedSegmentMeans(_ prof: SimProfile, stressor: String) throws -> [Double] {
+        var segs: [ScheduledSegment] = []
+        for i in 0..<24 {
+            let st = stressor == "idle" ? [] : [Combination.Stressor(name: stressor, level: 1, workers: prof.threads)]
+            segs.append(ScheduledSegment(name: "s\(i)", kind: st.isEmpty ? .idle : .steady, stressors: st, samples: 625, parameters: [:]))
+        }
+        let t = try SyntheticGenerator(profile: prof, seed: 42).generate(schedule: SimSchedule(segments: segs, sampleInterval: 0.016))
+        let z = t.rapl[0]
+        var out: [Double] = []
+        var first = 0
+        for s in segs {
+            var sum = 0.0, n = 0.0
+            for i in (first + 63)..<(first + s.samples) {
+                let uj = energyDelta(previous: Microjoules(z.energyUj[i - 1]), current: Microjoules(z.energyUj[i]), maxRange: Microjoules(z.maxEnergyRangeUj)).value
+                sum += Double(uj) / 1e6 / (Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9); n += 1
+            }
+            out.append(sum / n)
+            first += s.samples
+        }
+        return out
     }
 }

@@ -44,7 +44,7 @@ public final class PowercapReader: EnergySource {
     /// The sysfs root (normally `/sys`).
     public let root: String
     public let zones: [PowercapZone]
-    /// `rapl`, or `sim:<profile>` when the tree is one that `vrapl simulate --live` keeps: such a tree
+    /// `rapl`, or `sim:<profile>` when the tree is one that `vrapl simulate live` keeps: such a tree
     /// carries the marker file `class/powercap/vrapl-sim-profile` (the profile name), so a recording of
     /// a simulated meter can never be labelled as a real one.
     public let powerSource: PowerSource

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VraplCommandLine
 import VraplCore
 import VraplGuest
 
@@ -21,14 +22,14 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Model file (safetensors, docs/model-format.md).")
     var model: String
 
-    @Option(name: .long, help: "procfs root (default /proc).")
-    var procfs: String = "/proc"
+    @OptionGroup(title: "Host trees (this command reads procfs and, for --pods, --attribute or a µs busy source, cgroupfs)")
+    var roots: HostRoots
 
     @Option(name: .long, help: "Predict on every Nth sample (the energy counter integrates every sample).")
     var predictEvery: Int = 1
 
-    @Option(name: .long, help: "Sampling interval in ms; must equal the model's (refused otherwise).")
-    var intervalMs: Double?
+    @Option(name: .long, help: "Sampling interval (16ms, …); must equal the model's (refused otherwise). Default: the model's.", transform: DurationArgument.parse)
+    var interval: DurationArgument?
 
     @Option(name: .long, help: "Write one JSON object per prediction to FILE, or - for stdout.")
     var jsonl: String?
@@ -72,17 +73,14 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "With --replay: predictions CSV (default stdout).")
     var out: String?
 
-    @Option(name: .long, help: "Stop after S seconds (default: run until SIGTERM/SIGINT).")
-    var duration: Double?
+    @Option(name: .long, help: "Stop after this long (10s, 2m, …; default: run until SIGTERM/SIGINT).", transform: DurationArgument.parse)
+    var duration: DurationArgument?
 
     @Option(name: .long, help: "Attribute the predicted CPU energy to cgroups with this attribution config (YAML).")
     var attribute: String?
 
-    @Option(name: .long, help: "cgroup v2 root for --attribute (default: the mounted cgroup2 hierarchy).")
-    var cgroupfs: String?
-
-    @Option(name: .long, help: "Refresh files, the terminal line and JSONL every N ms (default 1000). The windows of each interval are predicted together at its end; at least the model's sample interval.")
-    var exportIntervalMs: Double = 1000
+    @Option(name: .long, help: "Refresh files, the terminal line and JSONL this often (default 1s). The windows of each interval are predicted together at its end; at least the model's sample interval.", transform: DurationArgument.parse)
+    var exportInterval: DurationArgument = .seconds(1)
 
     @Flag(name: .long, help: "Predict at every tick (lowest latency, a fetch of the weights every 16 ms) instead of once per export interval in one batch (same energy counter).")
     var predictPerTick = false
@@ -95,9 +93,9 @@ struct VraplGuestCommand: ParsableCommand {
 
     func run() throws {
         var config = GuestConfig(modelPath: model)
-        config.procfs = procfs
+        config.procfs = roots.procfs
         config.predictEvery = predictEvery
-        config.intervalMs = intervalMs
+        config.intervalMs = interval?.milliseconds
         config.jsonl = jsonl
         config.listen = listen
         config.textfile = textfile
@@ -112,10 +110,10 @@ struct VraplGuestCommand: ParsableCommand {
         config.hostEnergyScale = hostEnergyScale
         config.replay = replay
         config.out = out
-        config.duration = duration
+        config.duration = duration?.seconds
         config.attribute = attribute
-        config.cgroupfs = cgroupfs
-        config.exportIntervalMs = exportIntervalMs
+        config.cgroupfs = roots.cgroupfs
+        config.exportIntervalMs = exportInterval.milliseconds
         config.predictPerTick = predictPerTick
         if quiet { config.terminal = false }
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VraplAttribution
+import VraplCommandLine
 import VraplCore
 import VraplSources
 import VraplTrace
@@ -25,25 +26,23 @@ struct AttributeRun: ParsableCommand {
 
     @Option(name: .long, help: "Attribution YAML (configs/attribution/*.yaml).") var config: String
     @Flag(name: .long, help: "Read cgroups, CPU power and GPUs live.") var live = false
-    @Option(name: .long, help: "Live: seconds to run.") var duration: Double = 10
-    @Option(name: .long, help: "Live: seconds per interval (default: the config's interval_s).") var interval: Double?
+    @Option(name: .long, help: "Live: how long to run (default 10s).", transform: DurationArgument.parse) var duration: DurationArgument = .seconds(10)
+    @Option(name: .long, help: "Live: length of one interval (1s, 100ms, …; default: the config's interval_s).", transform: DurationArgument.parse) var interval: DurationArgument?
     @Option(name: .long, help: "Offline: host CSV (timestamp, rapl_package_w, gpuN_power_w, gpuN_util_pct[, phase]) or a vrapl trace (.h5).") var system: String?
     @Option(name: .long, help: "Offline: cgroup CSV (timestamp, cgroup, cpu_percent, memory…, io…).") var usage: String?
     @Option(name: .long, help: "Offline: wall-power CSV (timestamp, power_w).") var wall: String?
-    @Option(name: .long, help: "cgroup v2 root (default: the host's cgroup2 mount).") var cgroupfs: String?
-    @Option(name: .long, help: "procfs root.") var procfs = "/proc"
-    @Option(name: .long, help: "sysfs root for RAPL (powercap).") var sysfs = "/sys"
-    @Option(name: .long, help: "Live CPU power: auto (RAPL if readable, else simulated), rapl, or sim.") var cpuSource = "auto"
+    @OptionGroup(title: "Host trees (live: cgroupfs, procfs, and sysfs for RAPL)") var roots: HostRoots
+    @Option(name: .long, help: "Live CPU power: auto (RAPL if readable, else simulated), rapl, or sim.") var cpuSource: CPUSourceChoice = .auto
     @Flag(name: .long, help: "Live: do not look for GPUs.") var noGpu = false
     @Option(name: .long, help: "Live: intervals kept for the per-interval files (totals and metrics cover the whole run).") var history = 3600
-    @Option(name: .long, help: "Offline: seconds dropped at the start of each phase (default: config trim.start_s, 15).") var trimStart: Double?
-    @Option(name: .long, help: "Offline: seconds dropped at the end of each phase (default: config trim.end_s, 5).") var trimEnd: Double?
+    @Option(name: .long, help: "Offline: dropped at the start of each phase (15s, …; default: config trim.start_s, 15).", transform: DurationArgument.parse) var trimStart: DurationArgument?
+    @Option(name: .long, help: "Offline: dropped at the end of each phase (default: config trim.end_s, 5).", transform: DurationArgument.parse) var trimEnd: DurationArgument?
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
         var cfg = try AttributionConfig.load(path: config)
-        if let trimStart { cfg.trim.startS = trimStart }
-        if let trimEnd { cfg.trim.endS = trimEnd }
+        if let trimStart { cfg.trim.startS = trimStart.seconds }
+        if let trimEnd { cfg.trim.endS = trimEnd.seconds }
         let report: AttributionReport
         if live {
             guard system == nil, usage == nil else { throw ValidationError("--live cannot be combined with --system/--usage") }
@@ -59,61 +58,23 @@ struct AttributeRun: ParsableCommand {
         printSummary(report)
     }
 
-    func cpuPowerSource(_ cfg: AttributionConfig) throws -> CPUPowerSource {
-        let sim = cfg.simulatedCPU ?? SimulatedCPUSpec()
-        func simulated() -> CPUPowerSource { SimulatedCPUPowerSource(idle: Watts(sim.idleW), max: Watts(sim.maxW), procfs: procfs) }
-        func rapl() throws -> CPUPowerSource {
-            let reader = try PowercapReader(sysfs: sysfs)
-            let packages = reader.zones.enumerated().filter { $0.element.isPackage }
-            guard !packages.isEmpty else { throw VraplError("\(sysfs): RAPL zones found but no package zone") }
-            return EnergyCounterCPUPowerSource(powerSource: .rapl) {
-                let values = try reader.read()
-                return packages.map { (values[$0.offset], $0.element.maxEnergyRange) }
-            }
-        }
-        switch cpuSource {
-        case "sim": return simulated()
-        case "rapl": return try rapl()
-        case "auto":
-            do { return try rapl() } catch {
-                FileHandle.standardError.write(Data("attribute: no RAPL (\(error)); using simulated CPU power sim:cpu-linear (\(sim.idleW)–\(sim.maxW) W)\n".utf8))
-                return simulated()
-            }
-        default: throw ValidationError("--cpu-source must be auto, rapl or sim")
-        }
-    }
-
     func runLive(_ cfg: AttributionConfig) throws -> AttributionReport {
-        guard let root = cgroupfs ?? CGroupMount.unifiedRoot() else {
+        guard let root = roots.cgroupfs ?? CGroupMount.unifiedRoot() else {
             throw VraplError("no cgroup v2 hierarchy mounted (give --cgroupfs)")
         }
-        let cpu = try cpuPowerSource(cfg)
+        let warn = { (line: String) in FileHandle.standardError.write(Data("attribute: \(line)\n".utf8)) }
+        let cpu = try cpuSource.open(sysfs: roots.sysfs, procfs: roots.procfs, simulated: cfg.simulatedCPU ?? SimulatedCPUSpec(), warn: warn)
         var gpu: GPUSource?
         if !noGpu {
             let (source, message) = openDefaultGPUSource()
             gpu = source
-            FileHandle.standardError.write(Data("attribute: \(message)\n".utf8))
+            warn(message)
         }
-        let live = LiveAttributor(config: cfg, cgroups: CGroupReader(root: root), cpu: cpu, gpu: gpu, procfs: procfs)
-        let step = interval ?? cfg.intervalS
-        guard step > 0, duration > 0 else { throw ValidationError("--interval and --duration must be > 0") }
+        let live = LiveAttributor(config: cfg, cgroups: CGroupReader(root: root), cpu: cpu, gpu: gpu, procfs: roots.procfs)
         live.historyLimit = history
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try live.prime()
-        let start = SampleClock.monotonicNs()
-        var k = 1
-        while Double(k) * step <= duration + 1e-9 {
-            // Absolute deadlines (VraplCore.SampleClock), so lateness does not accumulate into drift.
-            let deadline = start + UInt64((Double(k) * step * 1e9).rounded())
-            while !SampleClock.sleep(untilMonotonicNs: deadline) {}
-            let r = try live.step()
-            let parts = r.workloads.map { "\($0.name)=\(String(format: "%.2f", $0.energy.total.value))J" }.joined(separator: " ")
-            print(String(format: "t=%.1fs E_sys=%.2fJ baseline=%.2fJ ", Double(k) * step, r.system.total.value, r.baseline.total.value)
-                  + parts + String(format: " unattributed=%.2fJ residual=%.2e%%", r.unattributed.total.value, 100 * r.residualFraction))
-            try? Data(live.totalsReport(configName: cfg.name).prometheus().utf8).write(to: URL(fileURLWithPath: out + "/metrics.prom"), options: .atomic)
-            k += 1
-        }
-        return live.report(configName: cfg.name)
+        let run = try LiveAttributionRun(live: live, configName: cfg.name, step: Seconds(interval?.seconds ?? cfg.intervalS),
+                                         duration: Seconds(duration.seconds), out: out)
+        return try run.run { interval, t in print(LiveAttributionRun.line(interval, at: t)) }
     }
 
     func printSummary(_ report: AttributionReport) {
@@ -143,14 +104,14 @@ struct AttributeValidate: ParsableCommand {
     @Option(name: .long, help: "Baseline (idle) phase name.") var baseline = "baseline"
     @Option(name: .long, help: "CONCURRENT:workload=SOLO,workload=SOLO (repeatable).") var `case`: [String] = []
     @Option(name: .long, help: "Fail when any error exceeds this percentage.") var maxErrorPct: Double = 5
-    @Option(name: .long, help: "Seconds dropped at the start of each phase (default: config, 15).") var trimStart: Double?
-    @Option(name: .long, help: "Seconds dropped at the end of each phase (default: config, 5).") var trimEnd: Double?
+    @Option(name: .long, help: "Dropped at the start of each phase (15s, …; default: config, 15).", transform: DurationArgument.parse) var trimStart: DurationArgument?
+    @Option(name: .long, help: "Dropped at the end of each phase (default: config, 5).", transform: DurationArgument.parse) var trimEnd: DurationArgument?
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
         var cfg = try AttributionConfig.load(path: config)
-        if let trimStart { cfg.trim.startS = trimStart }
-        if let trimEnd { cfg.trim.endS = trimEnd }
+        if let trimStart { cfg.trim.startS = trimStart.seconds }
+        if let trimEnd { cfg.trim.endS = trimEnd.seconds }
         let cases = try self.case.map(Validation.Case.init(parsing:))
         guard !cases.isEmpty else { throw ValidationError("give at least one --case") }
         let result = try Validation.run(config: cfg, dataDirectory: data, baselinePhase: baseline, cases: cases)
@@ -184,3 +145,5 @@ struct AttributeSynth: ParsableCommand {
         }.joined(separator: " "))
     }
 }
+
+extension CPUSourceChoice: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VraplCampaign
+import VraplCommandLine
 import VraplCore
 import VraplSim
 
@@ -12,7 +13,7 @@ struct CampaignCommand: ParsableCommand {
         discussion: """
         One trace per combination (NNNN-<combination>.h5) with labelled segments (lead-in idle, the
         stressor, cooldown) plus campaign.json (status of every combination) in --out. An interrupted
-        campaign continues with --resume. --sim-live runs `vrapl simulate --live` alongside and points
+        campaign continues with --resume. --sim-live runs `vrapl simulate live` alongside and points
         the collector at its powercap tree, for machines without RAPL (traces then say sim:<profile>
         in campaign.json; the collector records the tree through its RAPL reader).
         """
@@ -27,20 +28,17 @@ struct CampaignCommand: ParsableCommand {
     @Option(help: "CPUs the worker levels are fractions of (default: this machine's).") var cores: Int?
     @Option(help: "stress-ng executable.") var stressNg: String = "stress-ng"
     @Option(help: "vrapl-collect executable (default: beside this vrapl).") var collector: String?
-    @Option(help: "Sample interval.") var interval: String = "16ms"
-    @Option(help: "Idle recorded before each stressor starts.") var leadIn: String = "1s"
-    @Option(help: "Current-stressor label file (read by vrapl simulate --live).") var stateFile: String = CampaignCurrent.defaultPath
+    @Option(help: "Sample interval (default 16ms).", transform: DurationArgument.parse) var interval: DurationArgument = .milliseconds(16)
+    @Option(help: "Idle recorded before each stressor starts (default 1s).", transform: DurationArgument.parse) var leadIn: DurationArgument = .seconds(1)
+    @Option(help: "Current-stressor label file (read by vrapl simulate live).") var stateFile: String = CampaignCurrent.defaultPath
     @Option(parsing: .unconditionalSingleValue, help: "Extra argument for every vrapl-collect run (repeatable).") var collectorArg: [String] = []
     @Flag(help: "Do not check the stress-ng version.") var skipVersionCheck = false
     @Option(help: "How placed stressors (a tenancy: matrix) are held on their CPU set: auto (a cgroup v2 cpuset of the campaign's own where the host offers the controller, else stress-ng --taskset), cpuset (or fail), affinity.")
-    var confine: String = "auto"
-    @Option(help: "cgroup v2 mount for the campaign's cpuset (default: this host's, from /proc/self/mounts).") var cgroupfs: String?
+    var confine: ConfinementChoice = .auto
+    @OptionGroup(title: "Host trees (cgroupfs for the cpuset, sysfs for the online CPUs)") var roots: HostRoots
 
     func validate() throws {
         if !dryRun && out == nil { throw ValidationError("--out DIR is required (or use --dry-run)") }
-        if ConfinementChoice(rawValue: confine) == nil {
-            throw ValidationError("--confine \(confine): expected one of \(ConfinementChoice.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
     }
 
     func run() throws {
@@ -50,16 +48,17 @@ struct CampaignCommand: ParsableCommand {
             if let c = cores { opts.coreCount = max(1, c) }
             opts.stressNG = stressNg
             if let c = collector { opts.collector = c }
-            opts.interval = interval
-            opts.leadIn = try DurationText.parse(leadIn, what: "--lead-in")
+            opts.intervalNs = interval.nanoseconds
+            opts.leadIn = leadIn.seconds
             opts.resume = resume
             opts.simLive = simLive
             opts.simProfile = profile
             opts.stateFile = stateFile
             opts.collectorArguments = collectorArg
             opts.skipVersionCheck = skipVersionCheck
-            opts.confine = ConfinementChoice(rawValue: confine) ?? .auto
-            opts.cgroupfs = cgroupfs
+            opts.confine = confine
+            opts.cgroupfs = roots.cgroupfs
+            opts.sysfs = roots.sysfs
             let runner = CampaignRunner(matrix: m, matrixFile: matrix, options: opts)
             if dryRun {
                 print(try runner.dryRun())
@@ -75,3 +74,5 @@ struct CampaignCommand: ParsableCommand {
         }
     }
 }
+
+extension ConfinementChoice: ExpressibleByArgument {}

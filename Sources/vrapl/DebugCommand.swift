@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VraplCommandLine
 import VraplCore
 import VraplTrace
 
@@ -25,19 +26,19 @@ struct DebugWriteTraceCommand: ParsableCommand {
     @Option(help: "Output trace.")
     var out: String
 
-    @Option(help: "How long to write, seconds.")
-    var seconds: Double = 5
+    @Option(help: "How long to write (default 5s).", transform: DurationArgument.parse)
+    var duration: DurationArgument = .seconds(5)
 
-    @Option(help: "Sample interval, milliseconds.")
-    var intervalMs: Double = 16
+    @Option(help: "Sample interval (default 16ms).", transform: DurationArgument.parse)
+    var interval: DurationArgument = .milliseconds(16)
 
-    @Option(help: "Flush interval, milliseconds.")
-    var flushMs: Double = 1000
+    @Option(help: "Flush interval (default 1s).", transform: DurationArgument.parse)
+    var flushInterval: DurationArgument = .seconds(1)
 
     func run() throws {
-        let intervalNs = UInt64(intervalMs * 1e6)
+        let intervalNs = max(1, interval.nanoseconds)
         var options = TraceWriter.Options()
-        options.flushIntervalNs = UInt64(flushMs * 1e6)
+        options.flushIntervalNs = flushInterval.nanoseconds
         let writer = try TraceWriter(path: out, metadata: SyntheticTrace.metadata(intervalNs: intervalNs),
                                      vmstatNames: VmstatDefaults.counters, raplZones: SyntheticTrace.zones,
                                      recordsSimHiddenWatts: true, options: options)
@@ -47,7 +48,7 @@ struct DebugWriteTraceCommand: ParsableCommand {
         var start = timespec()
         clock_gettime(CLOCK_MONOTONIC, &start)
         let t0 = UInt64(start.tv_sec) * 1_000_000_000 + UInt64(start.tv_nsec)
-        let total = Int(seconds * 1e9 / Double(intervalNs))
+        let total = Int(duration.nanoseconds / intervalNs)
         var flushes = writer.flushCount
         for i in 0..<total {
             let due = t0 + UInt64(i) * intervalNs

@@ -26,8 +26,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Trace files, directories or globs.")
     var data: [String]
 
-    @Option(name: .long, help: "shuffle, segment, family, time or all (default segment).")
-    var split: String = "segment"
+    @Option(name: .long, help: "The splits to score: one, several joined by commas (segment,time), or all.")
+    var split: SplitList = SplitList([.segment])
 
     @Option(name: .long, help: "A live (non-campaign) trace to score whole; repeatable.")
     var live: [String] = []
@@ -69,15 +69,7 @@ struct EvaluateCommand: ParsableCommand {
     var skipSamples: Int = 100
 
     func run() throws {
-        let kinds: [SplitKind]
-        if split == "all" { kinds = SplitKind.allCases } else {
-            kinds = try split.split(separator: ",").map { name in
-                guard let k = SplitKind(rawValue: String(name)) else {
-                    throw ValidationError("--split must be shuffle, segment, family, time or all (got \(name))")
-                }
-                return k
-            }
-        }
+        let kinds = split.kinds
         let files = try DatasetLoader.expand(data)
         let liveFiles = try live.isEmpty ? [] : DatasetLoader.expand(live)
         var cfg = EvaluationConfig(modelPath: model, dataPaths: files)

@@ -17,7 +17,7 @@ struct ImportCommand: ParsableCommand {
     var out: String
 
     @Option(help: "Power source of the recording: rapl or sim:<profile> (default: what the CSV's .power_source sidecar from vrapl export says, else rapl).")
-    var powerSource: String?
+    var powerSource: PowerSource?
 
     @Option(help: "Core count of the recording host (scales the synthetic CPU ticks).")
     var cores: Int = 1
@@ -29,15 +29,7 @@ struct ImportCommand: ParsableCommand {
     var labels: [String] = []
 
     func run() throws {
-        let source: PowerSource
-        if let powerSource {
-            guard let parsed = PowerSource(parsing: powerSource) else {
-                throw ValidationError("--power-source must be rapl, sim or sim:<profile>, not \(powerSource)")
-            }
-            source = parsed
-        } else {
-            source = try DecodeRaplCSVTable.declaredPowerSource(csvPath: csv) ?? .rapl
-        }
+        let source = try powerSource ?? DecodeRaplCSVTable.declaredPowerSource(csvPath: csv) ?? .rapl
         var options = DecodeRaplCSVConversion.ImportOptions()
         options.powerSource = source
         options.coreCount = max(1, cores)

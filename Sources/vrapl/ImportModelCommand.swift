@@ -25,7 +25,7 @@ struct ImportModelCommand: ParsableCommand {
     var out: String
 
     @Option(help: "What the checkpoint was trained on: rapl or sim:<profile>.")
-    var powerSource: String = "rapl"
+    var powerSource: PowerSource = .rapl
 
     @Option(help: "Window layout: oldest-first (as DECODE-RAPL trains) or newest-first (as its inference runs).")
     var order: String = "oldest-first"
@@ -34,10 +34,7 @@ struct ImportModelCommand: ParsableCommand {
     var name: String?
 
     func run() throws {
-        guard let source = PowerSource(parsing: powerSource) else {
-            throw ValidationError("--power-source must be rapl or sim:<profile>, not '\(powerSource)'")
-        }
-        var model = try DecodeRaplCheckpoint.importModel(path: checkpoint, powerSource: source, name: name)
+        var model = try DecodeRaplCheckpoint.importModel(path: checkpoint, powerSource: powerSource, name: name)
         switch order {
         case "oldest-first", "oldest_first": model.embedding.order = .oldestFirst
         case "newest-first", "newest_first": model.embedding.order = .newestFirst

@@ -32,8 +32,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Resume from a checkpoint written by an earlier run (its .state sidecar must be beside it).")
     var resume: String?
 
-    @Option(name: .long, help: "Override the split: shuffle, segment, family or time.")
-    var split: String?
+    @Option(name: .long, help: "Override the split.")
+    var split: SplitKind?
 
     @Option(name: .long, help: "Family to hold out with --split family.")
     var holdoutFamily: String?
@@ -45,19 +45,12 @@ struct TrainCommand: ParsableCommand {
     var maxSamples: Int?
 
     @Option(name: .long, help: "Power source of .csv inputs: rapl (DECODE-RAPL's collector, default) or sim:<profile>.")
-    var csvPowerSource: String = "rapl"
+    var csvPowerSource: PowerSource = .rapl
 
     func run() throws {
-        guard let csvSource = PowerSource(parsing: csvPowerSource) else {
-            throw ValidationError("--csv-power-source must be rapl or sim:<profile>")
-        }
+        let csvSource = csvPowerSource
         var cfg = try TrainConfig.load(path: config)
-        if let split {
-            guard let kind = SplitKind(rawValue: split) else {
-                throw ValidationError("--split must be one of \(SplitKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            cfg.split.kind = kind
-        }
+        if let split { cfg.split.kind = split }
         if let holdoutFamily { cfg.split.holdoutFamily = holdoutFamily }
         if let epochs { cfg.epochs = epochs }
         if let maxSamples { cfg.maxSamples = maxSamples }

@@ -105,7 +105,7 @@ for key, path in keys:
         run("1 model: metadata-number sweep", [VRAPL, "predict", "--model", m, "--trace", trace, "--out", out], [m], check=predictions_finite)
         run("1 model: metadata-number sweep", [GUEST, "--model", m, "--replay", trace, "--out", out], [m, trace], check=predictions_finite)
         if LEAN:
-            run("1 model: metadata-number sweep (lean guest live)", [LEAN, "--model", m, "--quiet", "--duration", "0.3"], [m], timeout=10)
+            run("1 model: metadata-number sweep (lean guest live)", [LEAN, "--model", m, "--quiet", "--duration", "300ms"], [m], timeout=10)
 
 # 2. Models that load but cannot give finite watts (negative variance, 1e39 scaling, FLT_MAX weights).
 def variant(name, edit):
@@ -129,7 +129,7 @@ for name, edit in [("negvar", negative_var), ("hugenorm", huge_norm), ("fltmax",
     out = os.path.join(work, "p.csv")
     run("1 model: NaN-producing models", [VRAPL, "predict", "--model", m, "--trace", trace, "--out", out], [m], check=predictions_finite)
     run("1 model: NaN-producing models", [GUEST, "--model", m, "--replay", trace, "--out", out], [m], check=predictions_finite)
-    run("1 model: NaN-producing models", [GUEST, "--model", m, "--quiet", "--duration", "0.3"], [m], timeout=10)
+    run("1 model: NaN-producing models", [GUEST, "--model", m, "--quiet", "--duration", "300ms"], [m], timeout=10)
 # Paths that are not model files.
 os.mkfifo(os.path.join(work, "fifo"))
 os.mkdir(os.path.join(work, "adir"))

@@ -10,7 +10,7 @@ MODEL=${2:-models/sim-xeon-silver-4210r-v41.safetensors}
 CG=/sys/fs/cgroup/cpu/vrapl-quota-$$ PORT=$((20000 + $$ % 20000)) OUT=$(mktemp -d)
 mkdir "$CG"; trap 'rmdir "$CG" 2>/dev/null; rm -rf "$OUT"' EXIT
 echo 100000 > "$CG/cpu.cfs_period_us"; echo 5000 > "$CG/cpu.cfs_quota_us"
-sh -c "echo \$\$ > $CG/cgroup.procs; exec $GUEST --model $MODEL --quiet --duration 25 --listen 127.0.0.1:$PORT --textfile $OUT" &
+sh -c "echo \$\$ > $CG/cgroup.procs; exec $GUEST --model $MODEL --quiet --duration 25s --listen 127.0.0.1:$PORT --textfile $OUT" &
 sleep 5
 python3 Tests/Reliability/flood.py "$PORT" 10 50
 curl -s -o /dev/null -w "scrape after the flood: %{time_total} s\n" --max-time 3 "127.0.0.1:$PORT/metrics"

@@ -73,7 +73,7 @@ struct CLITests {
         let port = Int.random(in: 20000...40000)
         let result = try Self.run(Self.guest, ["--model", modelPath, "--quiet", "--listen", "127.0.0.1:\(port)",
                                                "--textfile", dir.path + "/text", "--powercap-dir", dir.path + "/pc",
-                                               "--jsonl", dir.path + "/e.jsonl", "--export-interval-ms", "200"]) { process in
+                                               "--jsonl", dir.path + "/e.jsonl", "--export-interval", "200ms"]) { process in
             Thread.sleep(forTimeInterval: 1.2)
             kill(process.processIdentifier, SIGTERM)
         }
@@ -100,12 +100,12 @@ struct CLITests {
         defer { holder.stop() }
         let busyPort = holder.boundPort
         let cases: [([String], String)] = [
-            (["--model", truncated, "--duration", "1"], "vrapl-guest: \(truncated): invalid safetensors file: "),
-            (["--model", good, "--listen", "127.0.0.1:\(busyPort)", "--duration", "1"], "vrapl-guest: cannot listen on 127.0.0.1:\(busyPort): Address already in use"),
-            (["--model", good, "--procfs", GuestFixtures.fixtures.path + "/procfs/broken-missing", "--duration", "1"], "vrapl-guest: \(GuestFixtures.fixtures.path)/procfs/broken-missing/stat"),
-            (["--model", good, "--textfile", good + "/sub", "--duration", "1"], "vrapl-guest: --textfile \(good)/sub: cannot create directory"),
-            (["--model", good, "--interval-ms", "10", "--duration", "1"], "vrapl-guest: \(good): model was trained on windows sampled every 16 ms"),
-            (["--model", good, "--export-interval-ms", "5", "--duration", "1"], "vrapl-guest: --export-interval-ms 5 is shorter than the model's sample interval (16 ms)"),
+            (["--model", truncated, "--duration", "1s"], "vrapl-guest: \(truncated): invalid safetensors file: "),
+            (["--model", good, "--listen", "127.0.0.1:\(busyPort)", "--duration", "1s"], "vrapl-guest: cannot listen on 127.0.0.1:\(busyPort): Address already in use"),
+            (["--model", good, "--procfs", GuestFixtures.fixtures.path + "/procfs/broken-missing", "--duration", "1s"], "vrapl-guest: \(GuestFixtures.fixtures.path)/procfs/broken-missing/stat"),
+            (["--model", good, "--textfile", good + "/sub", "--duration", "1s"], "vrapl-guest: --textfile \(good)/sub: cannot create directory"),
+            (["--model", good, "--interval", "10ms", "--duration", "1s"], "vrapl-guest: \(good): model was trained on windows sampled every 16 ms"),
+            (["--model", good, "--export-interval", "5ms", "--duration", "1s"], "vrapl-guest: --export-interval 5ms is shorter than the model's sample interval (16 ms)"),
         ]
         for (arguments, expected) in cases {
             let r = try Self.run(Self.guest, arguments + ["--quiet"])

@@ -118,7 +118,7 @@ struct KeplerDashboardTests {
         let guestPort = 20_000 + Int.random(in: 0..<20_000)
         let guest = Process()
         guest.executableURL = URL(fileURLWithPath: CLITests.guest)
-        guest.arguments = ["--model", model, "--quiet", "--duration", "40", "--listen", "127.0.0.1:\(guestPort)", "--textfile", textfile.path]
+        guest.arguments = ["--model", model, "--quiet", "--duration", "40s", "--listen", "127.0.0.1:\(guestPort)", "--textfile", textfile.path]
         guest.standardOutput = FileHandle.nullDevice
         guest.standardError = FileHandle.nullDevice
         try guest.run()

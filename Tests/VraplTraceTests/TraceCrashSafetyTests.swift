@@ -30,7 +30,7 @@ struct TraceCrashSafetyTests {
 
         let child = Process()
         child.executableURL = executable
-        child.arguments = ["debug", "write-trace", "--out", path, "--seconds", "30", "--flush-ms", "500"]
+        child.arguments = ["debug", "write-trace", "--out", path, "--duration", "30s", "--flush-interval", "500ms"]
         let pipe = Pipe()
         child.standardOutput = pipe
         try child.run()
