@@ -39,6 +39,9 @@ let package = Package(
         .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
         .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
+        // Benchmarks behind `vrapl bench` (no library module carries its own).
+        .target(name: "VraplBench", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplGuest"], swiftSettings: v5),
+
         // Argument types shared by the three front ends (no Foundation: vrapl-collect links it).
         .target(name: "VraplCommandLine", dependencies: [
             "VraplCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -47,7 +50,7 @@ let package = Package(
         // Executables: thin front ends.
         .executableTarget(name: "vrapl", dependencies: [
             "VraplCore", "VraplSources", "VraplTrace", "VraplSim", "VraplCampaign", "VraplDataset",
-            "VraplNN", "VraplModel", "VraplTraining", "VraplAttribution", "VraplEval", "VraplGuest", "VraplCommandLine",
+            "VraplNN", "VraplModel", "VraplTraining", "VraplAttribution", "VraplEval", "VraplGuest", "VraplCommandLine", "VraplBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "vrapl-guest", dependencies: [

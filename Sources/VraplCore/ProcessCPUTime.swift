@@ -28,4 +28,11 @@ public struct ProcessCPUTime: Sendable {
                               system: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
                               maxResidentMiB: Double(usage.ru_maxrss) / 1024)
     }
+
+    /// CPU time of the calling thread, s (profiling that is not fooled by a busy machine).
+    public static func threadSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 }

@@ -1,14 +1,8 @@
+import VraplCore
 import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// CPU time of the calling thread in seconds (profiling that is not fooled by a busy machine).
-func threadCPUTime() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
 
 /// Per-call state a training forward leaves for `backward`.
 struct ForwardRecord {
@@ -184,9 +178,9 @@ extension Network {
     @inline(__always)
     func timed(_ name: @autoclosure () -> String, _ body: () -> Void) {
         guard profile != nil else { body(); return }
-        let start = threadCPUTime()
+        let start = ProcessCPUTime.threadSeconds()
         body()
-        profile?[name(), default: 0] += threadCPUTime() - start
+        profile?[name(), default: 0] += ProcessCPUTime.threadSeconds() - start
     }
 
     // MARK: Sharding

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VraplCore
 import VraplGuest
+import VraplBench
 import VraplModel
 
 /// `vrapl bench guest`: single-prediction latency and the live daemon's CPU and memory cost.

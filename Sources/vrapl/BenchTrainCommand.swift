@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VraplNN
+import VraplBench
 
 /// `vrapl bench train`: training and inference throughput of the v4.1 CNN at batch 256 on synthetic data.
 struct BenchTrainCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import VraplCore
+import VraplNN
 import Dispatch
 
 /// The measurements behind `vrapl bench train`: the v4.1 CNN at batch 256 on synthetic data.
@@ -47,9 +48,9 @@ public struct TrainingBenchmark: Sendable {
         var totals: [Double] = []
         for _ in 0..<steps {
             network.profile = [:]
-            let start = threadCPUTime()
+            let start = ProcessCPUTime.threadSeconds()
             network.trainStep(inputs: inputs, targets: targets, loss: .mse, optimizer: &optimizer)
-            totals.append(threadCPUTime() - start)
+            totals.append(ProcessCPUTime.threadSeconds() - start)
             for (k, v) in network.profile ?? [:] { samples[k, default: []].append(v) }
         }
         func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.isEmpty ? 0 : s[s.count / 2] }

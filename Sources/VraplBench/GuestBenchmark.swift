@@ -8,6 +8,7 @@ import VraplCore
 import VraplDataset
 import VraplModel
 import VraplNN
+import VraplGuest
 
 /// Measurements behind docs/PERFORMANCE.md "## Guest": single-prediction latency and the cost of
 /// the live loop as a separate process (CPU share of one core, resident memory over time).

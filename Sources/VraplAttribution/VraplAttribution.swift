@@ -1,1 +1,0 @@
-// The VraplAttribution module. See ../shared/DESIGN.md for its role in the data path.

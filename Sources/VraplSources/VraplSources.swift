@@ -1,1 +1,0 @@
-// The VraplSources module. See ../shared/DESIGN.md for its role in the data path.
