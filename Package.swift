@@ -62,20 +62,22 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "collector", swiftSettings: v5),
 
-        // Tests mirror the source layout. Fixture trees live under Tests/Fixtures.
-        .testTarget(name: "VraplCoreTests", dependencies: ["VraplCore"], swiftSettings: v5),
+        // Tests mirror the source layout. Fixture trees live under Tests/Fixtures; what every test
+        // target needs (scratch directories, child processes) is in Tests/VraplTestSupport.
+        .target(name: "VraplTestSupport", path: "Tests/VraplTestSupport", swiftSettings: v5),
+        .testTarget(name: "VraplCoreTests", dependencies: ["VraplTestSupport", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplReportTests", dependencies: ["VraplReport", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplSourcesTests", dependencies: ["VraplSources", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplTraceTests", dependencies: ["VraplTrace", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplCollectTests", dependencies: ["VraplCollect", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplCampaignTests", dependencies: ["VraplCampaign", "VraplCore", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplSimTests", dependencies: ["VraplSim", "VraplCampaign", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplDatasetTests", dependencies: ["VraplDataset", "VraplCore", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplSourcesTests", dependencies: ["VraplTestSupport", "VraplSources", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplTraceTests", dependencies: ["VraplTestSupport", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplCollectTests", dependencies: ["VraplTestSupport", "VraplCollect", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplCampaignTests", dependencies: ["VraplTestSupport", "VraplCampaign", "VraplCore", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplSimTests", dependencies: ["VraplTestSupport", "VraplSim", "VraplCampaign", "VraplSources", "VraplTrace", "VraplCore"], swiftSettings: v5),
+        .testTarget(name: "VraplDatasetTests", dependencies: ["VraplTestSupport", "VraplDataset", "VraplCore", "VraplTrace"], swiftSettings: v5),
         .testTarget(name: "VraplNNTests", dependencies: ["VraplNN", "VraplCore"], swiftSettings: v5),
-        .testTarget(name: "VraplTrainingTests", dependencies: ["VraplTraining", "VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplModelTests", dependencies: ["VraplModel", "VraplCore", "VraplDataset", "VraplNN"], swiftSettings: v5),
-        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplAttribution", "VraplSources", "VraplCore", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplEvalTests", dependencies: ["VraplEval", "VraplSim", "VraplCampaign", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
-        .testTarget(name: "VraplGuestTests", dependencies: ["VraplGuest", "VraplAttribution", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplSources", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplTrainingTests", dependencies: ["VraplTestSupport", "VraplTraining", "VraplModel", "VraplCore", "VraplDataset", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplModelTests", dependencies: ["VraplTestSupport", "VraplModel", "VraplCore", "VraplDataset", "VraplNN"], swiftSettings: v5),
+        .testTarget(name: "VraplAttributionTests", dependencies: ["VraplTestSupport", "VraplAttribution", "VraplSources", "VraplCore", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplEvalTests", dependencies: ["VraplTestSupport", "VraplEval", "VraplSim", "VraplCampaign", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplTrace"], swiftSettings: v5),
+        .testTarget(name: "VraplGuestTests", dependencies: ["VraplTestSupport", "VraplGuest", "VraplAttribution", "VraplCore", "VraplDataset", "VraplModel", "VraplNN", "VraplSources", "VraplTrace"], swiftSettings: v5),
     ]
 )

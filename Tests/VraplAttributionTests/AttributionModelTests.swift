@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplAttribution
 
@@ -107,7 +108,7 @@ struct AttributionModelTests {
 struct PaperReproductionTests {
     /// Builds the synthetic experiment once per test into a scratch directory.
     func data() throws -> String {
-        let dir = try Fixtures.scratch("paper")
+        let dir = try Scratch.path("paper")
         var synth = PaperSynth(seed: 7)
         try synth.generate(directory: dir)
         return dir
@@ -117,7 +118,6 @@ struct PaperReproductionTests {
     /// its component figures, through trimming, noise and the baseline subtraction.
     @Test func soloTableFromComponentFigures() throws {
         let dir = try data()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let base = try Validation.load(dir, "baseline", trim: TrimSpec())
         let cfg = Validation.withBaseline(PaperSynth.config, base)
         let expected: [(phase: String, workload: String, cpu: Double, gpu: Double, total: Double)] = [
@@ -146,7 +146,6 @@ struct PaperReproductionTests {
     /// allocation-based split (what the paper argues against) does not.
     @Test func concurrentPhasesValidateUnderFivePercent() throws {
         let dir = try data()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
         let result = try Validation.run(config: PaperSynth.config, dataDirectory: dir, baselinePhase: "baseline", cases: PaperSynth.cases)
         #expect(result.rows.count == 8)
         for row in result.rows {

@@ -1,6 +1,7 @@
 import Foundation
 import VraplSources
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplAttribution
 
@@ -85,7 +86,7 @@ struct CGroupReaderTests {
     }
 
     @Test func detectsTheHostMountFromAMountsFile() throws {
-        let dir = try Fixtures.scratch("mounts")
+        let dir = try Scratch.path("mounts")
         let hybrid = "tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
         try hybrid.write(toFile: dir + "/mounts", atomically: true, encoding: .utf8)
         #expect(CGroupMount.unifiedRoot(mounts: dir + "/mounts") == "/sys/fs/cgroup/unified")
@@ -97,8 +98,7 @@ struct UsageSamplerTests {
     /// t0 → t1 on the same directory tree: yolo +0.6 s, nodejs +0.3 s, gone.slice removed, new.slice
     /// created, reset.slice's counter restarted, root +1.25 s.
     func readings(_ config: AttributionConfig) throws -> (UsageSampler, UsageInterval) {
-        let dir = try Fixtures.scratch("usage")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path("usage")
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: dir)
         let sampler = UsageSampler(config: config, reader: CGroupReader(root: dir))
         let a = sampler.snapshot(time: 0)
@@ -160,8 +160,7 @@ struct UsageSamplerTests {
     }
 
     @Test func recreatedCGroupIsACounterResetEvenWhenTheCounterGrew() throws {
-        let dir = try Fixtures.scratch("recreate")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path("recreate")
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: dir)
         var c = AttributionConfig()
         c.workloads = [WorkloadSpec(name: "y", cgroups: ["yolo.slice"])]

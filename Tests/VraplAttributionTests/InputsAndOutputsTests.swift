@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplAttribution
 
@@ -208,8 +209,7 @@ struct ReportTests {
 
     /// The exposition parses with the Prometheus Python client (installed here and in CI).
     @Test func prometheusTextParsesWithTheReferenceParser() throws {
-        let dir = try Fixtures.scratch("prom")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path("prom")
         try report().prometheus().write(toFile: dir + "/metrics.prom", atomically: true, encoding: .utf8)
         let script = """
         import sys
@@ -220,16 +220,8 @@ struct ReportTests {
         assert fams['vrapl_workload_joules'].type == 'counter'
         print(len(w), float(round(w[('a "quoted"', 'cpu')], 6)), float(round(k['b'], 6)), float(round(w[('b', 'memory')], 6)))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script, dir + "/metrics.prom"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(out)")
+        let (status, out) = try ChildProcess.python3(script, [dir + "/metrics.prom"])
+        #expect(status == 0, "\(out)")
         // 2 workloads × 4 components; a: 3/4 of 3 × 20 J = 45 J CPU; b: 15 J CPU, 0.2 W/GB × 2 GB × 3 s = 1.2 J memory.
         #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == "8 45.0 15.0 1.2")
     }
@@ -254,8 +246,7 @@ struct ReportTests {
     }
 
     @Test func writesEveryFile() throws {
-        let dir = try Fixtures.scratch("out")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path("out")
         let written = try report().write(to: dir + "/nested")
         #expect(written.count == 6)
         #expect(written.allSatisfy { FileManager.default.fileExists(atPath: $0) })
@@ -266,7 +257,7 @@ struct ReportTests {
 struct NVMLBindingTests {
     /// Compiles Tests/Fixtures/cgroupfs/nvidia/fake_nvml.c with the toolchain's C compiler.
     static func buildFakeLibrary() throws -> (dir: String, library: String) {
-        let dir = try Fixtures.scratch("nvml")
+        let dir = try Scratch.path("nvml")
         let library = dir + "/libfake-nvml.so"
         var failures: [String] = []
         for compiler in ["clang", "cc"] {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplAttribution
 
@@ -9,7 +10,7 @@ import VraplCore
 struct LiveAttributorTests {
     @Test func oneIntervalWithCPUGPUMemoryAndStorage() throws {
         let (nvmlDir, library) = try NVMLBindingTests.buildFakeLibrary()
-        let cg = try Fixtures.scratch("livecg"), proc = try Fixtures.scratch("liveproc")
+        let cg = try Scratch.path("livecg"), proc = try Scratch.path("liveproc")
         defer { for d in [nvmlDir, cg, proc] { try? FileManager.default.removeItem(atPath: d) } }
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
         for (pid, group) in [(4242, "/yolo.slice/train"), (4343, "/nodejs.slice")] {
@@ -50,8 +51,7 @@ struct LiveAttributorTests {
 @Suite("live history")
 struct LiveHistoryTests {
     @Test func boundedHistoryKeepsTotalsExact() throws {
-        let cg = try Fixtures.scratch("hist")
-        defer { try? FileManager.default.removeItem(atPath: cg) }
+        let cg = try Scratch.path("hist")
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
         var config = AttributionConfig()
         config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"])]
@@ -80,8 +80,7 @@ struct LiveHistoryTests {
 @Suite("pushed CPU energy (guest prediction)")
 struct PushedSourceTests {
     @Test func guestPushesEnergyAndStepsAttribute() throws {
-        let cg = try Fixtures.scratch("push")
-        defer { try? FileManager.default.removeItem(atPath: cg) }
+        let cg = try Scratch.path("push")
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
         var config = AttributionConfig()
         config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"]), WorkloadSpec(name: "node", cgroups: ["nodejs.slice"])]

@@ -9,12 +9,6 @@ enum Fixtures {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    static func scratch(_ name: String = "attr") throws -> String {
-        let dir = NSTemporaryDirectory() + "vrapl-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     /// Makes `destination` hold exactly the files of `source`, overwriting files in place (so
     /// directories keep their inodes), creating new directories and removing vanished ones.
     static func sync(from source: String, to destination: String) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplAttribution
@@ -37,8 +38,7 @@ struct TraceInputTests {
     }
 
     @Test func attributesAFileTraceAgainstACGroupCSV() throws {
-        let dir = try Fixtures.scratch("trace")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path("trace")
         try TraceWriter.write(makeTrace(), to: dir + "/t.h5")
         var csv = "timestamp,cgroup,cpu_percent\n"
         for s in 1...50 {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplCampaign
@@ -166,8 +167,7 @@ struct CampaignTests {
 
     @Test("a placed campaign confines stress-ng in a cgroup v2 cpuset of its own: +cpuset enabled, guest and neighbour leaves on their CPU sets, each stress-ng started inside its leaf")
     func cpusetConfinement() throws {
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let root = try Self.fixtureCGroupRoot(dir, controllers: "cpuset cpu io memory pids")
         let run = try Self.runPlaced(dir: dir, confine: .auto, cgroupfs: root)
         let group = root + "/vrapl-campaign-\(getpid())"
@@ -187,8 +187,7 @@ struct CampaignTests {
 
     @Test("without a cgroup v2 cpuset controller the campaign falls back to --taskset and says why; --confine cpuset refuses; an existing group is refused")
     func cpusetFallback() throws {
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         // A hybrid host: the v2 tree offers hugetlb only (cpuset is bound to cgroup v1).
         let root = try Self.fixtureCGroupRoot(dir, controllers: "hugetlb")
         let run = try Self.runPlaced(dir: dir, confine: .auto, cgroupfs: root)
@@ -198,8 +197,7 @@ struct CampaignTests {
         #expect(run.log.contains { $0.contains("--taskset") && $0.contains("offers no cpuset controller") && $0.contains("hugetlb") }, "\(run.log)")
         #expect(!FileManager.default.fileExists(atPath: root + "/vrapl-campaign-\(getpid())"))
 
-        let strict = try tempDir()
-        defer { try? FileManager.default.removeItem(atPath: strict) }
+        let strict = try Scratch.path()
         let strictRoot = try Self.fixtureCGroupRoot(strict, controllers: "hugetlb")
         do {
             _ = try Self.runPlaced(dir: strict, confine: .cpuset, cgroupfs: strictRoot)
@@ -231,7 +229,7 @@ struct CampaignTests {
 
     @Test("the installed stress-ng (if any) is probed through its --version output")
     func probeFake() throws {
-        let dir = try tempDir()
+        let dir = try Scratch.path()
         let fake = dir + "/stress-ng"
         try script(fake, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.13.01 (gcc 9)'; else echo 'cpu vm pipe'; fi\n")
         let p = StressNG.probe(executable: fake)
@@ -253,7 +251,7 @@ struct CampaignTests {
 
     @Test("resume: an interrupted campaign continues without redoing finished combinations")
     func resume() throws {
-        let dir = try tempDir()
+        let dir = try Scratch.path()
         // A small real trace for the fake collector to "record".
         let template = dir + "/template.h5"
         try TraceWriter.write(SyntheticTrace.make(samples: 50), to: template)
@@ -317,8 +315,7 @@ struct CampaignTests {
     /// file alone.
     @Test(.enabled(if: getuid() == 0, "the attack needs root to hand a directory to another user"))
     func stateDirectoryOfAnotherUserIsRefused() throws {
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let victim = dir + "/important.conf"
         try "root only\n".write(toFile: victim, atomically: true, encoding: .utf8)
         chmod(victim, 0o600)
@@ -341,12 +338,6 @@ struct CampaignTests {
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root only\n")
         #expect(!FileManager.default.fileExists(atPath: dir + "/collector.log"), "a combination ran")
     }
-}
-
-func tempDir() throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-sim-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
 }
 
 func script(_ path: String, _ text: String) throws {

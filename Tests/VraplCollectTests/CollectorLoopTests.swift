@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplSources
 import VraplTrace
@@ -12,12 +13,6 @@ enum CollectFixtures {
     static func sysfs(_ name: String) -> String { testsDir.appendingPathComponent("Fixtures/sysfs/\(name)").path }
     static func cgroupfs(_ name: String) -> String { testsDir.appendingPathComponent("Fixtures/cgroupfs/\(name)").path }
 
-    static func temporaryDirectory(_ name: String = #function) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vrapl-collect-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 }
 
 /// Keeps samples in memory; can stall once to provoke missed deadlines.
@@ -151,8 +146,7 @@ final class MemorySink: SampleSink {
     }
 
     @Test func recordsAReadableTraceFromFixtureTrees() throws {
-        let dir = try CollectFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         for power in CollectorConfiguration.Power.allCases {
             var c = try configuration(power: power, duration: "250ms")
             c.outputPath = dir.appendingPathComponent("\(power).h5").path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplCollect
@@ -52,8 +53,7 @@ import VraplTrace
 
     @Test(arguments: [SIGTERM, SIGINT])
     func signalFlushesAndCloses(signal: Int32) throws {
-        let dir = try CollectFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let out = dir.appendingPathComponent("signal.h5").path
         // A 60 s flush interval: only the final flush on the signal can put the samples in the file.
         // SIGINT runs with the status line forced on (it is redrawn once a second).
@@ -89,16 +89,8 @@ import VraplTrace
         }
         // h5dump (hdf5-tools) reads the header of a collector trace.
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/h5dump") {
-            let dump = Process()
-            dump.executableURL = URL(fileURLWithPath: "/usr/bin/h5dump")
-            dump.arguments = ["-H", out]
-            let pipe = Pipe()
-            dump.standardOutput = pipe
-            dump.standardError = pipe
-            try dump.run()
-            let header = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            dump.waitUntilExit()
-            #expect(dump.terminationStatus == 0, "\(header)")
+            let (status, header) = try ChildProcess.run("/usr/bin/h5dump", ["-H", out])
+            #expect(status == 0, "\(header)")
             for name in ["\"power_source\"", "\"timestamp_monotonic_ns\"", "\"cpu_guest_nice\"", "\"energy_uj\"", "\"pgmajfault\""] {
                 #expect(header.contains(name), "h5dump -H lacks \(name)")
             }
@@ -106,8 +98,7 @@ import VraplTrace
     }
 
     @Test func sigkillLeavesEverythingUpToTheLastFlush() throws {
-        let dir = try CollectFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let out = dir.appendingPathComponent("killed.h5").path
         let flushNs: UInt64 = 500_000_000, intervalNs: UInt64 = 16_000_000
         let (p, _, _) = try Self.start(out: out, flushInterval: "500ms")
@@ -144,8 +135,7 @@ import VraplTrace
     /// The probe's procfs rewritten mid-run: a short stretch of garbage in /proc/stat is skipped and
     /// counted, the recording goes on; garbage that stays ends it with one line naming the file.
     @Test func transientBadReadsAreSkippedPersistentOnesReported() throws {
-        let dir = try CollectFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let procfs = dir.appendingPathComponent("procfs").path
         try FileManager.default.copyItem(atPath: CollectFixtures.procfs("this-machine"), toPath: procfs)
         let good = try String(contentsOfFile: procfs + "/stat", encoding: .utf8)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplCollect
@@ -12,25 +13,11 @@ import VraplTrace
 struct FullDiskTests {
     /// A tmpfs of `kib` KiB in a fresh temporary directory; `body` runs with its path, then it is unmounted.
     static func withTmpfs(kib: Int, _ body: (String) throws -> Void) throws {
-        let dir = try CollectFixtures.temporaryDirectory("tmpfs-\(kib)")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let mount = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kib)k,mode=0700", "tmpfs", dir.path])
+        let dir = try Scratch.directory("tmpfs-\(kib)")
+        let mount = try ChildProcess.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kib)k,mode=0700", "tmpfs", dir.path])
         try #require(mount.status == 0, "mount failed: \(mount.output)")
-        defer { _ = try? run("/bin/umount", ["-l", dir.path]) }
+        defer { _ = try? ChildProcess.run("/bin/umount", ["-l", dir.path]) }
         try body(dir.path)
-    }
-
-    static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
     }
 
     /// Writes zeros into `path` until the filesystem refuses (ENOSPC). Returns the bytes written.
@@ -77,7 +64,7 @@ struct FullDiskTests {
             #expect(trace.sampleCount >= 40, "only \(trace.sampleCount) samples before the disk filled")
             #expect(printed.flatMap { Int($0) } == trace.sampleCount, "\(stderr)")
             #expect(trace.rapl[0].energyUj.count == trace.sampleCount && trace.contextSwitches.count == trace.sampleCount)
-            let h5py = try Self.run("/usr/bin/env", ["python3", "-c",
+            let h5py = try ChildProcess.run("/usr/bin/env", ["python3", "-c",
                 "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); print(len(f['timestamp_monotonic_ns']))", out])
             #expect(h5py.status == 0, "\(h5py.output)")
             #expect(h5py.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(trace.sampleCount)")

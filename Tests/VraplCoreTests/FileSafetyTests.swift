@@ -1,22 +1,17 @@
 import Foundation
 import Glibc
 import Testing
+import VraplTestSupport
 @testable import VraplCore
 
 /// Files vrapl owns are replaced atomically without following planted links; paths the user names
 /// as streams are written in place; state lives in directories nobody else controls.
 @Suite struct FileSafetyTests {
-    static func temporaryDirectory(_ name: String = #function) throws -> String {
-        let path = NSTemporaryDirectory() + "vrapl-core-files-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        return path
-    }
 
     static func contents(_ path: String) -> String? { try? TextFile.read(path) }
 
     @Test func atomicWriteNeverOpensAPlantedLink() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let victim = dir + "/victim.conf"
         try TextFile.writeAtomically("secret\n", to: victim)
         // The old writer's predictable temporary names, for this pid and the next ones.
@@ -33,8 +28,7 @@ import Testing
     }
 
     @Test func atomicWriteReplacesALinkNotItsTarget() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         try TextFile.writeAtomically("target\n", to: dir + "/target")
         symlink(dir + "/target", dir + "/out.prom")
         try TextFile.writeAtomically("new\n", to: dir + "/out.prom")
@@ -43,8 +37,7 @@ import Testing
     }
 
     @Test func streamsAreWrittenInPlace() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         // A symbolic link of our own: written through, stays a link.
         try TextFile.writeAtomically("old old old\n", to: dir + "/real.jsonl")
         symlink(dir + "/real.jsonl", dir + "/link.jsonl")
@@ -66,8 +59,7 @@ import Testing
     }
 
     @Test func aFIFOReceivesTheStream() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let fifo = dir + "/fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
         final class Box: @unchecked Sendable { var text = "" }
@@ -85,8 +77,7 @@ import Testing
     }
 
     @Test func privateDirectoryIsCreated0700AndChecked() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         try PrivateDirectory.ensure(dir + "/a/b")
         var info = stat()
         #expect(stat(dir + "/a/b", &info) == 0 && info.st_mode & 0o777 == 0o700)
@@ -106,8 +97,7 @@ import Testing
     }
 
     @Test func runtimeDirectoryFollowsXDG() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let old = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) }
         setenv("XDG_RUNTIME_DIR", dir, 1)
         defer { if let old { setenv("XDG_RUNTIME_DIR", old, 1) } else { unsetenv("XDG_RUNTIME_DIR") } }
@@ -123,8 +113,7 @@ import Testing
     /// The probe's attack, as root: an unprivileged user owns the directory the state goes to.
     @Test(.enabled(if: getuid() == 0, "needs root to hand a directory to another user"))
     func directoryOwnedByAnotherUserIsRefused() throws {
-        let dir = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Scratch.path()
         let victim = dir + "/important.conf"
         try TextFile.writeAtomically("root only\n", to: victim)
         chmod(victim, 0o600)

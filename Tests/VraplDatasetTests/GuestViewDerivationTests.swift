@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplDataset
@@ -81,9 +82,7 @@ struct GuestViewDerivationTests {
 
     @Test("per-CPU lines survive the HDF5 round trip as samples × CPUs")
     func roundTrip() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-percpu-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         var t = Self.host()
         t.metadata.topology = CPUTopology(logicalCPUs: 4, cores: 2, sockets: 1, online: [0, 1, 2, 3], siblings: [[0, 2], [1, 3]])
         let path = dir.appendingPathComponent("p.h5").path

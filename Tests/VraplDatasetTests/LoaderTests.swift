@@ -1,19 +1,14 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplTrace
 @testable import VraplDataset
 
 @Suite struct LoaderTests {
-    func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-loader-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 
     @Test func tracesAndCSVThroughTheStore() throws {
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let trace = TestTraces.ramp(300, segments: [TraceSegment(name: "cpu-1", firstSample: 0, lastSample: 149),
                                                     TraceSegment(name: "io-1", firstSample: 150, lastSample: 299)])
         try TraceWriter.write(trace, to: dir.appendingPathComponent("a.h5").path)

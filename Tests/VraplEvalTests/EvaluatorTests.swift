@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplCampaign
 import VraplDataset
@@ -41,9 +42,7 @@ struct EvaluatorTests {
     }
 
     @Test func writesReportAndAgreesWithSeriesPredictor() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-eval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let data = try Self.trace(seed: 5), live = try Self.trace(seed: 6)
         try TraceWriter.write(data, to: dir.appendingPathComponent("data.h5").path)
         try TraceWriter.write(live, to: dir.appendingPathComponent("live.h5").path)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplCampaign
 import VraplDataset
@@ -44,9 +45,7 @@ struct GuestSizeTests {
     }
 
     @Test func groupsByGuestSizeAndSumsCoTenants() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-gs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let p = try Self.profile(), m = Self.matrix()
         let trace = try SyntheticGenerator(profile: p, seed: 4).generate(
             schedule: SimSchedule.build(matrix: m, threads: 20, seed: 4), tenancy: m.tenancy)

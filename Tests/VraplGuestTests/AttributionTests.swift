@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplGuest
 
@@ -7,8 +8,7 @@ import VraplCore
 struct GuestAttributionTests {
     @Test("predicted CPU energy is split across cgroups by CPU usage share")
     func split() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let root = dir.appendingPathComponent("cgroup")
         for slice in ["a.slice", "b.slice"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(slice), withIntermediateDirectories: true)

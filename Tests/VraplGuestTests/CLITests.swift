@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplModel
 import VraplTrace
@@ -38,8 +39,7 @@ struct CLITests {
 
     @Test("replay equals `vrapl predict` sample for sample", .enabled(if: available && FileManager.default.isExecutableFile(atPath: vrapl)))
     func replayEqualsPredict() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let model = try GuestFixtures.model(d: 25, architecture: .cnnV41())
         let modelPath = try GuestFixtures.writeModel(model, in: dir)
         let tracePath = dir.appendingPathComponent("t.h5").path
@@ -67,8 +67,7 @@ struct CLITests {
 
     @Test("live: SIGTERM exports once more and exits 0; files and counters are there", .enabled(if: available))
     func sigterm() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
         let port = Int.random(in: 20000...40000)
         let result = try Self.run(Self.guest, ["--model", modelPath, "--quiet", "--listen", "127.0.0.1:\(port)",
@@ -90,8 +89,7 @@ struct CLITests {
 
     @Test("bad input through the CLI: one line on stderr naming the resource, exit 1", .enabled(if: available))
     func badInput() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let good = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
         let truncated = dir.path + "/cut.safetensors"
@@ -119,8 +117,7 @@ struct CLITests {
     /// symbolic link, /dev/stdout), and a write error is one line naming the path.
     @Test("--jsonl, --out and predict --out write into devices, FIFOs and links in place", .enabled(if: available && FileManager.default.isExecutableFile(atPath: vrapl)))
     func outputStreamsAreWrittenInPlace() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
         let tracePath = dir.path + "/t.h5"
         try TraceWriter.write(GuestFixtures.trace(samples: 120), to: tracePath)

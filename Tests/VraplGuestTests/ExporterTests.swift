@@ -1,23 +1,9 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplModel
 @testable import VraplGuest
-
-func python(_ script: String, _ arguments: [String] = []) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw VraplError("python3 failed: \(String(decoding: stderr, as: UTF8.self))") }
-    return String(decoding: stdout, as: UTF8.self)
-}
 
 /// Parses exposition text with prometheus_client's own parser and prints `name{labels} value` lines.
 let promParse = """
@@ -47,8 +33,7 @@ struct ExporterTests {
 
     @Test("/metrics text parses with prometheus_client and carries the Kepler and vrapl series")
     func prometheusParses() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let file = dir.appendingPathComponent("m.prom")
         try PrometheusText.render(Self.snapshot()).write(to: file, atomically: true, encoding: .utf8)
         let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))
@@ -92,8 +77,7 @@ struct ExporterTests {
 
     @Test("textfile: written atomically as DIR/vrapl.prom, parseable, no temporary left behind")
     func textfile() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let exporter = try TextfileExporter(directory: dir.path + "/collector")
         try exporter.export(Self.snapshot())
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/collector")
@@ -104,7 +88,7 @@ struct ExporterTests {
 
     @Test("unwritable output directories are refused at start, naming them")
     func unwritable() throws {
-        let blocker = try GuestFixtures.temporaryDirectory().appendingPathComponent("file")
+        let blocker = try Scratch.directory().appendingPathComponent("file")
         try Data("x".utf8).write(to: blocker)
         let textfile = errorMessage { _ = try TextfileExporter(directory: blocker.path) }
         #expect(textfile == "--textfile \(blocker.path): not a directory")
@@ -114,7 +98,7 @@ struct ExporterTests {
         #expect(sysfs?.hasPrefix("--sysfs-root \(blocker.path)/sys: cannot create directory") == true, "\(sysfs ?? "")")
         // A root directory the guest cannot write into (as an ordinary user; root writes anywhere).
         if getuid() != 0 {
-            let ro = try GuestFixtures.temporaryDirectory()
+            let ro = try Scratch.directory()
             chmod(ro.path, 0o555)
             let denied = errorMessage { _ = try PowercapExporter(directory: ro.path, layout: .sysfs) }
             #expect(denied?.hasPrefix("--sysfs-root \(ro.path)") == true, "\(denied ?? "")")
@@ -135,8 +119,7 @@ struct ExporterTests {
 
     @Test("powercap tree: name, range, and energy_uj increasing by the integrated energy")
     func powercapTree() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let exporter = try PowercapExporter(directory: dir.path)
         let zone = dir.path + "/intel-rapl:0"
         #expect(try String(contentsOfFile: zone + "/name", encoding: .utf8) == "package-0\n")
@@ -157,8 +140,7 @@ struct ExporterTests {
     /// writes in place, so a reader holding the file open keeps seeing it.
     @Test("powercap tree: a restart continues the counter, written in place")
     func powercapRestart() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.path + "/intel-rapl:0/energy_uj"
         var s = Self.snapshot()  // 1234.25 J
         do {
@@ -244,8 +226,7 @@ struct CalibrationTests {
 struct HostEnergyReaderTests {
     @Test("reads DIR/intel-rapl:0/energy_uj and its range; garbage is a one-line error naming the file")
     func reads() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let zone = dir.appendingPathComponent("intel-rapl:0")
         try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
         try "123456789\n".write(to: zone.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)
@@ -262,8 +243,7 @@ struct HostEnergyReaderTests {
 
     @Test("Scaphandre's file as it writes it: empty or half-written reads are skipped, never an error or a zero")
     func scaphandreWrites() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let zone = dir.appendingPathComponent("intel-rapl:0")
         try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
         let file = zone.appendingPathComponent("energy_uj")
@@ -314,8 +294,7 @@ struct HostEnergyReaderTests {
 
     @Test("the runner publishes raw and calibrated power side by side with --host-energy")
     func sideBySide() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let zone = dir.appendingPathComponent("host/intel-rapl:0")
         try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
         try "1000\n".write(to: zone.appendingPathComponent("energy_uj"), atomically: true, encoding: .utf8)

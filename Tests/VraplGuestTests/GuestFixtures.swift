@@ -6,17 +6,6 @@ import VraplNN
 import VraplTrace
 @testable import VraplGuest
 
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum GuestFixtures {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
@@ -54,12 +43,6 @@ enum GuestFixtures {
         return model
     }
 
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-guest-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     static func writeModel(_ model: ModelFile, in dir: URL, name: String = "m.safetensors") throws -> String {
         let url = dir.appendingPathComponent(name)
         try model.write(to: url)
@@ -74,7 +57,7 @@ enum GuestFixtures {
         meta.powerSource = .simulated(profile: "test")
         meta.hostName = "synthetic"
         var trace = TraceData(metadata: meta)
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(state: seed)
         var stat = ProcStatSnapshot()
         var t: UInt64 = 1_000_000_000
         var energy: UInt64 = 0
@@ -113,11 +96,3 @@ final class ConstantPredictor: WindowPredictor {
     var latent: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: nil, count: 0) }
 }
 
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch {
-        return "\(error)"
-    }
-}

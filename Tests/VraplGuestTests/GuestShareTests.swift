@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplDataset
 import VraplModel
@@ -207,8 +208,7 @@ struct GuestShareTests {
         for i in 0..<40 { last = e.process(guestSample(i, vcpus: 2), wallClockUnix: Double(i)) ?? last }
         var identity = ModelIdentity(model: model, featureSet: "guest-share-5")
         identity.hash = "0123456789ab"
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let file = dir.appendingPathComponent("m.prom")
         try PrometheusText.render(GuestSnapshot(model: identity, estimate: last)).write(to: file, atomically: true, encoding: .utf8)
         let lines = Set(try python(promParse, [file.path]).split(separator: "\n").map(String.init))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplSources
 @testable import VraplGuest
@@ -48,8 +49,7 @@ struct KeplerDashboardTests {
         s.processes = [ProcessEnergy(pid: 4242, comm: "stress-ng", state: "R", watts: 3.5, joules: 70),
                        ProcessEnergy(pid: nil, comm: "other", state: "", watts: 0.5, joules: 12)]
         // The pod panels from a cgroup fixture tree (systemd driver) through the guest's own split.
-        let cg = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: cg) }
+        let cg = try Scratch.directory()
         let logs = cg.appendingPathComponent("pods")
         try FileManager.default.createDirectory(at: logs.appendingPathComponent("shop_web-7d9_\(PodSplitTests.uidA)"), withIntermediateDirectories: true)
         try PodSplitTests.systemdTree(cg.appendingPathComponent("cg"), a: 0, b: 0, c: nil, system: 0)
@@ -110,8 +110,7 @@ struct KeplerDashboardTests {
             Issue.record("prometheus or prometheus-node-exporter is missing: scripts/install-deps.sh test installs both"); return
         }
         guard CLITests.available else { Issue.record("build the guest first (swift build): \(CLITests.guest)"); return }
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let model = try GuestFixtures.writeModel(try GuestFixtures.model(), in: dir)
         let textfile = dir.appendingPathComponent("textfile")
         try FileManager.default.createDirectory(at: textfile, withIntermediateDirectories: true)
@@ -180,8 +179,7 @@ struct KeplerDashboardTests {
         let server = try MetricsServer(address: "127.0.0.1", port: 0) { PrometheusText.render(box.current) }
         server.start()
         defer { server.stop() }
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let (running, port) = try Self.startPrometheus(scraping: Int(server.boundPort), in: dir)
         defer { running.terminate(); running.waitUntilExit() }
         // Poll (at most 30 s) until every expression returns at least one series.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplGuest
 
@@ -44,8 +45,7 @@ struct NodeExporterTests {
             Issue.record("\(Self.binary) is missing: scripts/install-deps.sh test installs prometheus-node-exporter")
             return
         }
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let root = dir.appendingPathComponent("sys").path
         let exporter = try PowercapExporter(directory: root, layout: .sysfs)
         var snapshot = ExporterTests.snapshot()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplAttribution
 import VraplCore
 @testable import VraplGuest
@@ -36,8 +37,7 @@ struct PodSplitTests {
 
     @Test("both drivers' path names: runtimes, pod UIDs; unexpected names are not containers")
     func discovery() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let systemd = dir.appendingPathComponent("systemd"), cgroupfs = dir.appendingPathComponent("cgroupfs")
         try Self.systemdTree(systemd, a: 1, b: 2, c: 3, system: 0)
         try Self.cgroup(cgroupfs, "kubepods/burstable/pod\(Self.uidA)/\(Self.cid("d"))", usage: 5)
@@ -53,8 +53,7 @@ struct PodSplitTests {
 
     @Test("shares by container CPU time of the node's; pods sum their containers; a pod appearing or vanishing mid-run leaves its unmeasured interval unattributed; conservation holds")
     func split() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let root = dir.appendingPathComponent("cg"), logs = dir.appendingPathComponent("pods")
         try FileManager.default.createDirectory(at: logs.appendingPathComponent("shop_web-7d9_\(Self.uidA)"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: logs.appendingPathComponent("not-a-pod-dir"), withIntermediateDirectories: true)

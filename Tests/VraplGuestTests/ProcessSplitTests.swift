@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplSources
 @testable import VraplGuest
@@ -16,8 +17,7 @@ struct ProcessSplitTests {
         let x = try #require(ProcessTimes.parse(line, pid: 4242))
         #expect(x.comm == "my (odd) proc" && x.state == "S" && x.cpuTicks == 300)
         #expect(ProcessTimes.parse(Array("4242 (trunc) S 1 2".utf8), pid: 4242) == nil)
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         for (pid, u) in [(7, 10), (12, 30)] {
             let d = dir.appendingPathComponent("\(pid)")
             try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplModel
 import VraplTrace
@@ -16,7 +17,7 @@ struct RunnerTests {
 
     /// Writes a valid model, lets `corrupt` edit its bytes, and returns the runner's start error.
     static func startError(_ corrupt: (inout [UInt8]) throws -> Void) throws -> (String, String?) {
-        let dir = try GuestFixtures.temporaryDirectory()
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("bad.safetensors").path
         var bytes = try GuestFixtures.model(d: 4).serialized()
         try corrupt(&bytes)
@@ -63,8 +64,7 @@ struct RunnerTests {
 
     @Test("an interval that disagrees with the model is refused with the reason")
     func intervalDisagreement() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = try GuestFixtures.writeModel(try GuestFixtures.model(d: 4), in: dir)
         let message = errorMessage { _ = try GuestRunner(config: Self.config(path) { $0.intervalMs = 100 }) }
         #expect(message?.contains("sampled every 16 ms; sampling every 100 ms would build different windows") == true, "\(message ?? "")")
@@ -77,8 +77,7 @@ struct RunnerTests {
 
     @Test("/proc/stat without the needed fields is a one-line error naming the file", arguments: ["broken-missing", "broken-truncated", "broken-empty", "does-not-exist"])
     func brokenProcStat(_ tree: String) throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = try GuestFixtures.writeModel(try GuestFixtures.model(d: 4), in: dir)
         let procfs = GuestFixtures.fixtures.appendingPathComponent("procfs/\(tree)").path
         let runner = try GuestRunner(config: Self.config(path) { $0.procfs = procfs; $0.duration = 0.05 })
@@ -89,8 +88,7 @@ struct RunnerTests {
 
     @Test("live run against a fixture procfs: predicts, exports textfile and powercap, final export at the end")
     func liveOnFixture() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = try GuestFixtures.writeModel(try GuestFixtures.model(d: 4), in: dir)
         let procfs = GuestFixtures.fixtures.appendingPathComponent("procfs/this-machine").path
         let runner = try GuestRunner(config: Self.config(path) {
@@ -112,8 +110,7 @@ struct RunnerTests {
 
     @Test("replay of an HDF5 recording writes vrapl predict's CSV layout, one row per full window")
     func replayFile() throws {
-        let dir = try GuestFixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let model = try GuestFixtures.model(d: 6, tau: 2)
         let path = try GuestFixtures.writeModel(model, in: dir)
         let trace = GuestFixtures.trace(samples: 120)

@@ -8,7 +8,7 @@ import VraplCore
 /// naming the file; a crash fails the whole test run.
 @Suite("Safetensors fuzzing")
 struct FuzzTests {
-    static func mutate(_ input: [UInt8], rng: inout SeededRandom) -> [UInt8] {
+    static func mutate(_ input: [UInt8], rng: inout SplitMix64) -> [UInt8] {
         var bytes = input
         let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
         let rounds = Int.random(in: 1...4, using: &rng)
@@ -54,7 +54,7 @@ struct FuzzTests {
     }
 
     /// Parses the header, changes one value (shape, offset, dtype, metadata), and re-serialises.
-    static func editHeader(_ bytes: [UInt8], headerLength: Int, rng: inout SeededRandom) -> [UInt8]? {
+    static func editHeader(_ bytes: [UInt8], headerLength: Int, rng: inout SplitMix64) -> [UInt8]? {
         guard bytes.count >= 8 + headerLength, let header = try? JSONValue.parse(bytes: Array(bytes[8..<(8 + headerLength)])),
               var members = header.objectValue, !members.isEmpty else { return nil }
         let i = Int.random(in: 0..<members.count, using: &rng)
@@ -85,7 +85,7 @@ struct FuzzTests {
         model.trainingStats = TrainingStats(windows: 3, features: model.features, featureMin: [0, 0], featureMax: [1, 1],
                                             featureQ01: [0, 0], featureQ50: [0.5, 0.5], featureQ99: [1, 1])
         let valid = try model.serialized()
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var accepted = 0, rejected = 0
         let count = SeededMutator.iterations(default: 1000)  // VRAPL_FUZZ_ITERATIONS for the long run
         for _ in 0..<count {

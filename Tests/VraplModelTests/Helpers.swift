@@ -3,19 +3,6 @@ import VraplCore
 import VraplNN
 @testable import VraplModel
 
-/// Deterministic pseudo-random numbers for tests (SplitMix64).
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum TestModels {
     /// A tiny CNN (2 features × 4 steps) so fuzzing stays fast.
     static let tinyCNN: Architecture = {
@@ -29,7 +16,7 @@ enum TestModels {
 
     /// A model of `arch` with random weights and consistent metadata.
     static func model(_ arch: Architecture, features: [String]? = nil, d: Int? = nil, seed: UInt64 = 1) throws -> ModelFile {
-        var rng = SeededRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var tensors = try ModelFile.zeroTensors(for: arch)
         for (name, tensor) in tensors where tensor.dtype == .f32 {
             let values = (0..<tensor.elementCount).map { _ in
@@ -55,37 +42,5 @@ enum TestModels {
                          trainingStats: nil, name: "tiny", tensors: tensors)
     }
 
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-model-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
-    /// Runs python3 with a script and arguments; returns stdout, throws on non-zero exit.
-    static func python(_ script: String, _ arguments: [String] = []) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw VraplError("python3 failed: \(String(decoding: stderr, as: UTF8.self))")
-        }
-        return String(decoding: stdout, as: UTF8.self)
-    }
 }
 
-/// The error message of a throwing call, or nil if it did not throw.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch {
-        return "\(error)"
-    }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplNN
 @testable import VraplModel
@@ -10,8 +11,7 @@ struct InteropTests {
     @Test("a model written by vrapl loads in safetensors.numpy with the right names, shapes, values and metadata")
     func pythonReadsOurs() throws {
         let model = try TestModels.model(.cnnV41(), features: ["user_percent", "system_percent", "iowait_percent", "log_ctx_switches"])
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("ours.safetensors")
         try model.write(to: url)
         let script = """
@@ -24,7 +24,7 @@ struct InteropTests {
         print(json.dumps({"tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "sum": float(v.astype("float64").sum())} for k, v in t.items()},
                           "meta": meta}))
         """
-        let output = try TestModels.python(script, [url.path])
+        let output = try python(script, [url.path])
         let json = try JSONValue.parse(output.trimmingCharacters(in: .whitespacesAndNewlines))
         guard let tensors = json["tensors"]?.objectValue else { Issue.record("no tensors in \(output)"); return }
         #expect(Set(tensors.map(\.0)) == Set(model.tensors.keys))
@@ -51,8 +51,7 @@ struct InteropTests {
     func weReadPythons() throws {
         let arch = Architecture.cnnV41()
         let layout = try ParameterLayout.expected(for: arch)
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("python.safetensors")
         let layoutJSON = JSONValue.array(layout.map { .object([("name", .string($0.name)), ("shape", .array($0.shape.map { JSONValue.int($0) })), ("dtype", .string($0.dtype.rawValue))]) }).text
         let archJSON = String(decoding: try JSONEncoder().encode(arch), as: UTF8.self)
@@ -76,7 +75,7 @@ struct InteropTests {
                 "some_future_key": "ignored"}
         save_file(tensors, sys.argv[1], metadata=meta)
         """
-        _ = try TestModels.python(script, [url.path, layoutJSON, archJSON])
+        _ = try python(script, [url.path, layoutJSON, archJSON])
         let model = try ModelFile.load(contentsOf: url)
         #expect(model.architecture == arch)
         #expect(model.powerSource == .rapl)

@@ -52,7 +52,7 @@ struct MetadataBoundsTests {
                 do {
                     let model = try ModelFile.parse(bytes, source: "sweep.safetensors")
                     let network = try model.makeNetwork()
-                    var rng = SeededRandom(seed: 3)
+                    var rng = SplitMix64(seed: 3)
                     for _ in 0..<5 {
                         let window = (0..<model.inputSize).map { _ in Float.random(in: 0...1, using: &rng) }
                         let watts = network.predict(window: window)

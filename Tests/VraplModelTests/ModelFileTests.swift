@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplNN
 @testable import VraplModel
@@ -47,8 +48,7 @@ struct ModelFileTests {
                                             featureMin: model.features.map { _ in 0 }, featureMax: model.features.map { _ in 1 },
                                             featureQ01: model.features.map { _ in 0.01 }, featureQ50: model.features.map { _ in 0.5 },
                                             featureQ99: model.features.map { _ in 0.99 })
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("m.safetensors")
         try model.write(to: url)
         let back = try ModelFile.load(contentsOf: url)
@@ -71,8 +71,7 @@ struct ModelFileTests {
         #expect(try model.featureSet().busySource == .procStat)
         model.busySource = .cgroupCPUStat
         #expect(try model.metadata()["busy_source"] == "cgroup-cpu-stat")
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("b.safetensors")
         try model.write(to: url)
         let back = try ModelFile.load(contentsOf: url)
@@ -145,8 +144,7 @@ struct ModelFileTests {
 
     @Test("truncated model file on disk names the file")
     func truncatedOnDisk() throws {
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("cut.safetensors")
         let bytes = try TestModels.model(TestModels.tinyCNN).serialized()
         try Data(bytes.prefix(bytes.count / 2)).write(to: url)
@@ -196,12 +194,11 @@ struct NetworkLoadingTests {
         let original = try Network(architecture: arch, maxBatch: 1, seed: 7)
         var model = try TestModels.model(arch)
         model.tensors = try ModelFile.tensors(from: original)
-        let dir = try TestModels.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let url = dir.appendingPathComponent("n.safetensors")
         try model.write(to: url)
         let loaded = try ModelFile.load(contentsOf: url).makeNetwork()
-        var rng = SeededRandom(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<5 {
             let window = (0..<100).map { _ in Float.random(in: 0...1, using: &rng) }
             #expect(loaded.predict(window: window) == original.predict(window: window))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplCampaign
 import VraplTrace
@@ -114,9 +115,7 @@ struct GuestViewTests {
         var sched = confined([(.idle, [], 100), (.steady, [st("cpu", 2)], 100)], vcpus: 2, load: 0.5)
         sched.segments[1] = sched.segments[1].confined(vcpus: 8, neighbourLoad: 0.5, neighbourStressor: "vm")
         let t = try SyntheticGenerator(profile: profile, seed: 6).generate(schedule: sched, tenancy: tenancy)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-gv-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("g.h5").path
         try TraceWriter.write(t, to: path)
         let back = try TraceReader.read(path)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplCampaign
 import VraplSources
@@ -9,7 +10,7 @@ import VraplSources
 struct LiveSimulatorTests {
     @Test("the powercap tree is read by the real PowercapReader, in place, across updates")
     func treeThroughRealReader() throws {
-        let dir = try tempDir()
+        let dir = try Scratch.path()
         let tree = try PowercapTree(root: dir, maxEnergyRangeUj: 262_143_328_850, initialEnergyUj: 5)
         let reader = try PowercapReader(sysfs: dir)
         #expect(reader.zones.map(\.key) == ["intel-rapl:0"])
@@ -48,7 +49,7 @@ struct LiveSimulatorTests {
 
     @Test("live loop against a fixture procfs writes a growing counter")
     func liveLoop() throws {
-        let dir = try tempDir()
+        let dir = try Scratch.path()
         try FileManager.default.createDirectory(atPath: dir + "/proc", withIntermediateDirectories: true)
         try "cpu  100 0 50 1000 0 0 0 0 0 0\ncpu0 50 0 25 500 0 0 0 0 0 0\ncpu1 50 0 25 500 0 0 0 0 0 0\nintr 7 0\nctxt 5\nbtime 1\nprocesses 9\nprocs_running 1\nprocs_blocked 0\n"
             .write(toFile: dir + "/proc/stat", atomically: true, encoding: .utf8)
@@ -68,8 +69,7 @@ struct LiveSimulatorTests {
           arguments: ["broken-missing", "broken-truncated", "broken-empty"])
     func badStat(_ fixture: String) throws {
         let procfs = SimFixtures.repoRoot.appendingPathComponent("Tests/Fixtures/procfs/\(fixture)").path
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-live-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         do {
             _ = try LiveSimulator(profile: try SimFixtures.profile(), powercapDir: dir.path, procfs: procfs)
             Issue.record("accepted \(fixture)")

@@ -25,13 +25,6 @@ enum SimFixtures {
     }
 }
 
-/// A fresh temporary directory (the caller removes it).
-func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-sim-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 /// Writes an executable shell script.
 func script(_ path: String, _ text: String) throws {
     try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplSources
 
@@ -75,9 +76,7 @@ import VraplCore
     }
 
     @Test func followsChangesAndFallsBackWhenTheCountersMovePastThePrefix() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-vmstat-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let file = dir.appendingPathComponent("vmstat")
         try Self.write(Self.vmstat(early: "1", pgfault: 5), to: file)
         let reader = try KeyedCounterReader(procfs: dir.path)

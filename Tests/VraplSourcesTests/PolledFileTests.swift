@@ -1,12 +1,12 @@
 import Foundation
 import Testing
+import VraplTestSupport
 @testable import VraplSources
 
 @Suite struct PolledFileTests {
     @Test(arguments: [false, true])
     func readsWholeFilesLargerThanTheBufferAndRereads(oneShot: Bool) throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-polled-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let url = try Scratch.directory().appendingPathComponent("polled")
         let text = String(repeating: "0123456789abcdef\n", count: 100)  // 1700 bytes, buffer starts at 16
         try text.write(to: url, atomically: false, encoding: .utf8)
         let file = try PolledFile(path: url.path, capacity: 16, oneShot: oneShot)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplSources
 
@@ -20,8 +21,7 @@ import VraplCore
 
     @Test func aTreeKeptByTheSimulatorIsLabelledSimulated() throws {
         #expect(try PowercapReader(sysfs: Fixtures.sysfs("two-socket")).powerSource == .rapl)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-simmark-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let root = try Scratch.path()
         let zone = root + "/class/powercap/intel-rapl:0"
         try FileManager.default.createDirectory(atPath: zone, withIntermediateDirectories: true)
         try "package-0\n".write(toFile: zone + "/name", atomically: true, encoding: .utf8)
@@ -42,8 +42,7 @@ import VraplCore
     }
 
     @Test func rereadsTheOpenFileEachTime() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-powercap-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let zone = dir.appendingPathComponent("class/powercap/intel-rapl:0")
         try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
         try "package-0\n".write(to: zone.appendingPathComponent("name"), atomically: false, encoding: .utf8)
@@ -112,8 +111,7 @@ import VraplCore
     @Test func permissionDeniedForRealWhenNotRoot() throws {
         // As root (CAP_DAC_OVERRIDE) a mode-000 file stays readable, so this only bites for other users.
         guard geteuid() != 0 else { return }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-eacces-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let zone = dir.appendingPathComponent("class/powercap/intel-rapl:0")
         try FileManager.default.createDirectory(at: zone, withIntermediateDirectories: true)
         try "package-0\n".write(to: zone.appendingPathComponent("name"), atomically: false, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -7,8 +8,7 @@ import VraplCore
 struct CPUUsageTraceTests {
     @Test("the streaming writer records the readings (a missing one holds the previous) across flushes; h5py reads them with their source")
     func streaming() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("u.h5").path
         let writer = try TraceWriter(path: path, metadata: TraceMetadata(), vmstatNames: [], raplZones: [],
                                      cpuUsageSource: "cgroup2:/fixture/cpu.stat",
@@ -24,7 +24,7 @@ struct CPUUsageTraceTests {
         let u = try #require(back.cpuUsage)
         #expect(u.source == "cgroup2:/fixture/cpu.stat")
         #expect(u.userUsec.count == 40 && u.userUsec[7] == 6000 && u.userUsec[39] == 39_000 && u.systemUsec[20] == 6000)
-        let (status, out) = try TraceTestSupport.python("""
+        let (status, out) = try ChildProcess.python3("""
         import h5py, sys
         f = h5py.File(sys.argv[1], "r")
         g = f["cpu_usage"]
@@ -41,8 +41,7 @@ struct CPUUsageTraceTests {
 
     @Test("a whole trace round-trips its busy time; a column of the wrong length is refused naming it")
     func whole() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         var t = TraceTestSupport.sampleTrace(samples: 10, withHidden: false)
         t.cpuUsage = CPUUsageSeries(source: "sim:test", userUsec: (0..<10).map { UInt64($0) * 4000 }, systemUsec: Array(repeating: 8000, count: 10))
         let path = dir.appendingPathComponent("w.h5").path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -21,8 +22,7 @@ struct DecodeRaplCSVConversionTests {
 
     @Test("a CSV exported from a simulated trace imports as simulated, and never as measured")
     func simulatedStaysSimulated() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         var trace = SyntheticTrace.make(samples: 200)
         trace.metadata.powerSource = .simulated(profile: "xeon-silver-4210r")
         let csvPath = dir.appendingPathComponent("sim.csv").path
@@ -39,8 +39,7 @@ struct DecodeRaplCSVConversionTests {
 
     @Test("export → import → export reproduces the CSV")
     func roundTrip() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let original = SyntheticTrace.make(samples: 600)
         let csvPath = dir.appendingPathComponent("decode.csv").path
         try DecodeRaplCSVConversion.export(original, to: csvPath)
@@ -119,7 +118,7 @@ struct DecodeRaplCSVConversionTests {
         if let source {
             #expect(name.hasSuffix("." + DecodeRaplCSVTable.fileNameMarker(source) + ".csv"))
             // prepare_training_data.py reads glob('run_*_of_*.csv').
-            let (status, output) = try TraceTestSupport.python("import fnmatch, sys; print(fnmatch.fnmatch(sys.argv[1].split('/')[-1], 'run_*_of_*.csv'))", [name])
+            let (status, output) = try ChildProcess.python3("import fnmatch, sys; print(fnmatch.fnmatch(sys.argv[1].split('/')[-1], 'run_*_of_*.csv'))", [name])
             #expect(status == 0 && output.hasPrefix("True"), "\(output)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -7,8 +8,7 @@ import VraplCore
 struct PerCPUTraceTests {
     @Test("the streaming writer records samples × CPUs; a CPU whose line vanishes holds its last values, across flushes; h5py reads it 2-D")
     func streaming() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("p.h5").path
         var meta = TraceMetadata()
         meta.topology = CPUTopology(logicalCPUs: 3, online: [0, 1, 2])
@@ -33,7 +33,7 @@ struct PerCPUTraceTests {
         #expect(per.value(field: 0, sample: 25, column: 2) == 192)  // held from sample 19
         #expect(per.value(field: 0, sample: 35, column: 2) == 352)
         #expect(back.metadata.topology?.logicalCPUs == 3)
-        let (status, out) = try TraceTestSupport.python("""
+        let (status, out) = try ChildProcess.python3("""
         import h5py, json, sys
         f = h5py.File(sys.argv[1], "r")
         u = f["percpu/cpu_user"]
@@ -48,13 +48,12 @@ struct PerCPUTraceTests {
 
     @Test("a 1-D dataset where a 2-D one belongs, or a column count that disagrees with @cpus, is refused naming it")
     func damaged() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         var t = TraceTestSupport.sampleTrace(samples: 10, withHidden: false)
         t.perCPU = PerCPUSeries(cpuIDs: [0, 1], fields: Array(repeating: Array(repeating: 1, count: 20), count: 10))
         let path = dir.appendingPathComponent("d.h5").path
         try TraceWriter.write(t, to: path)
-        let (status, out) = try TraceTestSupport.python("""
+        let (status, out) = try ChildProcess.python3("""
         import h5py, sys, json
         f = h5py.File(sys.argv[1], "r+")
         f["percpu"].attrs["cpus"] = json.dumps([0, 1, 2])

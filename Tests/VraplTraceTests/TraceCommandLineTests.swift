@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -8,13 +9,12 @@ import VraplCore
 struct TraceCommandLineTests {
     static func vrapl(_ arguments: [String]) throws -> (Int32, String) {
         guard let executable = TraceCrashSafetyTests.vraplExecutable() else { return (-1, "vrapl is not built") }
-        return try TraceTestSupport.run(executable.path, arguments)
+        return try ChildProcess.run(executable.path, arguments)
     }
 
     @Test("export → import → inspect from the command line")
     func chain() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let trace = dir.appendingPathComponent("t.h5").path
         let csv = dir.appendingPathComponent("t.csv").path
         let imported = dir.appendingPathComponent("i.h5").path
@@ -48,8 +48,7 @@ struct TraceCommandLineTests {
 
     @Test("a truncated trace gives one clear error line, not HDF5's diagnostic dump")
     func truncated() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("cut.h5").path
         try TraceWriter.write(SyntheticTrace.make(samples: 500), to: path)
         let handle = try #require(FileHandle(forUpdatingAtPath: path))

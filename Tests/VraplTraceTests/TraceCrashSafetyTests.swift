@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -24,8 +25,7 @@ struct TraceCrashSafetyTests {
     @Test("SIGKILL after two flushes: every reported-flushed sample survives; h5py and the reader agree")
     func sigkill() throws {
         let executable = try #require(Self.vraplExecutable(), "the vrapl executable is not built (run swift build --build-tests)")
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("killed.h5").path
 
         let child = Process()
@@ -76,7 +76,7 @@ struct TraceCrashSafetyTests {
         }
 
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'r')\nprint(len(f['timestamp_monotonic_ns']), len(f['rapl/intel-rapl_0/energy_uj']), f.attrs['format'], len(f['segments/name']))"
-        let (status, output) = try TraceTestSupport.python(script, [path])
+        let (status, output) = try ChildProcess.python3(script, [path])
         #expect(status == 0, "\(output)")
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(data.sampleCount) \(data.sampleCount) vrapl-trace 1", "\(output)")
     }

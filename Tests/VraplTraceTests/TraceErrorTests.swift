@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -13,8 +14,7 @@ struct TraceErrorTests {
 
     @Test("not an HDF5 file")
     func notHDF5() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("text.h5").path
         try "timestamp_unix,user_percent\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
@@ -27,15 +27,14 @@ struct TraceErrorTests {
         let path = dir.appendingPathComponent("edited.h5").path
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 3), to: path)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf.attrs['\(name)'] = \(pythonValue)\nf.close()"
-        let (status, output) = try TraceTestSupport.python(script, [path])
+        let (status, output) = try ChildProcess.python3(script, [path])
         try #require(status == 0, "\(output)")
         return path
     }
 
     @Test("wrong format attribute")
     func wrongFormat() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = try Self.traceWithAttribute("format", "'something-else'", in: dir)
         let error = #expect(throws: TraceError.self) { try TraceReader.readMetadata(path) }
         #expect(error?.object == "/@format")
@@ -45,10 +44,9 @@ struct TraceErrorTests {
 
     @Test("an HDF5 file that is not a trace")
     func foreignHDF5() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("other.h5").path
-        let (status, output) = try TraceTestSupport.python("import sys, h5py\nh5py.File(sys.argv[1], 'w')['x'] = [1, 2]", [path])
+        let (status, output) = try ChildProcess.python3("import sys, h5py\nh5py.File(sys.argv[1], 'w')['x'] = [1, 2]", [path])
         try #require(status == 0, "\(output)")
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
         #expect(error?.message.contains("no `format` attribute") == true)
@@ -56,8 +54,7 @@ struct TraceErrorTests {
 
     @Test("newer format_version is refused, older accepted")
     func versions() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let newer = try Self.traceWithAttribute("format_version", "\(TraceMetadata.currentFormatVersion + 1)", in: dir)
         let error = #expect(throws: TraceError.self) { try TraceReader.read(newer) }
         #expect(error?.message.contains("newer vrapl") == true)
@@ -66,7 +63,7 @@ struct TraceErrorTests {
         // An older-style file: version 1 written as a 32-bit integer, no labels, no tool version.
         let older = try Self.traceWithAttribute("format_version", "__import__('numpy').int32(1)", in: dir)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\ndel f.attrs['labels']\ndel f.attrs['tool_version']\nf.close()"
-        _ = try TraceTestSupport.python(script, [older])
+        _ = try ChildProcess.python3(script, [older])
         let data = try TraceReader.read(older)
         #expect(data.metadata.formatVersion == 1)
         #expect(data.metadata.labels.isEmpty)
@@ -75,8 +72,7 @@ struct TraceErrorTests {
 
     @Test("unknown power source is an error naming the attribute")
     func badPowerSource() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = try Self.traceWithAttribute("power_source", "'wattmeter'", in: dir)
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
         #expect(error?.object == "/@power_source")
@@ -96,13 +92,12 @@ struct TraceErrorTests {
 struct TraceRobustnessTests {
     @Test("per-sample datasets of unequal length (a crash mid-flush) read to the shortest")
     func unequalLengths() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("ragged.h5").path
         let data = TraceTestSupport.sampleTrace(samples: 10)
         try TraceWriter.write(data, to: path)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nd = f['rapl/intel-rapl_1/energy_uj']\nd.resize((7,))\nf.close()"
-        let (status, output) = try TraceTestSupport.python(script, [path])
+        let (status, output) = try ChildProcess.python3(script, [path])
         try #require(status == 0, "\(output)")
         let back = try TraceReader.read(path)
         #expect(back.sampleCount == 7)
@@ -114,12 +109,11 @@ struct TraceRobustnessTests {
     /// The probe's ragged trace: 101 of 6,001 samples in one dataset used to be silently cut to 101.
     @Test("datasets that differ by more than one flush are refused as damage, naming both")
     func raggedBeyondAFlush() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("ragged.h5").path
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 6001), to: path)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf['cpu_user'].resize((101,))\nf.close()"
-        let (status, output) = try TraceTestSupport.python(script, [path])
+        let (status, output) = try ChildProcess.python3(script, [path])
         try #require(status == 0, "\(output)")
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
         #expect(error?.object == "/cpu_user")
@@ -128,15 +122,14 @@ struct TraceRobustnessTests {
 
     @Test("a segment table whose columns differ in length, or a segment outside the trace, is an error")
     func brokenSegments() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("segments.h5").path
         var data = TraceTestSupport.sampleTrace(samples: 200)
         data.segments = (0..<15).map { TraceSegment(name: "s\($0)", firstSample: $0 * 10, lastSample: $0 * 10 + 9) }
         try TraceWriter.write(data, to: path)
         #expect(try TraceReader.read(path).segments.count == 15)
         let short = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf['segments/last_sample'].resize((5,))\nf.close()"
-        try #require(try TraceTestSupport.python(short, [path]).0 == 0)
+        try #require(try ChildProcess.python3(short, [path]).0 == 0)
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
         #expect(error?.message.contains("15 names, 15 first_sample, 5 last_sample") == true, "\(error?.description ?? "")")
 
@@ -167,8 +160,7 @@ struct TraceRobustnessTests {
 
     @Test("overlapping segments and monotonic time running backwards are errors")
     func overlapAndBackwardsTime() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("t.h5").path
         var data = TraceTestSupport.sampleTrace(samples: 100)
         data.segments = [TraceSegment(name: "a", firstSample: 0, lastSample: 60), TraceSegment(name: "b", firstSample: 50, lastSample: 99)]

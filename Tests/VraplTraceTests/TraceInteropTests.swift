@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -67,23 +68,21 @@ print("OK", n)
 
     @Test("h5py reads every field and attribute")
     func h5pyReadsEverything() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("interop.h5").path
         let n = 300
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: n), to: path)
-        let (status, output) = try TraceTestSupport.python(Self.h5pyCheck, [path, String(n), VraplVersion.string])
+        let (status, output) = try ChildProcess.python3(Self.h5pyCheck, [path, String(n), VraplVersion.string])
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK \(n)"), "\(output)")
     }
 
     @Test("h5dump -H lists the layout")
     func h5dumpHeader() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("dump.h5").path
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 20), to: path)
-        let (status, output) = try TraceTestSupport.run("h5dump", ["-H", path])
+        let (status, output) = try ChildProcess.run("h5dump", ["-H", path])
         #expect(status == 0, "\(output)")
         for name in ["ATTRIBUTE \"format\"", "DATASET \"timestamp_monotonic_ns\"", "DATASET \"cpu_guest_nice\"",
                      "GROUP \"intel-rapl_0_1\"", "DATASET \"energy_uj\"", "DATASET \"sim_hidden_w\"", "GROUP \"segments\"",
@@ -94,8 +93,7 @@ print("OK", n)
 
     @Test("a file written by h5py with the documented layout reads back")
     func readsPythonWrittenTrace() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("py.h5").path
         let script = #"""
 import sys, h5py, numpy as np
@@ -114,7 +112,7 @@ g.attrs["max_energy_range_uj"] = np.uint64(1000)
 g["energy_uj"] = np.array([10, 500, 990, 20], dtype=np.uint64)
 f.close()
 """#
-        let (status, output) = try TraceTestSupport.python(script, [path])
+        let (status, output) = try ChildProcess.python3(script, [path])
         try #require(status == 0, "\(output)")
         let data = try TraceReader.read(path)
         #expect(data.sampleCount == 4)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 @testable import VraplTrace
 
@@ -7,8 +8,7 @@ import VraplCore
 struct TraceRoundTripTests {
     @Test("whole-trace write then read returns every field", arguments: [0, 1, 7, 5000])
     func wholeTraceRoundTrip(samples: Int) throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("t.h5").path
         let data = TraceTestSupport.sampleTrace(samples: samples)
         try TraceWriter.write(data, to: path)
@@ -22,8 +22,7 @@ struct TraceRoundTripTests {
 
     @Test("a trace without hidden power has no sim_hidden_w")
     func noHidden() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("t.h5").path
         let data = TraceTestSupport.sampleTrace(samples: 10, withHidden: false)
         try TraceWriter.write(data, to: path)
@@ -38,8 +37,7 @@ struct TraceRoundTripTests {
 
     @Test("streaming writer with small buffers writes the same trace as the whole-trace writer")
     func streamingMatchesWhole() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("s.h5").path
         let data = TraceTestSupport.sampleTrace(samples: 1000)
         let writer = try TraceWriter(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
@@ -70,8 +68,7 @@ struct TraceRoundTripTests {
 
     @Test("append with the wrong number of values throws and names the group")
     func appendValidation() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let path = dir.appendingPathComponent("v.h5").path
         let writer = try TraceWriter(path: path, metadata: TraceMetadata(), vmstatNames: ["pgfault"],
                                      raplZones: [RaplDomainSeries(key: "intel-rapl:0", name: "package-0", maxEnergyRangeUj: 100)])
@@ -88,8 +85,7 @@ struct TraceRoundTripTests {
 
     @Test("whole-trace write rejects columns of different lengths")
     func ragged() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         var data = TraceTestSupport.sampleTrace(samples: 5)
         data.rapl[1].energyUj.removeLast()
         let error = #expect(throws: TraceError.self) {
@@ -103,8 +99,7 @@ struct TraceRoundTripTests {
 struct TraceCompressionTests {
     @Test("deflate-compressed traces read back identically, in Swift and in h5py, and are smaller")
     func compressed() throws {
-        let dir = try TraceTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let plain = dir.appendingPathComponent("plain.h5").path
         let packed = dir.appendingPathComponent("packed.h5").path
         let data = SyntheticTrace.make(samples: 20_000)
@@ -114,7 +109,7 @@ struct TraceCompressionTests {
         let size = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? NSNumber)?.intValue ?? 0 }
         #expect(size(packed) * 3 < size(plain), "compressed \(size(packed)) vs plain \(size(plain)) bytes")
         let script = "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r')\nd = f['cpu_user']\nprint(d.compression, int(d[:].sum()), len(f['rapl/intel-rapl_1/energy_uj']))"
-        let (status, output) = try TraceTestSupport.python(script, [packed])
+        let (status, output) = try ChildProcess.python3(script, [packed])
         #expect(status == 0, "\(output)")
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "gzip \(data.cpuFields[0].reduce(0, +)) 20000")
     }

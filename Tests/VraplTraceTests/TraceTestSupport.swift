@@ -4,14 +4,6 @@ import VraplCore
 
 /// Shared helpers for the trace store tests.
 enum TraceTestSupport {
-    /// A fresh temporary directory for one test.
-    static func temporaryDirectory(_ name: String = #function) throws -> URL {
-        let safe = name.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vrapl-trace-tests-\(safe)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
 
     /// A synthetic trace of `n` samples exercising every field: two packages, a core subzone, a dram
     /// zone one step before wrap-around, four vmstat counters, hidden power and two segments.
@@ -58,33 +50,6 @@ enum TraceTestSupport {
         return data
     }
 
-    /// Runs python3 with `script` and the given arguments; returns (exit status, stdout + stderr).
-    static func python(_ script: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-
-    /// Runs a program found on PATH; returns (exit status, stdout + stderr).
-    static func run(_ program: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
 }
 
 extension TraceData {

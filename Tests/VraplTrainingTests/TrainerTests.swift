@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VraplTestSupport
 import VraplCore
 import VraplDataset
 import VraplNN
@@ -41,11 +42,6 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
 }
 
 @Suite struct TrainerTests {
-    func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 
     @Test func metricsHandWorked() {
         // errors −1, +1, +2 on targets 1, 2, 3 (mean 2, SS_tot 2): MAE 4/3, RMSE √2, R² 1 − 6/2 = −2.
@@ -79,8 +75,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
     /// The probe's one-window trace: training used to write a model and then die on a NaN R².
     @Test func tooFewWindowsAreRefusedBeforeAnyFile() throws {
         let ds = try syntheticDataset().limited(toWindows: 3, seed: 1)
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let out = dir.appendingPathComponent("few.safetensors")
         #expect {
             try TrainingSession(config: tinyConfig(epochs: 1), dataset: ds, provenance: [], threads: 1, output: out).run()
@@ -106,8 +101,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
         config.encoderLayers = [32, 16]
         config.loss = "mse"
         config.intervalLevel = 0.9
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let out = dir.appendingPathComponent("mlp.safetensors")
         let outcome = try TrainingSession(config: config, dataset: ds, provenance: [], threads: 2, output: out).run()
         let model = try ModelFile.load(contentsOf: out)
@@ -122,8 +116,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
     /// uninterrupted 4-epoch run ends (weights, optimizer, schedule, dropout all restored).
     @Test func resumeContinuesExactly() throws {
         let ds = try syntheticDataset()
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let straight = try TrainingSession(config: tinyConfig(epochs: 4), dataset: ds, provenance: [], threads: 1,
                                            output: dir.appendingPathComponent("straight.safetensors")).run()
         let first = try TrainingSession(config: tinyConfig(epochs: 2), dataset: ds, provenance: [], threads: 1,
@@ -142,8 +135,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
 
     @Test func sessionWritesModelCardHistoryAndStats() throws {
         let ds = try syntheticDataset()
-        let dir = try tempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try Scratch.directory()
         let out = dir.appendingPathComponent("m.safetensors")
         var config = tinyConfig(epochs: 2)
         config.split.kind = .segment
