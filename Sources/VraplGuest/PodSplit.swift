@@ -24,8 +24,7 @@ public final class PodSplit {
     public let podLogs: String
     private var previous: [String: (inode: UInt64, usage: UInt64)] = [:]
     private var previousRoot: UInt64?
-    private var lastActiveJoules: Double?
-    private var lastNs: UInt64?
+    private var interval = ActiveEnergyInterval()
     private var containerJoules: [String: Double] = [:]
     private var podJoules: [String: Double] = [:]
     public private(set) var unattributedJoules = 0.0
@@ -49,12 +48,8 @@ public final class PodSplit {
         defer {
             previous = usage
             previousRoot = root
-            lastActiveJoules = total
-            lastNs = monotonicNs
         }
-        guard let lastJ = lastActiveJoules, let lastNs, monotonicNs > lastNs else { return }
-        let energy = max(0, total - lastJ)
-        let seconds = Double(monotonicNs - lastNs) / 1e9
+        guard let (energy, seconds) = interval.advance(totalJoules: total, monotonicNs: monotonicNs) else { return }
         var deltas: [(KubePods.Container, Double)] = []
         for c in found {
             guard let now = usage[c.cgroup], let before = previous[c.cgroup], before.inode == now.inode, now.usage >= before.usage else { continue }

@@ -24,8 +24,7 @@ public final class ProcessSplit {
     private var previousTicks: [Int32: UInt64] = [:]
     private var joules: [Int32: Double] = [:]
     private var otherJoules = 0.0
-    private var lastActiveJoules: Double?
-    private var lastNs: UInt64?
+    private var interval = ActiveEnergyInterval()
     /// The latest split: the top N by power, then `other`.
     public private(set) var entries: [ProcessEnergy] = []
 
@@ -40,12 +39,8 @@ public final class ProcessSplit {
         let list = processes ?? ProcessTimes.read(procfs: procfs)
         defer {
             previousTicks = Dictionary(uniqueKeysWithValues: list.map { ($0.pid, $0.cpuTicks) })
-            lastActiveJoules = total
-            lastNs = monotonicNs
         }
-        guard let lastJ = lastActiveJoules, let lastNs, monotonicNs > lastNs else { return }
-        let energy = max(0, total - lastJ)
-        let seconds = Double(monotonicNs - lastNs) / 1e9
+        guard let (energy, seconds) = interval.advance(totalJoules: total, monotonicNs: monotonicNs) else { return }
         var deltas: [(ProcessTimes.Process, Double)] = []
         var sum = 0.0
         for p in list {

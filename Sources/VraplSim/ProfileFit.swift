@@ -1,6 +1,7 @@
 import Foundation
 import VraplCore
 import VraplCampaign
+import VraplTrace
 
 /// The profile fit: expected steady-state power per stressor (analytic, from the model equations)
 /// and the solve that sets `idle_w` and `class_w` so that each expectation is the midpoint of the
@@ -111,16 +112,12 @@ public enum ProfileFit {
             segs.append(ScheduledSegment(name: "s\(i)", kind: st.isEmpty ? .idle : .steady, stressors: st, samples: 625, parameters: [:]))
         }
         let t = try SyntheticGenerator(profile: prof, seed: 42).generate(schedule: SimSchedule(segments: segs, sampleInterval: 0.016))
-        let z = t.rapl[0]
+        let watts = DerivedSeries.perSampleWatts(energyUj: t.rapl[0].energyUj, maxRangeUj: t.rapl[0].maxEnergyRangeUj, monotonicNs: t.monotonicNs)
         var out: [Double] = []
         var first = 0
         for s in segs {
-            var sum = 0.0, n = 0.0
-            for i in (first + 63)..<(first + s.samples) {
-                let uj = energyDelta(previous: Microjoules(z.energyUj[i - 1]), current: Microjoules(z.energyUj[i]), maxRange: Microjoules(z.maxEnergyRangeUj)).value
-                sum += Double(uj) / 1e6 / (Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9); n += 1
-            }
-            out.append(sum / n)
+            let steady = watts[(first + 63)..<(first + s.samples)]
+            out.append(steady.reduce(0, +) / Double(steady.count))
             first += s.samples
         }
         return out

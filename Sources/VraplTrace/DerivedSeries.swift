@@ -167,6 +167,18 @@ public struct DerivedSeries: Sendable {
         return Double(delta.value) / 1e6 / seconds
     }
 
+    /// Watts of each sample interval of a wrapping energy counter (`watts` between neighbours); index 0,
+    /// which has no previous reading, is NaN. `energyUj` and `monotonicNs` are per sample.
+    public static func perSampleWatts(energyUj: [UInt64], maxRangeUj: UInt64, monotonicNs: [UInt64]) -> [Double] {
+        let n = min(energyUj.count, monotonicNs.count)
+        var w = [Double](repeating: .nan, count: n)
+        for i in 1..<max(1, n) {
+            w[i] = watts(previous: energyUj[i - 1], current: energyUj[i], maxRange: maxRangeUj,
+                         seconds: seconds(from: monotonicNs[i - 1], to: monotonicNs[i]))
+        }
+        return w
+    }
+
     /// CPU percentages from tick deltas: DECODE-RAPL's user/system/iowait (over user + system + idle
     /// + iowait) and busy over the full total (user … steal; guest is inside user).
     public static func cpuPercentages(user: UInt64, nice: UInt64, system: UInt64, idle: UInt64, iowait: UInt64,

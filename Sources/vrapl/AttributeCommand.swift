@@ -18,6 +18,22 @@ struct AttributeCommand: ParsableCommand {
     )
 }
 
+/// `--trim-start` / `--trim-end`: what offline attribution and validation drop of each recorded phase.
+struct PhaseTrim: ParsableArguments {
+    @Option(name: .long, help: "Dropped at the start of each phase (15s, …; default: the config's trim.start_s, 15).", transform: DurationArgument.parse)
+    var trimStart: DurationArgument?
+    @Option(name: .long, help: "Dropped at the end of each phase (default: the config's trim.end_s, 5).", transform: DurationArgument.parse)
+    var trimEnd: DurationArgument?
+
+    /// The attribution config at `path` with these trims applied.
+    func load(_ path: String) throws -> AttributionConfig {
+        var cfg = try AttributionConfig.load(path: path)
+        if let trimStart { cfg.trim.startS = trimStart.seconds }
+        if let trimEnd { cfg.trim.endS = trimEnd.seconds }
+        return cfg
+    }
+}
+
 struct AttributeRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -35,14 +51,11 @@ struct AttributeRun: ParsableCommand {
     @Option(name: .long, help: "Live CPU power: auto (RAPL if readable, else simulated), rapl, or sim.") var cpuSource: CPUSourceChoice = .auto
     @Flag(name: .long, help: "Live: do not look for GPUs.") var noGpu = false
     @Option(name: .long, help: "Live: intervals kept for the per-interval files (totals and metrics cover the whole run).") var history = 3600
-    @Option(name: .long, help: "Offline: dropped at the start of each phase (15s, …; default: config trim.start_s, 15).", transform: DurationArgument.parse) var trimStart: DurationArgument?
-    @Option(name: .long, help: "Offline: dropped at the end of each phase (default: config trim.end_s, 5).", transform: DurationArgument.parse) var trimEnd: DurationArgument?
+    @OptionGroup(title: "Offline phases") var trim: PhaseTrim
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
-        var cfg = try AttributionConfig.load(path: config)
-        if let trimStart { cfg.trim.startS = trimStart.seconds }
-        if let trimEnd { cfg.trim.endS = trimEnd.seconds }
+        let cfg = try trim.load(config)
         let report: AttributionReport
         if live {
             guard system == nil, usage == nil else { throw ValidationError("--live cannot be combined with --system/--usage") }
@@ -104,14 +117,11 @@ struct AttributeValidate: ParsableCommand {
     @Option(name: .long, help: "Baseline (idle) phase name.") var baseline = "baseline"
     @Option(name: .long, help: "CONCURRENT:workload=SOLO,workload=SOLO (repeatable).") var `case`: [String] = []
     @Option(name: .long, help: "Fail when any error exceeds this percentage.") var maxErrorPct: Double = 5
-    @Option(name: .long, help: "Dropped at the start of each phase (15s, …; default: config, 15).", transform: DurationArgument.parse) var trimStart: DurationArgument?
-    @Option(name: .long, help: "Dropped at the end of each phase (default: config, 5).", transform: DurationArgument.parse) var trimEnd: DurationArgument?
+    @OptionGroup(title: "Phases") var trim: PhaseTrim
     @Option(name: .long, help: "Output directory.") var out: String
 
     func run() throws {
-        var cfg = try AttributionConfig.load(path: config)
-        if let trimStart { cfg.trim.startS = trimStart.seconds }
-        if let trimEnd { cfg.trim.endS = trimEnd.seconds }
+        let cfg = try trim.load(config)
         let cases = try self.case.map(Validation.Case.init(parsing:))
         guard !cases.isEmpty else { throw ValidationError("give at least one --case") }
         let result = try Validation.run(config: cfg, dataDirectory: data, baselinePhase: baseline, cases: cases)

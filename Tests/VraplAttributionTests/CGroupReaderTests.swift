@@ -98,8 +98,7 @@ struct UsageSamplerTests {
     /// t0 → t1 on the same directory tree: yolo +0.6 s, nodejs +0.3 s, gone.slice removed, new.slice
     /// created, reset.slice's counter restarted, root +1.25 s.
     func readings(_ config: AttributionConfig) throws -> (UsageSampler, UsageInterval) {
-        let dir = try Scratch.path("usage")
-        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: dir)
+        let dir = try Fixtures.cgroupTree("usage")
         let sampler = UsageSampler(config: config, reader: CGroupReader(root: dir))
         let a = sampler.snapshot(time: 0)
         try Fixtures.sync(from: Fixtures.path("cgroupfs/t1"), to: dir)
@@ -160,8 +159,7 @@ struct UsageSamplerTests {
     }
 
     @Test func recreatedCGroupIsACounterResetEvenWhenTheCounterGrew() throws {
-        let dir = try Scratch.path("recreate")
-        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: dir)
+        let dir = try Fixtures.cgroupTree("recreate")
         var c = AttributionConfig()
         c.workloads = [WorkloadSpec(name: "y", cgroups: ["yolo.slice"])]
         let sampler = UsageSampler(config: c, reader: CGroupReader(root: dir))

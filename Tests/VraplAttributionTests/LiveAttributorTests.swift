@@ -51,8 +51,7 @@ struct LiveAttributorTests {
 @Suite("live history")
 struct LiveHistoryTests {
     @Test func boundedHistoryKeepsTotalsExact() throws {
-        let cg = try Scratch.path("hist")
-        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
+        let cg = try Fixtures.cgroupTree("hist")
         var config = AttributionConfig()
         config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"])]
         var now = 0.0
@@ -80,8 +79,7 @@ struct LiveHistoryTests {
 @Suite("pushed CPU energy (guest prediction)")
 struct PushedSourceTests {
     @Test func guestPushesEnergyAndStepsAttribute() throws {
-        let cg = try Scratch.path("push")
-        try Fixtures.sync(from: Fixtures.path("cgroupfs/t0"), to: cg)
+        let cg = try Fixtures.cgroupTree("push")
         var config = AttributionConfig()
         config.workloads = [WorkloadSpec(name: "yolo", cgroups: ["yolo.slice"]), WorkloadSpec(name: "node", cgroups: ["nodejs.slice"])]
         let source = PushedCPUPowerSource(powerSource: .model(name: "test"))

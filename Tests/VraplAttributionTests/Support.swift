@@ -1,4 +1,5 @@
 import Foundation
+import VraplTestSupport
 @testable import VraplAttribution
 
 /// Fixture locations relative to this file, and a scratch copy of a fixture tree that tests may change.
@@ -11,6 +12,13 @@ enum Fixtures {
 
     /// Makes `destination` hold exactly the files of `source`, overwriting files in place (so
     /// directories keep their inodes), creating new directories and removing vanished ones.
+    /// A scratch copy of the cgroup fixture `cgroupfs/t0` (tests then sync later states over it).
+    static func cgroupTree(_ name: String = #function) throws -> String {
+        let dir = try Scratch.path(name)
+        try sync(from: path("cgroupfs/t0"), to: dir)
+        return dir
+    }
+
     static func sync(from source: String, to destination: String) throws {
         let fm = FileManager.default
         if !fm.fileExists(atPath: destination) { try fm.createDirectory(atPath: destination, withIntermediateDirectories: true) }

@@ -272,12 +272,8 @@ struct CampaignTests {
         if [ -e "\(dir)/fail-$combo" ]; then exit 3; fi
         cp \(template) "$out"
         """)
-        let stress = dir + "/stress-ng"
-        try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; fi\nexit 0\n")
         let m = try CampaignMatrix.parse(yaml: "name: r\nstressors: [cpu, vm]\nlevels: [1.0]\nduration: 1s\ncooldown: 0s\n")
-        var o = CampaignRunner.Options(outDir: dir + "/out")
-        o.coreCount = 2; o.collector = collector; o.stressNG = stress; o.leadIn = 0
-        o.stateFile = dir + "/current.json"
+        var o = try quietOptions(dir: dir, collector: collector, stateFile: dir + "/current.json")
         // First run: vm-2 fails (as if interrupted there).
         FileManager.default.createFile(atPath: dir + "/fail-vm-2", contents: Data())
         var runner = CampaignRunner(matrix: m, matrixFile: "r.yaml", options: o)
@@ -325,12 +321,8 @@ struct CampaignTests {
         #expect(chown(state, 65534, 65534) == 0)
         let collector = dir + "/vrapl-collect"
         try script(collector, "#!/bin/sh\necho called >> \(dir)/collector.log\nexit 0\n")
-        let stress = dir + "/stress-ng"
-        try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; fi\nexit 0\n")
         let m = try CampaignMatrix.parse(yaml: "name: attack\nstressors: [cpu]\nlevels: [1.0]\nduration: 1s\ncooldown: 0s\n")
-        var o = CampaignRunner.Options(outDir: dir + "/out")
-        o.coreCount = 2; o.collector = collector; o.stressNG = stress; o.leadIn = 0
-        o.stateFile = state + "/current.json"
+        let o = try quietOptions(dir: dir, collector: collector, stateFile: state + "/current.json")
         var runner = CampaignRunner(matrix: m, matrixFile: "attack.yaml", options: o)
         runner.sleep = { _ in }
         runner.log = { _ in }
@@ -338,6 +330,17 @@ struct CampaignTests {
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root only\n")
         #expect(!FileManager.default.fileExists(atPath: dir + "/collector.log"), "a combination ran")
     }
+}
+
+/// Campaign options for a run in `dir` with a stress-ng that only answers `--version` (0.15.06),
+/// the given collector stand-in, 2 CPUs and no lead-in; output in `dir/out`.
+func quietOptions(dir: String, collector: String, stateFile: String) throws -> CampaignRunner.Options {
+    let stress = dir + "/stress-ng"
+    try script(stress, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'stress-ng, version 0.15.06'; fi\nexit 0\n")
+    var o = CampaignRunner.Options(outDir: dir + "/out")
+    o.coreCount = 2; o.collector = collector; o.stressNG = stress; o.leadIn = 0
+    o.stateFile = stateFile
+    return o
 }
 
 func script(_ path: String, _ text: String) throws {

@@ -53,8 +53,7 @@ import VraplTrace
 
     @Test(arguments: [SIGTERM, SIGINT])
     func signalFlushesAndCloses(signal: Int32) throws {
-        let dir = try Scratch.directory()
-        let out = dir.appendingPathComponent("signal.h5").path
+        let out = try Scratch.file("signal.h5")
         // A 60 s flush interval: only the final flush on the signal can put the samples in the file.
         // SIGINT runs with the status line forced on (it is redrawn once a second).
         let (p, o, e) = try Self.start(out: out, flushInterval: "60s", status: signal == SIGINT)
@@ -98,8 +97,7 @@ import VraplTrace
     }
 
     @Test func sigkillLeavesEverythingUpToTheLastFlush() throws {
-        let dir = try Scratch.directory()
-        let out = dir.appendingPathComponent("killed.h5").path
+        let out = try Scratch.file("killed.h5")
         let flushNs: UInt64 = 500_000_000, intervalNs: UInt64 = 16_000_000
         let (p, _, _) = try Self.start(out: out, flushInterval: "500ms")
         usleep(2_000_000)
@@ -119,16 +117,8 @@ import VraplTrace
 
         // h5py opens the crashed file as it is.
         let script = "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); print(len(f['timestamp_monotonic_ns']), f.attrs['power_source'])"
-        let py = Process()
-        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", "-c", script, out]
-        let pipe = Pipe()
-        py.standardOutput = pipe
-        py.standardError = pipe
-        try py.run()
-        py.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(py.terminationStatus == 0, "\(text)")
+        let (status, text) = try ChildProcess.python3(script, [out])
+        #expect(status == 0, "\(text)")
         #expect(text.trimmingCharacters(in: .whitespacesAndNewlines) == "\(trace.sampleCount) sim:basic")
     }
 

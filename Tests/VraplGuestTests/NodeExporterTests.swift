@@ -45,8 +45,7 @@ struct NodeExporterTests {
             Issue.record("\(Self.binary) is missing: scripts/install-deps.sh test installs prometheus-node-exporter")
             return
         }
-        let dir = try Scratch.directory()
-        let root = dir.appendingPathComponent("sys").path
+        let root = try Scratch.file("sys")
         let exporter = try PowercapExporter(directory: root, layout: .sysfs)
         var snapshot = ExporterTests.snapshot()
         snapshot.estimate?.energyJoules = 1234.25

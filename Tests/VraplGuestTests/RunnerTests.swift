@@ -17,8 +17,7 @@ struct RunnerTests {
 
     /// Writes a valid model, lets `corrupt` edit its bytes, and returns the runner's start error.
     static func startError(_ corrupt: (inout [UInt8]) throws -> Void) throws -> (String, String?) {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("bad.safetensors").path
+        let path = try Scratch.file("bad.safetensors")
         var bytes = try GuestFixtures.model(d: 4).serialized()
         try corrupt(&bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: path))

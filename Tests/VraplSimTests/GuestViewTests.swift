@@ -9,13 +9,7 @@ import VraplTrace
 /// Watts of a guest view's share counter per sample, as a reader derives them (NaN at 0).
 func shareWatts(_ t: TraceData) -> [Double] {
     guard let v = t.guestView else { return [] }
-    var w = [Double](repeating: .nan, count: t.sampleCount)
-    for i in 1..<max(1, t.sampleCount) {
-        let uj = energyDelta(previous: Microjoules(v.energyUj[i - 1]), current: Microjoules(v.energyUj[i]),
-                             maxRange: Microjoules(v.maxEnergyRangeUj)).value
-        w[i] = Double(uj) / 1e6 / (Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9)
-    }
-    return w
+    return DerivedSeries.perSampleWatts(energyUj: v.energyUj, maxRangeUj: v.maxEnergyRangeUj, monotonicNs: t.monotonicNs)
 }
 
 @Suite("Guest views of a host (a VM is a slice of its host)")
@@ -115,8 +109,7 @@ struct GuestViewTests {
         var sched = confined([(.idle, [], 100), (.steady, [st("cpu", 2)], 100)], vcpus: 2, load: 0.5)
         sched.segments[1] = sched.segments[1].confined(vcpus: 8, neighbourLoad: 0.5, neighbourStressor: "vm")
         let t = try SyntheticGenerator(profile: profile, seed: 6).generate(schedule: sched, tenancy: tenancy)
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("g.h5").path
+        let path = try Scratch.file("g.h5")
         try TraceWriter.write(t, to: path)
         let back = try TraceReader.read(path)
         #expect(back.guestView == t.guestView)
@@ -133,16 +126,8 @@ struct GuestViewTests {
         assert g["energy_uj"].shape == f["timestamp_monotonic_ns"].shape
         print("ok")
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")  // the python3 on PATH (the test environment's, with h5py)
-        p.arguments = ["python3", "-c", script, path]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        p.waitUntilExit()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "\(text)")
+        let (status, text) = try ChildProcess.python3(script, [path])  // the python3 on PATH (the test environment's, with h5py)
+        #expect(status == 0, "\(text)")
     }
 
     @Test("bad tenancy: a guest larger than the host, unknown keys and loads outside [0, 1] are refused with the reason")

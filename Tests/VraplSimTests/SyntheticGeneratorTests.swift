@@ -8,13 +8,7 @@ import VraplTrace
 /// Watts per sample derived from the trace's energy counter exactly as a reader does (NaN at 0).
 func derivedWatts(_ t: TraceData) -> [Double] {
     let z = t.rapl[0]
-    var w = [Double](repeating: .nan, count: t.sampleCount)
-    for i in 1..<max(1, t.sampleCount) {
-        let uj = energyDelta(previous: Microjoules(z.energyUj[i - 1]), current: Microjoules(z.energyUj[i]),
-                             maxRange: Microjoules(z.maxEnergyRangeUj)).value
-        w[i] = Double(uj) / 1e6 / (Double(t.monotonicNs[i] - t.monotonicNs[i - 1]) / 1e9)
-    }
-    return w
+    return DerivedSeries.perSampleWatts(energyUj: z.energyUj, maxRangeUj: z.maxEnergyRangeUj, monotonicNs: t.monotonicNs)
 }
 
 func mean(_ x: ArraySlice<Double>) -> Double { x.reduce(0, +) / Double(max(1, x.count)) }

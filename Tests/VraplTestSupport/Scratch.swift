@@ -20,6 +20,11 @@ public enum Scratch {
         return url
     }
 
+    /// The path of a file `file` (not created) in a new directory of its own.
+    public static func file(_ file: String, _ name: String = #function) throws -> String {
+        try directory(name).appendingPathComponent(file).path
+    }
+
     /// `directory(name).path`.
     public static func path(_ name: String = #function) throws -> String { try directory(name).path }
 }

@@ -8,8 +8,7 @@ import VraplCore
 struct PerCPUTraceTests {
     @Test("the streaming writer records samples × CPUs; a CPU whose line vanishes holds its last values, across flushes; h5py reads it 2-D")
     func streaming() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("p.h5").path
+        let path = try Scratch.file("p.h5")
         var meta = TraceMetadata()
         meta.topology = CPUTopology(logicalCPUs: 3, online: [0, 1, 2])
         let writer = try TraceWriter(path: path, metadata: meta, vmstatNames: [], raplZones: [], perCPUIDs: [0, 1, 2],

@@ -48,8 +48,7 @@ struct TraceCommandLineTests {
 
     @Test("a truncated trace gives one clear error line, not HDF5's diagnostic dump")
     func truncated() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("cut.h5").path
+        let path = try Scratch.file("cut.h5")
         try TraceWriter.write(SyntheticTrace.make(samples: 500), to: path)
         let handle = try #require(FileHandle(forUpdatingAtPath: path))
         try handle.truncate(atOffset: 3000)

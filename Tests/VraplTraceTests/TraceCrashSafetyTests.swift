@@ -25,8 +25,7 @@ struct TraceCrashSafetyTests {
     @Test("SIGKILL after two flushes: every reported-flushed sample survives; h5py and the reader agree")
     func sigkill() throws {
         let executable = try #require(Self.vraplExecutable(), "the vrapl executable is not built (run swift build --build-tests)")
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("killed.h5").path
+        let path = try Scratch.file("killed.h5")
 
         let child = Process()
         child.executableURL = executable

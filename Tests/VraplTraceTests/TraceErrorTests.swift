@@ -14,8 +14,7 @@ struct TraceErrorTests {
 
     @Test("not an HDF5 file")
     func notHDF5() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("text.h5").path
+        let path = try Scratch.file("text.h5")
         try "timestamp_unix,user_percent\n1,2\n".write(toFile: path, atomically: true, encoding: .utf8)
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
         #expect(error?.path == path)
@@ -44,8 +43,7 @@ struct TraceErrorTests {
 
     @Test("an HDF5 file that is not a trace")
     func foreignHDF5() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("other.h5").path
+        let path = try Scratch.file("other.h5")
         let (status, output) = try ChildProcess.python3("import sys, h5py\nh5py.File(sys.argv[1], 'w')['x'] = [1, 2]", [path])
         try #require(status == 0, "\(output)")
         let error = #expect(throws: TraceError.self) { try TraceReader.read(path) }
@@ -92,8 +90,7 @@ struct TraceErrorTests {
 struct TraceRobustnessTests {
     @Test("per-sample datasets of unequal length (a crash mid-flush) read to the shortest")
     func unequalLengths() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("ragged.h5").path
+        let path = try Scratch.file("ragged.h5")
         let data = TraceTestSupport.sampleTrace(samples: 10)
         try TraceWriter.write(data, to: path)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nd = f['rapl/intel-rapl_1/energy_uj']\nd.resize((7,))\nf.close()"
@@ -109,8 +106,7 @@ struct TraceRobustnessTests {
     /// The probe's ragged trace: 101 of 6,001 samples in one dataset used to be silently cut to 101.
     @Test("datasets that differ by more than one flush are refused as damage, naming both")
     func raggedBeyondAFlush() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("ragged.h5").path
+        let path = try Scratch.file("ragged.h5")
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 6001), to: path)
         let script = "import sys, h5py\nf = h5py.File(sys.argv[1], 'a')\nf['cpu_user'].resize((101,))\nf.close()"
         let (status, output) = try ChildProcess.python3(script, [path])

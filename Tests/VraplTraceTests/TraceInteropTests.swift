@@ -68,8 +68,7 @@ print("OK", n)
 
     @Test("h5py reads every field and attribute")
     func h5pyReadsEverything() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("interop.h5").path
+        let path = try Scratch.file("interop.h5")
         let n = 300
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: n), to: path)
         let (status, output) = try ChildProcess.python3(Self.h5pyCheck, [path, String(n), VraplVersion.string])
@@ -79,8 +78,7 @@ print("OK", n)
 
     @Test("h5dump -H lists the layout")
     func h5dumpHeader() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("dump.h5").path
+        let path = try Scratch.file("dump.h5")
         try TraceWriter.write(TraceTestSupport.sampleTrace(samples: 20), to: path)
         let (status, output) = try ChildProcess.run("h5dump", ["-H", path])
         #expect(status == 0, "\(output)")
@@ -93,8 +91,7 @@ print("OK", n)
 
     @Test("a file written by h5py with the documented layout reads back")
     func readsPythonWrittenTrace() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("py.h5").path
+        let path = try Scratch.file("py.h5")
         let script = #"""
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "w")

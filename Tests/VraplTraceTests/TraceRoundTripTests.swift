@@ -8,8 +8,7 @@ import VraplCore
 struct TraceRoundTripTests {
     @Test("whole-trace write then read returns every field", arguments: [0, 1, 7, 5000])
     func wholeTraceRoundTrip(samples: Int) throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("t.h5").path
+        let path = try Scratch.file("t.h5")
         let data = TraceTestSupport.sampleTrace(samples: samples)
         try TraceWriter.write(data, to: path)
         let back = try TraceReader.read(path)
@@ -22,8 +21,7 @@ struct TraceRoundTripTests {
 
     @Test("a trace without hidden power has no sim_hidden_w")
     func noHidden() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("t.h5").path
+        let path = try Scratch.file("t.h5")
         let data = TraceTestSupport.sampleTrace(samples: 10, withHidden: false)
         try TraceWriter.write(data, to: path)
         let back = try TraceReader.read(path)
@@ -37,8 +35,7 @@ struct TraceRoundTripTests {
 
     @Test("streaming writer with small buffers writes the same trace as the whole-trace writer")
     func streamingMatchesWhole() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("s.h5").path
+        let path = try Scratch.file("s.h5")
         let data = TraceTestSupport.sampleTrace(samples: 1000)
         let writer = try TraceWriter(path: path, metadata: data.metadata, vmstatNames: data.vmstat.map(\.name),
                                      raplZones: data.rapl, recordsSimHiddenWatts: true,
@@ -68,8 +65,7 @@ struct TraceRoundTripTests {
 
     @Test("append with the wrong number of values throws and names the group")
     func appendValidation() throws {
-        let dir = try Scratch.directory()
-        let path = dir.appendingPathComponent("v.h5").path
+        let path = try Scratch.file("v.h5")
         let writer = try TraceWriter(path: path, metadata: TraceMetadata(), vmstatNames: ["pgfault"],
                                      raplZones: [RaplDomainSeries(key: "intel-rapl:0", name: "package-0", maxEnergyRangeUj: 100)])
         #expect(throws: TraceError.self) {
