@@ -94,7 +94,7 @@ public struct TraceSummary: Sendable {
 
     /// The human-readable report.
     public func render() -> String {
-        func f(_ x: Double, _ digits: Int = 2) -> String { String(cFormat: "%.\(digits)f", x) }
+        let f = Self.fixed
         var lines: [String] = []
         lines.append("trace          \(path)")
         lines.append("power source   \(metadata.powerSource)\(metadata.powerSource.isSimulated ? "  (SIMULATED power, not a measurement)" : "")")
@@ -122,14 +122,8 @@ public struct TraceSummary: Sendable {
             lines.append("power          no RAPL zone recorded")
         } else {
             lines.append("power (W)      zone                        mean       min       max")
-            for zone in zones {
-                let label = "\(zone.name) (\(zone.key))".padded(to: 26)
-                lines.append("               \(label) \(pad(f(zone.watts.mean))) \(pad(f(zone.watts.min))) \(pad(f(zone.watts.max)))")
-            }
-            if let p = packageWatts {
-                let label = "package total".padded(to: 26)
-                lines.append("               \(label) \(pad(f(p.mean))) \(pad(f(p.min))) \(pad(f(p.max)))")
-            }
+            for zone in zones { lines.append(statsRow("\(zone.name) (\(zone.key))", zone.watts)) }
+            if let p = packageWatts { lines.append(statsRow("package total", p)) }
         }
         if let first = implausiblePowerIntervals.first {
             lines.append("               WARNING: \(implausiblePowerIntervals.count) intervals with an implausible RAPL reading "
@@ -139,10 +133,7 @@ public struct TraceSummary: Sendable {
         if hasSimHiddenWatts { lines.append("               sim_hidden_w present (simulator only, never a feature)") }
         lines.append("")
         lines.append("features       name                        mean       min       max")
-        for feature in features {
-            let label = feature.name.padded(to: 26)
-            lines.append("               \(label) \(pad(f(feature.stats.mean))) \(pad(f(feature.stats.min))) \(pad(f(feature.stats.max)))")
-        }
+        for feature in features { lines.append(statsRow(feature.name, feature.stats)) }
         lines.append("")
         if segments.isEmpty {
             lines.append("segments       none")
@@ -156,5 +147,11 @@ public struct TraceSummary: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, 9 - s.count)) + s }
+    private static func fixed(_ x: Double, _ digits: Int = 2) -> String { String(cFormat: "%.\(digits)f", x) }
+
+    /// One row of the power and feature tables: the label in 26 columns, then mean, min and max in 9 each.
+    private func statsRow(_ label: String, _ s: Stats) -> String {
+        func pad(_ s: String) -> String { String(repeating: " ", count: Swift.max(0, 9 - s.count)) + s }
+        return "               \(label.padded(to: 26)) \(pad(Self.fixed(s.mean))) \(pad(Self.fixed(s.min))) \(pad(Self.fixed(s.max)))"
+    }
 }

@@ -10,42 +10,20 @@ import argparse
 import json
 import time
 
+import os
+import sys
+
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from v41_torch import Model  # noqa: E402
 
 F, L = 4, 25
 
 
 def build(dropout=0.3):
-    class Encoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.cnn = nn.Sequential(nn.Conv1d(F, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU(),
-                                     nn.Conv1d(32, 64, 5, padding=2), nn.BatchNorm1d(64), nn.ReLU(), nn.MaxPool1d(2))
-            self.mlp = nn.Sequential(nn.Linear(64 * (L // 2), 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 64))
-
-        def forward(self, x):
-            return self.mlp(self.cnn(x.view(x.shape[0], F, L)).flatten(1))
-
-    class PowerHead(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.network = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 64),
-                                         nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 1))
-
-        def forward(self, z):
-            return self.network(z).squeeze(-1)
-
-    class Model(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = Encoder()
-            self.power_head = PowerHead()
-
-        def forward(self, x):
-            return self.power_head(self.encoder(x))
-
-    return Model()
+    return Model(F, L, dropout=dropout)
 
 
 def main():

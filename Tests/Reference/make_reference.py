@@ -23,56 +23,17 @@ Usage: python3 Tests/Reference/make_reference.py
 """
 import json
 import os
+import sys
 
 import torch
 from torch import nn
 from safetensors.torch import save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from v41_torch import Model  # noqa: E402
+
 F, L, CHANNELS, K, POOL, LATENT, HEAD, DROPOUT = 4, 13, [16, 32], 5, 2, 32, [64, 32], 0.0
 BATCH, LR, WD = 8, 5e-4, 3e-4
-
-
-class Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        layers, c_in = [], F
-        for c in CHANNELS:
-            layers += [nn.Conv1d(c_in, c, K, padding=K // 2), nn.BatchNorm1d(c), nn.ReLU()]
-            c_in = c
-        layers.append(nn.MaxPool1d(POOL))
-        self.cnn = nn.Sequential(*layers)
-        flat = c_in * (L // POOL)
-        self.mlp = nn.Sequential(nn.Linear(flat, 128), nn.ReLU(), nn.Dropout(DROPOUT), nn.Linear(128, LATENT))
-
-    def forward(self, x):
-        # The window vector is feature-major: [batch, F*L] -> [batch, F, L] (channels = features).
-        h = self.cnn(x.view(x.shape[0], F, L))
-        return self.mlp(h.flatten(1))
-
-
-class PowerHead(nn.Module):
-    def __init__(self):
-        super().__init__()
-        layers, n_in = [], LATENT
-        for w in HEAD:
-            layers += [nn.Linear(n_in, w), nn.ReLU(), nn.Dropout(DROPOUT)]
-            n_in = w
-        layers.append(nn.Linear(n_in, 1))
-        self.network = nn.Sequential(*layers)
-
-    def forward(self, z):
-        return self.network(z).squeeze(-1)
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.encoder = Encoder()
-        self.power_head = PowerHead()
-
-    def forward(self, x):
-        z = self.encoder(x)
-        return self.power_head(z), z
 
 
 def state(model, prefix):
@@ -82,7 +43,7 @@ def state(model, prefix):
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    model = Model()
+    model = Model(F, L, CHANNELS, K, POOL, LATENT, HEAD, DROPOUT)
     model.train()
     x = torch.rand(BATCH, F * L)
     target = 20 + 60 * x.view(BATCH, F, L)[:, 0, :3].mean(dim=1) + torch.randn(BATCH)
@@ -93,7 +54,7 @@ def main():
     losses = []
     for step in range(10):
         opt.zero_grad()
-        out, z = model(x)
+        out, z = model.forward_with_latent(x)
         loss = nn.functional.mse_loss(out, target)
         if step == 0:
             tensors["output"] = out.detach().clone()
@@ -113,7 +74,7 @@ def main():
     tensors["losses"] = torch.tensor(losses, dtype=torch.float32)
     model.eval()
     with torch.no_grad():
-        tensors["eval_output"] = model(x)[0].clone()
+        tensors["eval_output"] = model(x).clone()
 
     architecture = {"kind": "cnn1d", "num_features": F, "sequence_length": L, "cnn_channels": CHANNELS,
                     "cnn_kernel_size": K, "pool_size": POOL, "use_batch_norm": True, "latent_dim": LATENT,

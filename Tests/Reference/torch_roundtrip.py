@@ -19,44 +19,8 @@ import torch
 import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
-
-class Encoder(nn.Module):
-    def __init__(self, features, length, channels=(32, 64), kernel=5, pool=2, latent=64):
-        super().__init__()
-        layers, cin = [], features
-        for c in channels:
-            layers += [nn.Conv1d(cin, c, kernel, padding=kernel // 2), nn.BatchNorm1d(c), nn.ReLU()]
-            cin = c
-        layers.append(nn.MaxPool1d(pool))
-        self.cnn = nn.Sequential(*layers)
-        self.mlp = nn.Sequential(nn.Linear(cin * (length // pool), 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, latent))
-
-    def forward(self, x):
-        return self.mlp(self.cnn(x).flatten(1))
-
-
-class PowerHead(nn.Module):
-    def __init__(self, latent=64, layers=(128, 64)):
-        super().__init__()
-        mods, cin = [], latent
-        for w in layers:
-            mods += [nn.Linear(cin, w), nn.ReLU(), nn.Dropout(0.3)]
-            cin = w
-        mods.append(nn.Linear(cin, 1))
-        self.network = nn.Sequential(*mods)
-
-    def forward(self, z):
-        return self.network(z)
-
-
-class DecodeRaplV41(nn.Module):
-    def __init__(self, features=4, length=25):
-        super().__init__()
-        self.encoder = Encoder(features, length)
-        self.power_head = PowerHead()
-
-    def forward(self, x):  # x: [batch, features, length]
-        return self.power_head(self.encoder(x)).squeeze(-1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from v41_torch import Model  # noqa: E402
 
 
 def main():
@@ -67,7 +31,7 @@ def main():
     torch.manual_seed(0)
     d, F = 25, 4
     work = tempfile.mkdtemp(prefix="vrapl-torch-")
-    model = DecodeRaplV41(F, d)
+    model = Model(F, d)
     if args.model:
         state = load_file(args.model)
         meta = json.loads(json.dumps(__import__("safetensors").safe_open(args.model, "pt").metadata()))
@@ -95,7 +59,7 @@ def main():
             "provenance": json.dumps({"converted_from": "torch_roundtrip.py random DecodeRaplV41"}),
         }
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path, metadata=meta)
-        reloaded = DecodeRaplV41(F, d)
+        reloaded = Model(F, d)
         reloaded.load_state_dict(load_file(path), strict=True)
         print(f"saved {path}; load_state_dict(strict=True) of it: ok ({len(model.state_dict())} tensors)")
     model.eval()

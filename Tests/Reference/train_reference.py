@@ -17,12 +17,14 @@ the config's schedule: AdamW(lr 5e-4, weight decay 3e-4), batch 256, L1 loss, Re
       scores it on this script's validation and test windows: equal to vrapl's own figures only if
       features, windows, split and scaling agree.
 """
-import VraplCore
-import argparse, json, time
+import argparse, json, os, sys, time
 import h5py
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from v41_torch import Model  # noqa: E402
 
 D, TAU, SKIP, SEED, BATCH = 25, 1, 100, 42, 256
 MASK = (1 << 64) - 1
@@ -116,37 +118,6 @@ def load(path):
     return Xs, y, tr, va, te
 
 
-class Encoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.cnn = nn.Sequential(nn.Conv1d(4, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU(),
-                                 nn.Conv1d(32, 64, 5, padding=2), nn.BatchNorm1d(64), nn.ReLU(), nn.MaxPool1d(2))
-        self.mlp = nn.Sequential(nn.Linear(64 * 12, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 64))
-
-    def forward(self, x):
-        return self.mlp(self.cnn(x.view(x.shape[0], 4, D)).flatten(1))
-
-
-class PowerHead(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.network = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 64), nn.ReLU(),
-                                     nn.Dropout(0.3), nn.Linear(64, 1))
-
-    def forward(self, z):
-        return self.network(z).squeeze(-1)
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.encoder = Encoder()
-        self.power_head = PowerHead()
-
-    def forward(self, x):
-        return self.power_head(self.encoder(x))
-
-
 @torch.no_grad()
 def score(model, X, y):
     model.eval()
@@ -174,7 +145,7 @@ def main():
     vX, vY, tX, tY = X[va], Y[va], X[te], Y[te]
     if a.check_model:
         from safetensors.torch import load_file
-        model = Model()
+        model = Model(length=D)
         sd = load_file(a.check_model)
         model.load_state_dict(sd, strict=True)
         vm, vr = score(model, vX, vY)
@@ -182,7 +153,7 @@ def main():
         print(json.dumps({"validation_mae": vm, "validation_r2": vr, "test_mae": tm, "test_r2": trr}))
         return
     torch.manual_seed(SEED)
-    model = Model()
+    model = Model(length=D)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=3e-4)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=5, min_lr=1e-5)
     loss_fn = nn.L1Loss()
