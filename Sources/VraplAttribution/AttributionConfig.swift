@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplConfigFile
 import Yams
 
 /// One workload: a name and the cgroups (relative to `--cgroupfs`) whose usage is summed for it.
@@ -16,7 +17,7 @@ public struct WorkloadSpec: Sendable, Equatable, Codable {
         self.name = name; self.cgroups = cgroups; self.gpus = gpus; self.memoryGB = memoryGB
     }
 
-    enum CodingKeys: String, CodingKey { case name, cgroups, cgroup, gpus, memoryGB = "memory_gb" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, cgroups, cgroup, gpus, memoryGB = "memory_gb" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -46,7 +47,7 @@ public struct DiscoverSpec: Sendable, Equatable, Codable {
     public init(parent: String, pattern: String? = nil, stripSuffix: Bool? = true) {
         self.parent = parent; self.pattern = pattern; self.stripSuffix = stripSuffix
     }
-    enum CodingKeys: String, CodingKey { case parent, pattern, stripSuffix = "strip_suffix" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case parent, pattern, stripSuffix = "strip_suffix" }
 }
 
 /// How the idle power of a GPU is charged.
@@ -77,7 +78,7 @@ public struct BaselineSpec: Sendable, Equatable, Codable {
     public init(cpuW: Double = 0, gpuW: [Double] = [], wallW: Double? = nil) {
         self.cpuW = cpuW; self.gpuW = gpuW; self.wallW = wallW
     }
-    enum CodingKeys: String, CodingKey { case cpuW = "cpu_w", gpuW = "gpu_w", wallW = "wall_w" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case cpuW = "cpu_w", gpuW = "gpu_w", wallW = "wall_w" }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpuW = try c.decodeIfPresent(Double.self, forKey: .cpuW) ?? 0
@@ -92,7 +93,7 @@ public struct TrimSpec: Sendable, Equatable, Codable {
     public var startS: Double
     public var endS: Double
     public init(startS: Double = 15, endS: Double = 5) { self.startS = startS; self.endS = endS }
-    enum CodingKeys: String, CodingKey { case startS = "start_s", endS = "end_s" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case startS = "start_s", endS = "end_s" }
 }
 
 /// A simulated CPU power source for tests and demos (never labelled as measured).
@@ -100,7 +101,7 @@ public struct SimulatedCPUSpec: Sendable, Equatable, Codable {
     public var idleW: Double
     public var maxW: Double
     public init(idleW: Double = 10, maxW: Double = 40) { self.idleW = idleW; self.maxW = maxW }
-    enum CodingKeys: String, CodingKey { case idleW = "idle_w", maxW = "max_w" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case idleW = "idle_w", maxW = "max_w" }
 }
 
 /// An attribution setup, read from `configs/attribution/*.yaml`.
@@ -127,26 +128,27 @@ public struct AttributionConfig: Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, workloads, discover, memory, storage, baseline, policy, trim
         case intervalS = "interval_s", gpuCount = "gpu_count", simulatedCPU = "simulated_cpu"
     }
     struct MemorySection: Codable {
         var wattsPerGB: Double?; var totalGB: Double?
-        enum CodingKeys: String, CodingKey { case wattsPerGB = "watts_per_gb", totalGB = "total_gb" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case wattsPerGB = "watts_per_gb", totalGB = "total_gb" }
     }
     struct StorageSection: Codable {
         var joulesPerByte: Double?
-        enum CodingKeys: String, CodingKey { case joulesPerByte = "joules_per_byte" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case joulesPerByte = "joules_per_byte" }
     }
     struct PolicySection: Codable {
         var gpuIdle: GPUIdlePolicy?; var cpuShare: CPUShareReference?
-        enum CodingKeys: String, CodingKey { case gpuIdle = "gpu_idle", cpuShare = "cpu_share" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case gpuIdle = "gpu_idle", cpuShare = "cpu_share" }
     }
 
     /// Parses YAML text; `source` names the file in errors.
     public static func parse(yaml: String, source: String) throws -> AttributionConfig {
         do {
+            try checkKeys(YAMLMapping.parse(yaml, what: "an attribution config"))
             return try YAMLDecoder().decode(AttributionConfigFile.self, from: yaml).config.validated()
         } catch let error as VraplError {
             throw VraplError("attribution config \(source): \(error.message)")
@@ -154,6 +156,24 @@ public struct AttributionConfig: Sendable, Equatable {
             throw VraplError("attribution config \(source): \(describe(error))")
         } catch {
             throw VraplError("attribution config \(source): \(error)")
+        }
+    }
+
+    /// The Codable decoding ignores keys it does not know; a typo must be an error naming the key, so
+    /// every mapping is checked against the keys its type decodes (its `CodingKeys`).
+    static func checkKeys(_ root: YAMLMapping) throws {
+        func names<K: CodingKey & CaseIterable>(_: K.Type) -> [String] { K.allCases.map(\.stringValue) }
+        try root.rejectUnknown(names(CodingKeys.self))
+        let sections: [(String, [String])] = [
+            ("discover", names(DiscoverSpec.CodingKeys.self)), ("memory", names(MemorySection.CodingKeys.self)),
+            ("storage", names(StorageSection.CodingKeys.self)), ("baseline", names(BaselineSpec.CodingKeys.self)),
+            ("policy", names(PolicySection.CodingKeys.self)), ("trim", names(TrimSpec.CodingKeys.self)),
+            ("simulated_cpu", names(SimulatedCPUSpec.CodingKeys.self)),
+        ]
+        for (key, known) in sections { try root.mapping(key)?.rejectUnknown(known) }
+        for (i, item) in (try root.list("workloads") ?? []).enumerated() {
+            guard let w = item as? [String: Any] else { continue }
+            try YAMLMapping(w, path: "workloads[\(i)]").rejectUnknown(names(WorkloadSpec.CodingKeys.self))
         }
     }
 

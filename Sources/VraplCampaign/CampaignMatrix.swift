@@ -1,6 +1,6 @@
 import Foundation
 import VraplCore
-import Yams
+import VraplConfigFile
 
 /// A campaign matrix (configs/campaigns/*.yaml): which stress-ng stressors run, at which worker
 /// levels (fractions of the core count), combined how, for how long. `vrapl campaign` runs it on a
@@ -68,68 +68,54 @@ public struct CampaignMatrix: Sendable, Equatable {
 
     /// Parses matrix YAML (see configs/campaigns/*.yaml for the keys).
     public static func parse(yaml text: String, defaultName: String = "matrix") throws -> CampaignMatrix {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw VraplError("invalid YAML: \(error)") }
-        guard let map = root as? [String: Any] else { throw VraplError("a campaign matrix must be a YAML mapping") }
-        let known: Set<String> = ["name", "description", "stressors", "levels", "levels_per_stressor", "combine", "idle",
-                                  "repeats", "duration", "cooldown", "stress_ng_options", "synthetic", "tenancy"]
-        if let unknown = map.keys.first(where: { !known.contains($0) }) {
-            throw VraplError("unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        guard let stressors = map["stressors"] as? [String], !stressors.isEmpty else {
+        let map = try YAMLMapping.parse(text, what: "a campaign matrix")
+        try map.rejectUnknown(["combine", "cooldown", "description", "duration", "idle", "levels", "levels_per_stressor", "name",
+                               "repeats", "stress_ng_options", "stressors", "synthetic", "tenancy"])
+        guard let stressors = try? map.strings("stressors"), !stressors.isEmpty else {
             throw VraplError("'stressors' must be a non-empty list of stress-ng stressor names")
         }
         if Set(stressors).count != stressors.count { throw VraplError("'stressors' lists a stressor twice") }
-        let defaultLevels = try doubles(map["levels"], key: "levels") ?? [1.0]
+        let defaultLevels = try map.doubles("levels") ?? [1.0]
         var levels: [String: [Double]] = [:]
-        let perStressor = map["levels_per_stressor"] as? [String: Any] ?? [:]
+        let perStressor = try map.mapping("levels_per_stressor") ?? YAMLMapping([:], path: "levels_per_stressor")
         if let bad = perStressor.keys.first(where: { !stressors.contains($0) }) {
             throw VraplError("levels_per_stressor names '\(bad)', which is not in 'stressors'")
         }
         for s in stressors {
-            let l = try doubles(perStressor[s], key: "levels_per_stressor.\(s)") ?? defaultLevels
+            let l = try perStressor.doubles(s) ?? defaultLevels
             if l.isEmpty || l.contains(where: { $0 <= 0 || $0 > 8 }) {
                 throw VraplError("levels for \(s) must be fractions of the core count in (0, 8]: \(l)")
             }
             levels[s] = l
         }
-        let duration = try durationValue(map["duration"], key: "duration") ?? 60
-        let cooldown = try durationValue(map["cooldown"], key: "cooldown") ?? 0
+        let duration = try map.duration("duration") ?? 60
+        let cooldown = try map.duration("cooldown") ?? 0
         if duration <= 0 { throw VraplError("'duration' must be positive") }
-        var m = CampaignMatrix(name: map["name"] as? String ?? defaultName, stressors: stressors, levels: levels,
+        var m = CampaignMatrix(name: try map.string("name") ?? defaultName, stressors: stressors, levels: levels,
                                duration: duration, cooldown: cooldown)
-        m.description = map["description"] as? String ?? ""
-        if let c = map["combine"] {
-            guard let cs = c as? String, let combine = Combine(rawValue: cs) else {
-                throw VraplError("'combine' must be 'single' or 'cartesian'")
-            }
+        m.description = try map.string("description") ?? ""
+        if let cs = try map.string("combine") {
+            guard let combine = Combine(rawValue: cs) else { throw VraplError("'combine' must be 'single' or 'cartesian'") }
             m.combine = combine
         }
-        if let idle = map["idle"] {
-            guard let b = idle as? Bool else { throw VraplError("'idle' must be true or false") }
-            m.includeIdle = b
+        if let b = try map.bool("idle") { m.includeIdle = b }
+        if let r = try map.int("repeats") {
+            guard r >= 1 else { throw VraplError("'repeats' must be a positive integer") }
+            m.repeats = r
         }
-        if let r = map["repeats"] {
-            guard let ri = r as? Int, ri >= 1 else { throw VraplError("'repeats' must be a positive integer") }
-            m.repeats = ri
+        if let o = try map.mapping("stress_ng_options") {
+            for k in o.keys { m.extraArguments[k] = try o.strings(k) ?? [] }
         }
-        if let opts = map["stress_ng_options"] {
-            guard let o = opts as? [String: Any] else { throw VraplError("'stress_ng_options' must map stressor → list of arguments") }
-            for (k, v) in o {
-                guard let list = v as? [Any] else { throw VraplError("stress_ng_options.\(k) must be a list") }
-                m.extraArguments[k] = list.map { "\($0)" }
-            }
+        if let syn = try map.mapping("synthetic") {
+            try syn.rejectUnknown(["bursts", "burst_duration", "idle_before_burst", "idle_duration", "idle_segments", "shuffle"])
+            if let v = try syn.int("idle_segments") { m.synthetic.idleSegments = max(0, v) }
+            if let v = try syn.duration("idle_duration") { m.synthetic.idleDuration = v }
+            if let v = try syn.int("bursts") { m.synthetic.burstCount = max(0, v) }
+            if let r = try durationRange(syn, "burst_duration") { m.synthetic.burstDuration = r }
+            if let r = try durationRange(syn, "idle_before_burst") { m.synthetic.idleBeforeBurst = r }
+            if let v = try syn.bool("shuffle") { m.synthetic.shuffle = v }
         }
-        if let syn = map["synthetic"] {
-            guard let s = syn as? [String: Any] else { throw VraplError("'synthetic' must be a mapping") }
-            if let v = s["idle_segments"] as? Int { m.synthetic.idleSegments = max(0, v) }
-            if let v = try durationValue(s["idle_duration"], key: "synthetic.idle_duration") { m.synthetic.idleDuration = v }
-            if let v = s["bursts"] as? Int { m.synthetic.burstCount = max(0, v) }
-            if let r = try durationRange(s["burst_duration"], key: "synthetic.burst_duration") { m.synthetic.burstDuration = r }
-            if let r = try durationRange(s["idle_before_burst"], key: "synthetic.idle_before_burst") { m.synthetic.idleBeforeBurst = r }
-            if let v = s["shuffle"] as? Bool { m.synthetic.shuffle = v }
-        }
-        if let t = map["tenancy"] {
+        if let t = try map.mapping("tenancy") {
             m.tenancy = try Tenancy.parse(t, stressors: stressors)
         }
         return m
@@ -188,29 +174,13 @@ public struct CampaignMatrix: Sendable, Equatable {
         combinations(coreCount: coreCount).reduce(0) { $0 + $1.duration + $1.cooldown }
     }
 
-    private static func doubles(_ v: Any?, key: String) throws -> [Double]? {
-        guard let v else { return nil }
-        guard let list = v as? [Any] else { throw VraplError("'\(key)' must be a list of numbers") }
-        return try list.map { item in
-            if let d = item as? Double { return d }
-            if let i = item as? Int { return Double(i) }
-            throw VraplError("'\(key)' must be a list of numbers, found '\(item)'")
-        }
-    }
-
-    private static func durationValue(_ v: Any?, key: String) throws -> Double? {
-        guard let v else { return nil }
-        if let d = v as? Double { return d }
-        if let i = v as? Int { return Double(i) }
-        if let s = v as? String { return try DurationText.parse(s, what: key) }
-        throw VraplError("'\(key)' must be a duration such as 45s")
-    }
-
-    private static func durationRange(_ v: Any?, key: String) throws -> ClosedRange<Double>? {
-        guard let v else { return nil }
-        guard let list = v as? [Any], list.count == 2,
-              let a = try durationValue(list[0], key: key), let b = try durationValue(list[1], key: key), a <= b else {
-            throw VraplError("'\(key)' must be [min, max] durations")
+    /// `[min, max]` durations (numbers are seconds, text like `2s`).
+    private static func durationRange(_ map: YAMLMapping, _ key: String) throws -> ClosedRange<Double>? {
+        guard let list = try map.list(key) else { return nil }
+        guard list.count == 2 else { throw VraplError("'\(map.fullKey(key))' must be [min, max] durations") }
+        let pair = YAMLMapping(["min": list[0], "max": list[1]], path: map.fullKey(key))
+        guard let a = try pair.duration("min"), let b = try pair.duration("max"), a <= b else {
+            throw VraplError("'\(map.fullKey(key))' must be [min, max] durations")
         }
         return a...b
     }
@@ -247,26 +217,24 @@ public struct Tenancy: Sendable, Equatable {
         }
     }
 
-    static func parse(_ value: Any, stressors: [String]) throws -> Tenancy {
-        guard let map = value as? [String: Any] else { throw VraplError("'tenancy' must be a mapping") }
-        let known: Set<String> = ["vcpus", "cpus", "neighbour_load", "neighbour_stressors", "rule"]
-        if let unknown = map.keys.first(where: { !known.contains($0) }) {
-            throw VraplError("unknown key 'tenancy.\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
-        }
+    static func parse(_ map: YAMLMapping, stressors: [String]) throws -> Tenancy {
+        try map.rejectUnknown(["cpus", "neighbour_load", "neighbour_stressors", "rule", "vcpus"])
         var cpuSets: [[Int]]?
-        if let sets = map["cpus"] {
-            guard let texts = sets as? [Any], !texts.isEmpty else { throw VraplError("'tenancy.cpus' must be a non-empty list of cpulists such as \"0-1\"") }
+        if let texts = try? map.strings("cpus") {
+            guard !texts.isEmpty else { throw VraplError("'tenancy.cpus' must be a non-empty list of cpulists such as \"0-1\"") }
             cpuSets = try texts.map { item in
-                guard let list = CPUList.parse("\(item)"), !list.isEmpty else { throw VraplError("'tenancy.cpus' entry '\(item)' is not a cpulist such as 0-1 or 0,2") }
+                guard let list = CPUList.parse(item), !list.isEmpty else { throw VraplError("'tenancy.cpus' entry '\(item)' is not a cpulist such as 0-1 or 0,2") }
                 return list
             }
-            if map["vcpus"] != nil { throw VraplError("give 'tenancy.vcpus' or 'tenancy.cpus', not both") }
+            if map.contains("vcpus") { throw VraplError("give 'tenancy.vcpus' or 'tenancy.cpus', not both") }
+        } else if map.contains("cpus") {
+            throw VraplError("'tenancy.cpus' must be a non-empty list of cpulists such as \"0-1\"")
         }
         let vcpus: [Int]
         if let cpuSets {
             vcpus = cpuSets.map(\.count)
         } else {
-            guard let list = map["vcpus"] as? [Any], !list.isEmpty else {
+            guard let list = try? map.list("vcpus"), !list.isEmpty else {
                 throw VraplError("'tenancy.vcpus' must be a non-empty list of vCPU counts (or give 'tenancy.cpus')")
             }
             vcpus = try list.map { item -> Int in
@@ -275,24 +243,21 @@ public struct Tenancy: Sendable, Equatable {
             }
         }
         var loads: [Double] = [0]
-        if let l = map["neighbour_load"] {
-            guard let items = l as? [Any], !items.isEmpty else { throw VraplError("'tenancy.neighbour_load' must be a non-empty list") }
-            loads = try items.map { item -> Double in
-                let v = (item as? Double) ?? (item as? Int).map(Double.init)
-                guard let v, v >= 0, v <= 1 else { throw VraplError("'tenancy.neighbour_load' values are busy fractions in [0, 1], found '\(item)'") }
-                return v
+        if map.contains("neighbour_load") {
+            guard let items = try? map.doubles("neighbour_load"), !items.isEmpty, items.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
+                throw VraplError("'tenancy.neighbour_load' values are busy fractions in [0, 1], found '\(map.values["neighbour_load"] ?? "")'")
             }
+            loads = items
         }
         var neighbours = stressors
-        if let n = map["neighbour_stressors"] {
-            guard let names = n as? [String], !names.isEmpty else { throw VraplError("'tenancy.neighbour_stressors' must be a list of stressor names") }
+        if map.contains("neighbour_stressors") {
+            guard let names = try? map.strings("neighbour_stressors"), !names.isEmpty else {
+                throw VraplError("'tenancy.neighbour_stressors' must be a list of stressor names")
+            }
             neighbours = names
         }
         var rule = ShareRule.idleByAllocation
-        if let r = map["rule"] {
-            guard let text = r as? String else { throw VraplError("'tenancy.rule' must be idle-by-allocation or active-only") }
-            rule = try ShareRule(parsing: text)
-        }
+        if let text = try map.string("rule") { rule = try ShareRule(parsing: text) }
         var t = Tenancy(vcpus: vcpus, neighbourLoads: loads, neighbourStressors: neighbours, rule: rule)
         t.cpuSets = cpuSets
         return t

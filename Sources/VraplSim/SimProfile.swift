@@ -1,6 +1,6 @@
 import Foundation
 import VraplCore
-import Yams
+import VraplConfigFile
 
 /// The hidden instruction classes whose mix sets the power of busy CPU time. No guest counter shows
 /// them: /proc/stat only says a thread was busy in user or system mode, not what it executed.
@@ -126,24 +126,28 @@ extension SimProfile {
 
     /// Parses profile YAML (keys as in configs/sim/xeon-silver-4210r.yaml).
     public static func parse(yaml text: String) throws -> SimProfile {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw VraplError("invalid YAML: \(error)") }
-        guard let m = root as? [String: Any] else { throw VraplError("a simulator profile must be a YAML mapping") }
-        let y = YAMLMap(m, path: "")
-        let hk = try y.map("housekeeping")
-        let bg = try y.map("background")
+        let y = try YAMLMapping.parse(text, what: "a simulator profile")
+        try y.rejectUnknown(["name", "cpu_model", "threads", "tdp_w", "idle_w", "idle_jitter_w", "turbo_kappa", "thermal_tau",
+                             "meter_noise_w", "intensity_jitter", "mix_jitter", "max_energy_range_uj", "class_w",
+                             "housekeeping", "background", "stressors", "published"])
+        let hk = try y.require(y.mapping("housekeeping"), "housekeeping")
+        try hk.rejectUnknown(["user", "system", "ctxt_hz", "intr_hz", "forks_hz", "pgfault_hz"])
+        let bg = try y.require(y.mapping("background"), "background")
+        try bg.rejectUnknown(["rate_hz", "threads", "samples", "mix"])
         var stressors: [String: StressorProfile] = [:]
-        let sm = try y.map("stressors")
-        for key in sm.keys.sorted() {
-            let s = try sm.map(key)
+        let sm = try y.require(y.mapping("stressors"), "stressors")
+        for key in sm.keys {
+            let s = try sm.require(sm.mapping(key), key)
+            try s.rejectUnknown(["family", "user", "system", "iowait", "softirq", "ctxt_hz", "intr_hz", "forks_hz", "pgfault_hz",
+                                 "pgmajfault_hz", "blocked", "startup", "mix"])
             let st = StressorProfile(
-                family: (try? s.string("family")) ?? key,
-                user: try s.number("user"), system: try s.number("system"), iowait: try s.number("iowait", default: 0),
-                softirq: try s.number("softirq", default: 0),
-                contextSwitchesHz: try s.number("ctxt_hz"), interruptsHz: try s.number("intr_hz"),
-                forksHz: try s.number("forks_hz", default: 0), pageFaultsHz: try s.number("pgfault_hz", default: 0),
-                majorFaultsHz: try s.number("pgmajfault_hz", default: 0),
-                blockedPerWorker: try s.number("blocked", default: 0), startup: try s.duration("startup"),
+                family: (try s.string("family")) ?? key,
+                user: try s.required("user"), system: try s.required("system"), iowait: (try s.double("iowait") ?? 0),
+                softirq: (try s.double("softirq") ?? 0),
+                contextSwitchesHz: try s.required("ctxt_hz"), interruptsHz: try s.required("intr_hz"),
+                forksHz: (try s.double("forks_hz") ?? 0), pageFaultsHz: (try s.double("pgfault_hz") ?? 0),
+                majorFaultsHz: (try s.double("pgmajfault_hz") ?? 0),
+                blockedPerWorker: (try s.double("blocked") ?? 0), startup: try s.require(s.duration("startup"), "startup"),
                 mix: try s.mix("mix"))
             if st.user + st.system + st.iowait + st.softirq > 1.0001 {
                 throw VraplError("stressors.\(key): user + system + iowait + softirq exceeds one CPU per worker")
@@ -151,34 +155,33 @@ extension SimProfile {
             stressors[key] = st
         }
         var published: [String: ClosedRange<Double>] = [:]
-        if let pm = try? y.map("published") {
+        if let pm = try y.mapping("published") {
             for key in pm.keys {
-                let r = try pm.numbers(key)
+                let r = try pm.require(pm.doubles(key), key)
                 guard r.count == 2, r[0] <= r[1] else { throw VraplError("published.\(key) must be [min, max]") }
                 published[key] = r[0]...r[1]
             }
         }
-        let threads = Int(try y.number("threads"))
+        let threads = Int(try y.required("threads"))
         guard threads >= 1 else { throw VraplError("threads must be ≥ 1") }
-        let bgThreads = try bg.numbers("threads"), bgSamples = try bg.numbers("samples")
+        let bgThreads = try bg.require(bg.doubles("threads"), "threads"), bgSamples = try bg.require(bg.doubles("samples"), "samples")
         guard bgThreads.count == 2, bgSamples.count == 2, bgThreads[0] <= bgThreads[1], bgSamples[0] <= bgSamples[1], bgSamples[0] >= 1 else {
             throw VraplError("background.threads and background.samples must be [min, max]")
         }
         var p = SimProfile(
-            name: try y.string("name"), cpuModel: (try? y.string("cpu_model")) ?? "simulated",
-            threads: threads, idleWatts: try y.number("idle_w"), idleJitterWatts: try y.number("idle_jitter_w"),
-            turboKappa: try y.number("turbo_kappa"), thermalTau: try y.duration("thermal_tau"),
-            meterNoiseWatts: try y.number("meter_noise_w"), intensityJitter: try y.number("intensity_jitter"),
-            mixJitter: try y.number("mix_jitter"), maxEnergyRangeUj: UInt64(try y.number("max_energy_range_uj")),
+            name: try y.require(y.string("name"), "name"), cpuModel: (try y.string("cpu_model")) ?? "simulated",
+            threads: threads, idleWatts: try y.required("idle_w"), idleJitterWatts: try y.required("idle_jitter_w"),
+            turboKappa: try y.required("turbo_kappa"), thermalTau: try y.require(y.duration("thermal_tau"), "thermal_tau"),
+            meterNoiseWatts: try y.required("meter_noise_w"), intensityJitter: try y.required("intensity_jitter"),
+            mixJitter: try y.required("mix_jitter"), maxEnergyRangeUj: UInt64(try y.required("max_energy_range_uj")),
             classWatts: try y.mix("class_w", normalised: false),
-            housekeepingUser: try hk.number("user"), housekeepingSystem: try hk.number("system"),
-            housekeepingContextSwitchesHz: try hk.number("ctxt_hz"), housekeepingInterruptsHz: try hk.number("intr_hz"),
-            housekeepingForksHz: try hk.number("forks_hz"), housekeepingPageFaultsHz: try hk.number("pgfault_hz"),
-            backgroundRateHz: try bg.number("rate_hz"), backgroundThreads: bgThreads[0]...bgThreads[1],
+            housekeepingUser: try hk.required("user"), housekeepingSystem: try hk.required("system"),
+            housekeepingContextSwitchesHz: try hk.required("ctxt_hz"), housekeepingInterruptsHz: try hk.required("intr_hz"),
+            housekeepingForksHz: try hk.required("forks_hz"), housekeepingPageFaultsHz: try hk.required("pgfault_hz"),
+            backgroundRateHz: try bg.required("rate_hz"), backgroundThreads: bgThreads[0]...bgThreads[1],
             backgroundSamples: Int(bgSamples[0])...Int(bgSamples[1]), backgroundMix: try bg.mix("mix"),
             stressors: stressors, published: published)
-        if y.m["tdp_w"] != nil {
-            let tdp = try y.number("tdp_w")
+        if let tdp = try y.double("tdp_w") {
             guard tdp.isFinite, tdp > 0 else { throw VraplError("tdp_w must be a positive power in W") }
             p.tdpWatts = tdp
         }
@@ -190,63 +193,25 @@ extension SimProfile {
     }
 }
 
-/// Minimal typed access to a YAML mapping with error messages naming the key path.
-struct YAMLMap {
-    let m: [String: Any]
-    let path: String
-    init(_ m: [String: Any], path: String) { self.m = m; self.path = path }
-    var keys: [String] { Array(m.keys) }
-    private func full(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+/// The profile's own look-ups on a YAML mapping: a required number, and an instruction-class mix.
+extension YAMLMapping {
+    func required(_ key: String) throws -> Double { try require(double(key), key) }
 
-    func map(_ k: String) throws -> YAMLMap {
-        guard let v = m[k] as? [String: Any] else { throw VraplError("missing or invalid mapping '\(full(k))'") }
-        return YAMLMap(v, path: full(k))
-    }
-    func string(_ k: String) throws -> String {
-        guard let v = m[k] else { throw VraplError("missing key '\(full(k))'") }
-        return "\(v)"
-    }
-    static func asDouble(_ v: Any) -> Double? {
-        if let d = v as? Double { return d }
-        if let i = v as? Int { return Double(i) }
-        if let s = v as? String { return Double(s) }
-        return nil
-    }
-    func number(_ k: String, default d: Double? = nil) throws -> Double {
-        guard let v = m[k] else {
-            if let d { return d }
-            throw VraplError("missing key '\(full(k))'")
-        }
-        guard let x = YAMLMap.asDouble(v), x.isFinite else { throw VraplError("'\(full(k))' must be a number, found '\(v)'") }
-        return x
-    }
-    func numbers(_ k: String) throws -> [Double] {
-        guard let list = m[k] as? [Any] else { throw VraplError("'\(full(k))' must be a list of numbers") }
-        return try list.map { item in
-            guard let x = YAMLMap.asDouble(item) else { throw VraplError("'\(full(k))' must be a list of numbers, found '\(item)'") }
-            return x
-        }
-    }
-    func duration(_ k: String) throws -> Double {
-        guard let v = m[k] else { throw VraplError("missing key '\(full(k))'") }
-        if let x = YAMLMap.asDouble(v) { return x }
-        return try DurationText.parse("\(v)", what: full(k))
-    }
     /// A class → weight mapping; `normalised` checks that the weights sum to 1.
-    func mix(_ k: String, normalised: Bool = true) throws -> [InstructionClass: Double] {
-        let mm = try map(k)
+    func mix(_ key: String, normalised: Bool = true) throws -> [InstructionClass: Double] {
+        let mm = try require(mapping(key), key)
         var out: [InstructionClass: Double] = [:]
-        for key in mm.keys {
-            guard let c = InstructionClass(rawValue: key) else {
-                throw VraplError("'\(full(k)).\(key)' is not an instruction class (\(InstructionClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+        for k in mm.keys {
+            guard let c = InstructionClass(rawValue: k) else {
+                throw VraplError("'\(mm.fullKey(k))' is not an instruction class (\(InstructionClass.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            let w = try mm.number(key)
-            guard w >= 0 else { throw VraplError("'\(full(k)).\(key)' must be ≥ 0") }
+            let w = try mm.required(k)
+            guard w >= 0 else { throw VraplError("'\(mm.fullKey(k))' must be ≥ 0") }
             out[c] = w
         }
         if normalised {
             let s = out.values.reduce(0, +)
-            guard abs(s - 1) < 1e-6 else { throw VraplError("'\(full(k))' weights must sum to 1 (they sum to \(s))") }
+            guard abs(s - 1) < 1e-6 else { throw VraplError("'\(fullKey(key))' weights must sum to 1 (they sum to \(s))") }
         }
         return out
     }

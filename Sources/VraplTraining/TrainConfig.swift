@@ -3,7 +3,7 @@ import VraplCore
 import VraplModel
 import VraplDataset
 import VraplNN
-import Yams
+import VraplConfigFile
 
 /// A training configuration (YAML under configs/), mirroring DECODE-RAPL's config files:
 /// `model` (architecture hyper-parameters, snake_case as in the model metadata), `features`,
@@ -75,91 +75,83 @@ public struct TrainConfig: Equatable, Sendable {
 
     /// Loads a YAML config; errors name the file and the key.
     public static func load(path: String) throws -> TrainConfig {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw VraplError("cannot read config \(path): \(error.localizedDescription)")
-        }
+        let text = try YAMLMapping.readText(path: path, what: "config")
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try parse(yaml: text, name: name, source: path)
     }
 
     public static func parse(yaml text: String, name: String = "config", source: String = "config") throws -> TrainConfig {
-        let root: [String: Any]
-        do {
-            guard let loaded = try Yams.load(yaml: text) as? [String: Any] else {
-                throw VraplError("\(source): the config is not a YAML mapping")
-            }
-            root = loaded
-        } catch let e as VraplError { throw e } catch {
-            throw VraplError("\(source): invalid YAML: \(error)")
+        do { return try parse(YAMLMapping.parse(text, what: "the config"), name: name, source: source) } catch let e as VraplError {
+            throw e.message.hasPrefix(source + ": ") ? e : VraplError("\(source): \(e.message)")
         }
+    }
+
+    static func parse(_ root: YAMLMapping, name: String, source: String) throws -> TrainConfig {
         var c = TrainConfig.default
         c.name = name
-        let r = YAMLReader(source: source)
         // A typo must not silently fall back to a default: every mapping lists the keys it knows.
-        try r.rejectUnknown(root, ["version", "model", "features", "busy_source", "embedding", "data", "split", "training", "seed"])
-        try r.rejectUnknown(try r.map(root, "model") ?? [:], ["kind", "cnn_channels", "cnn_kernel_size", "pool_size", "use_batch_norm",
-                                                              "encoder_layers", "latent_dim", "power_head_layers", "dropout"], path: "model")
-        try r.rejectUnknown(try r.map(root, "embedding") ?? [:], ["d", "tau", "sample_interval_ms"], path: "embedding")
-        try r.rejectUnknown(try r.map(root, "data") ?? [:], ["skip_samples", "cross_segments", "max_samples"], path: "data")
-        try r.rejectUnknown(try r.map(root, "split") ?? [:], ["kind", "seed", "validation_fraction", "test_fraction", "holdout_family"], path: "split")
-        let training = try r.map(root, "training") ?? [:]
-        try r.rejectUnknown(training, ["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler", "interval_level"],
-                            path: "training")
-        try r.rejectUnknown(try r.map(training, "scheduler", path: "training") ?? [:], ["type", "factor", "patience", "min_lr"], path: "training.scheduler")
-        c.version = try r.string(root, "version") ?? c.version
-        let model = try r.map(root, "model") ?? [:]
-        let kindText = try r.string(model, "kind", path: "model") ?? (c.version == "v3" ? "mlp" : "cnn1d")
+        try root.rejectUnknown(["version", "model", "features", "busy_source", "embedding", "data", "split", "training", "seed"])
+        let model = try root.mapping("model") ?? YAMLMapping([:], path: "model")
+        try model.rejectUnknown(["kind", "cnn_channels", "cnn_kernel_size", "pool_size", "use_batch_norm",
+                                 "encoder_layers", "latent_dim", "power_head_layers", "dropout"])
+        let emb = try root.mapping("embedding") ?? YAMLMapping([:], path: "embedding")
+        try emb.rejectUnknown(["d", "tau", "sample_interval_ms"])
+        let data = try root.mapping("data") ?? YAMLMapping([:], path: "data")
+        try data.rejectUnknown(["skip_samples", "cross_segments", "max_samples"])
+        let split = try root.mapping("split") ?? YAMLMapping([:], path: "split")
+        try split.rejectUnknown(["kind", "seed", "validation_fraction", "test_fraction", "holdout_family"])
+        let t = try root.mapping("training") ?? YAMLMapping([:], path: "training")
+        try t.rejectUnknown(["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler", "interval_level"])
+        let sched = try t.mapping("scheduler") ?? YAMLMapping([:], path: "training.scheduler")
+        try sched.rejectUnknown(["type", "factor", "patience", "min_lr"])
+
+        c.version = try root.string("version") ?? c.version
+        let kindText = try model.string("kind") ?? (c.version == "v3" ? "mlp" : "cnn1d")
         guard let kind = Architecture.Kind(rawValue: kindText) else {
             throw VraplError("\(source): model.kind '\(kindText)' is not cnn1d or mlp")
         }
         c.architectureKind = kind
-        c.cnnChannels = try r.ints(model, "cnn_channels", path: "model") ?? c.cnnChannels
-        c.cnnKernelSize = try r.int(model, "cnn_kernel_size", path: "model") ?? c.cnnKernelSize
-        c.poolSize = try r.int(model, "pool_size", path: "model") ?? c.poolSize
-        c.useBatchNorm = try r.bool(model, "use_batch_norm", path: "model") ?? c.useBatchNorm
-        c.encoderLayers = try r.ints(model, "encoder_layers", path: "model") ?? c.encoderLayers
-        c.latentDim = try r.int(model, "latent_dim", path: "model") ?? c.latentDim
-        c.powerHeadLayers = try r.ints(model, "power_head_layers", path: "model") ?? c.powerHeadLayers
-        c.dropout = try r.double(model, "dropout", path: "model") ?? c.dropout
-        if let f = try r.string(root, "features") { c.featureSet = try FeatureSet(named: f) }
-        if let b = try r.string(root, "busy_source") {
+        c.cnnChannels = try model.ints("cnn_channels") ?? c.cnnChannels
+        c.cnnKernelSize = try model.int("cnn_kernel_size") ?? c.cnnKernelSize
+        c.poolSize = try model.int("pool_size") ?? c.poolSize
+        c.useBatchNorm = try model.bool("use_batch_norm") ?? c.useBatchNorm
+        c.encoderLayers = try model.ints("encoder_layers") ?? c.encoderLayers
+        c.latentDim = try model.int("latent_dim") ?? c.latentDim
+        c.powerHeadLayers = try model.ints("power_head_layers") ?? c.powerHeadLayers
+        c.dropout = try model.double("dropout") ?? c.dropout
+        if let f = try root.string("features") { c.featureSet = try FeatureSet(named: f) }
+        if let b = try root.string("busy_source") {
             do { c.featureSet = c.featureSet.withBusySource(try BusyTimeSource(parsing: b)) } catch let e as VraplError {
                 throw VraplError("\(source): busy_source: \(e.message)")
             }
         }
-        let emb = try r.map(root, "embedding") ?? [:]
-        c.d = try r.int(emb, "d", path: "embedding") ?? c.d
-        c.tau = try r.int(emb, "tau", path: "embedding") ?? c.tau
-        c.sampleIntervalMs = try r.double(emb, "sample_interval_ms", path: "embedding") ?? c.sampleIntervalMs
-        let data = try r.map(root, "data") ?? [:]
-        c.skipSamples = try r.int(data, "skip_samples", path: "data") ?? c.skipSamples
-        c.crossSegments = try r.bool(data, "cross_segments", path: "data") ?? c.crossSegments
-        c.maxSamples = try r.int(data, "max_samples", path: "data") ?? c.maxSamples
-        c.seed = UInt64(max(0, try r.int(root, "seed") ?? Int(c.seed)))
-        let split = try r.map(root, "split") ?? [:]
-        if let k = try r.string(split, "kind", path: "split") {
+        c.d = try emb.int("d") ?? c.d
+        c.tau = try emb.int("tau") ?? c.tau
+        c.sampleIntervalMs = try emb.double("sample_interval_ms") ?? c.sampleIntervalMs
+        c.skipSamples = try data.int("skip_samples") ?? c.skipSamples
+        c.crossSegments = try data.bool("cross_segments") ?? c.crossSegments
+        c.maxSamples = try data.int("max_samples") ?? c.maxSamples
+        c.seed = UInt64(max(0, try root.int("seed") ?? Int(c.seed)))
+        if let k = try split.string("kind") {
             guard let kind = SplitKind(rawValue: k) else {
                 throw VraplError("\(source): split.kind '\(k)' is not one of \(SplitKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             c.split.kind = kind
         }
-        c.split.seed = UInt64(max(0, try r.int(split, "seed", path: "split") ?? Int(c.seed)))
-        c.split.validationFraction = try r.double(split, "validation_fraction", path: "split") ?? c.split.validationFraction
-        c.split.testFraction = try r.double(split, "test_fraction", path: "split") ?? c.split.testFraction
-        c.split.holdoutFamily = try r.string(split, "holdout_family", path: "split")
-        let t = try r.map(root, "training") ?? [:]
-        c.batchSize = try r.int(t, "batch_size", path: "training") ?? c.batchSize
-        c.epochs = try r.int(t, "epochs", path: "training") ?? c.epochs
-        c.learningRate = try r.double(t, "learning_rate", path: "training") ?? c.learningRate
-        c.weightDecay = try r.double(t, "weight_decay", path: "training") ?? c.weightDecay
-        c.loss = try r.string(t, "loss", path: "training") ?? (c.architectureKind == .mlp ? "mse" : "l1")
-        c.earlyStoppingPatience = try r.int(t, "early_stopping_patience", path: "training") ?? c.earlyStoppingPatience
-        c.intervalLevel = try r.double(t, "interval_level", path: "training") ?? c.intervalLevel
-        let s = try r.map(t, "scheduler", path: "training") ?? [:]
-        c.schedulerFactor = try r.double(s, "factor", path: "training.scheduler") ?? c.schedulerFactor
-        c.schedulerPatience = try r.int(s, "patience", path: "training.scheduler") ?? c.schedulerPatience
-        c.minLearningRate = try r.double(s, "min_lr", path: "training.scheduler") ?? c.minLearningRate
+        c.split.seed = UInt64(max(0, try split.int("seed") ?? Int(c.seed)))
+        c.split.validationFraction = try split.double("validation_fraction") ?? c.split.validationFraction
+        c.split.testFraction = try split.double("test_fraction") ?? c.split.testFraction
+        c.split.holdoutFamily = try split.string("holdout_family")
+        c.batchSize = try t.int("batch_size") ?? c.batchSize
+        c.epochs = try t.int("epochs") ?? c.epochs
+        c.learningRate = try t.double("learning_rate") ?? c.learningRate
+        c.weightDecay = try t.double("weight_decay") ?? c.weightDecay
+        c.loss = try t.string("loss") ?? (c.architectureKind == .mlp ? "mse" : "l1")
+        c.earlyStoppingPatience = try t.int("early_stopping_patience") ?? c.earlyStoppingPatience
+        c.intervalLevel = try t.double("interval_level") ?? c.intervalLevel
+        c.schedulerFactor = try sched.double("factor") ?? c.schedulerFactor
+        c.schedulerPatience = try sched.int("patience") ?? c.schedulerPatience
+        c.minLearningRate = try sched.double("min_lr") ?? c.minLearningRate
         try c.validate(source: source)
         return c
     }
@@ -179,54 +171,6 @@ public struct TrainConfig: Equatable, Sendable {
             try ModelLimits.validate(embedding: Embedding(d: d, tau: tau, sampleIntervalMs: sampleIntervalMs), architecture: architecture)
         } catch let error as ArchitectureError {
             throw VraplError("\(source): \(error.description)")
-        }
-    }
-}
-
-/// Typed look-ups in a YAML mapping with errors that name the key.
-struct YAMLReader {
-    let source: String
-    func key(_ k: String, _ path: String?) -> String { path.map { "\($0).\(k)" } ?? k }
-    /// Refuses a key of `m` that is not in `known`, naming it and the known ones.
-    func rejectUnknown(_ m: [String: Any], _ known: [String], path: String? = nil) throws {
-        if let bad = m.keys.sorted().first(where: { !known.contains($0) }) {
-            throw VraplError("\(source): unknown key '\(key(bad, path))' (known\(path.map { " in \($0)" } ?? ""): \(known.joined(separator: ", ")))")
-        }
-    }
-    func map(_ m: [String: Any], _ k: String, path: String? = nil) throws -> [String: Any]? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        guard let r = v as? [String: Any] else { throw VraplError("\(source): \(key(k, path)) must be a mapping") }
-        return r
-    }
-    func string(_ m: [String: Any], _ k: String, path: String? = nil) throws -> String? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        if let s = v as? String { return s }
-        return "\(v)"
-    }
-    func int(_ m: [String: Any], _ k: String, path: String? = nil) throws -> Int? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        if let i = v as? Int { return i }
-        if let d = v as? Double, d == d.rounded() { return Int(d) }
-        throw VraplError("\(source): \(key(k, path)) must be an integer")
-    }
-    func double(_ m: [String: Any], _ k: String, path: String? = nil) throws -> Double? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        if let d = v as? Double { return d }
-        if let i = v as? Int { return Double(i) }
-        if let s = v as? String, let d = Double(s) { return d }
-        throw VraplError("\(source): \(key(k, path)) must be a number")
-    }
-    func bool(_ m: [String: Any], _ k: String, path: String? = nil) throws -> Bool? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        if let b = v as? Bool { return b }
-        throw VraplError("\(source): \(key(k, path)) must be true or false")
-    }
-    func ints(_ m: [String: Any], _ k: String, path: String? = nil) throws -> [Int]? {
-        guard let v = m[k], !(v is NSNull) else { return nil }
-        guard let a = v as? [Any] else { throw VraplError("\(source): \(key(k, path)) must be a list of integers") }
-        return try a.map {
-            guard let i = $0 as? Int else { throw VraplError("\(source): \(key(k, path)) must be a list of integers") }
-            return i
         }
     }
 }

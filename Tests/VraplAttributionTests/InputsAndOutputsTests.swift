@@ -35,6 +35,10 @@ struct AttributionConfigTests {
         ("workloads: [{name: a, cgroups: [a]}]\nmemory: {watts_per_gb: -1}", "watts_per_gb"),
         ("workloads: [{name: a, cgroups: ['../../../../etc']}]", "leaves the cgroup tree"),
         ("workloads: [{name: a, cgroups: [\"ok.slice\", \"x/../../y\"]}]", "cgroup 'x/../../y' leaves the cgroup tree"),
+        // A typo is an error naming the key, not a silent default.
+        ("workloads: [{name: a, cgroups: [a]}]\ninterval: 2", "unknown key 'interval'"),
+        ("workloads: [{name: a, cgroups: [a]}]\nmemory: {watts_per_gib: 1}", "unknown key 'memory.watts_per_gib'"),
+        ("workloads: [{name: a, cgroups: [a], memory: 4}]", "unknown key 'workloads[0].memory'"),
     ])
     func errorsNameFileAndEntry(yaml: String, fragment: String) {
         do {

@@ -62,6 +62,9 @@ struct CampaignTests {
             ("stressors: [cpu]\nduration: soon", "duration"),
             ("stressors: [cpu]\nlevels_per_stressor: {vm: [1]}", "vm"),
             ("stressors: [cpu]\nfoo: 1", "foo"),
+            ("stressors: [cpu]\nsynthetic: {burts: 3}", "unknown key 'synthetic.burts'"),
+            ("stressors: [cpu]\nsynthetic: {bursts: many}", "'synthetic.bursts' must be an integer"),
+            ("stressors: [cpu]\ntenancy: {vcpus: [2], rules: active-only}", "unknown key 'tenancy.rules'"),
           ])
     func badMatrices(text: String, fragment: String) {
         do {

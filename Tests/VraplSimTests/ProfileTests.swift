@@ -44,6 +44,7 @@ struct ProfileTests {
           arguments: [
             ("name: x\nthreads: 0\n", "housekeeping"),
             ("{}", "housekeeping"),
+            ("name: x\nidle_watts: 25\n", "unknown key 'idle_watts'"),
           ])
     func badProfiles(text: String, fragment: String) {
         do {

@@ -32,7 +32,7 @@ import VraplModel
     }
 
     @Test func errorsNameTheKey() {
-        #expect(throws: VraplError("x.yaml: training.batch_size must be an integer")) {
+        #expect(throws: VraplError("x.yaml: 'training.batch_size' must be an integer, found 'many'")) {
             try TrainConfig.parse(yaml: "training:\n  batch_size: many\n", source: "x.yaml")
         }
         #expect(throws: VraplError.self) { try TrainConfig.parse(yaml: "split:\n  kind: random\n") }
