@@ -41,13 +41,7 @@ struct AttributionConfigTests {
         ("workloads: [{name: a, cgroups: [a], memory: 4}]", "unknown key 'workloads[0].memory'"),
     ])
     func errorsNameFileAndEntry(yaml: String, fragment: String) {
-        do {
-            _ = try AttributionConfig.parse(yaml: yaml, source: "bad.yaml")
-            Issue.record("should fail: \(yaml)")
-        } catch {
-            #expect("\(error)".contains("bad.yaml"), "\(error)")
-            #expect("\(error)".contains(fragment), "\(error)")
-        }
+        #expect { _ = try AttributionConfig.parse(yaml: yaml, source: "bad.yaml") } throws: { "\($0)".contains("bad.yaml") && "\($0)".contains(fragment) }
     }
 }
 
@@ -96,13 +90,7 @@ struct OfflineInputTests {
         ("", "empty file"),
     ])
     func garbageNamesFileAndLine(text: String, fragment: String) {
-        do {
-            _ = try OfflineInputs.cgroupRows(try DelimitedTable.parse(text, source: "c.csv"))
-            Issue.record("should fail")
-        } catch {
-            #expect("\(error)".contains("c.csv"), "\(error)")
-            #expect("\(error)".contains(fragment), "\(error)")
-        }
+        #expect { _ = try OfflineInputs.cgroupRows(try DelimitedTable.parse(text, source: "c.csv")) } throws: { "\($0)".contains("c.csv") && "\($0)".contains(fragment) }
     }
 }
 
@@ -156,22 +144,12 @@ struct GPUSourceTests {
 
     /// The binary must run where NVIDIA's library is absent: loading fails with a message, not a crash.
     @Test func nvmlMissingLibraryIsAnError() {
-        do {
-            _ = try NVMLGPUSource(library: "/nonexistent/libnvidia-ml.so.1")
-            Issue.record("loaded a library that does not exist")
-        } catch {
-            #expect("\(error)".contains("NVML /nonexistent/libnvidia-ml.so.1: cannot load"))
-        }
+        #expect { _ = try NVMLGPUSource(library: "/nonexistent/libnvidia-ml.so.1") } throws: { "\($0)".contains("NVML /nonexistent/libnvidia-ml.so.1: cannot load") }
     }
 
     @Test func nvmlLibraryWithoutNVMLSymbolsIsAnError() {
         // libc loads but has no nvmlInit_v2.
-        do {
-            _ = try NVMLGPUSource(library: "libc.so.6")
-            Issue.record("libc is not NVML")
-        } catch {
-            #expect("\(error)".contains("required symbols"))
-        }
+        #expect { _ = try NVMLGPUSource(library: "libc.so.6") } throws: { "\($0)".contains("required symbols") }
     }
 }
 

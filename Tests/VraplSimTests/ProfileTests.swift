@@ -47,12 +47,7 @@ struct ProfileTests {
             ("name: x\nidle_watts: 25\n", "unknown key 'idle_watts'"),
           ])
     func badProfiles(text: String, fragment: String) {
-        do {
-            _ = try SimProfile.parse(yaml: text)
-            Issue.record("accepted a bad profile")
-        } catch {
-            #expect("\(error)".contains(fragment), "\(error)")
-        }
+        #expect { _ = try SimProfile.parse(yaml: text) } throws: { "\($0)".contains(fragment) }
     }
 
     @Test("a mix that does not sum to 1 is rejected")
