@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
-// vrapl — virtual RAPL. Module layout follows the data path in ../shared/DESIGN.md:
-// C system libraries → sources → trace store → dataset → NN engine → model file → guest / eval.
+// vrapl — virtual RAPL. One module per role, in data-path order (docs/architecture.md draws the graph):
+// C system libraries → core → sources → trace store → configs → dataset → NN engine → model file →
+// training / evaluation / attribution / guest → benchmarks and command-line types → executables.
 import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]

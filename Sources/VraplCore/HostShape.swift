@@ -1,4 +1,4 @@
-/// The host a guest is a slice of: what a guest-shaped model was trained for (DESIGN.md "A VM is a
+/// The host a guest is a slice of: what a guest-shaped model was trained for (docs/guest.md "A VM is a
 /// slice of its host"). Stored as JSON in a trace's `/guest_view@host` and a model's `host` key:
 /// `{"threads": 20, "cores": 10, "sockets": 1, "cpu_model": "…", "idle_watts": 24.57}`.
 public struct HostShape: Codable, Equatable, Sendable {
@@ -37,7 +37,7 @@ public struct HostShape: Codable, Equatable, Sendable {
     }
 }
 
-/// How a guest's share of its host's package power is defined (DESIGN.md):
+/// How a guest's share of its host's package power is defined (docs/guest.md "A VM is a slice of its host"):
 ///
 ///     P_vm = P_idle · k / T  +  (P_pkg − P_idle) · U_vm / U_host
 ///

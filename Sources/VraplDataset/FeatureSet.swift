@@ -4,7 +4,7 @@ import VraplCore
 /// A named, selectable set of guest-visible features. The names are what a model stores in its
 /// `features` metadata, in input order; `FeatureExtractor` computes them from raw counters.
 ///
-/// - `decode-rapl-4` (DECODE-RAPL's reference set, DESIGN.md "Windows"):
+/// - `decode-rapl-4` (DECODE-RAPL's reference set, docs/model-format.md "Windows"):
 ///   user% = Δuser / (Δuser + Δsystem + Δidle + Δiowait) × 100, likewise system% and iowait%,
 ///   and log1p(Δctxt / Δt), Δt in seconds from the monotonic clock.
 /// - `extended`: every /proc/stat cpu field as a percentage of the proper total
@@ -14,7 +14,7 @@ import VraplCore
 ///   and procs_blocked, and log1p of page faults/s (`/proc/vmstat pgfault`).
 /// - `guest-share-5`: `decode-rapl-4` over the guest's own k CPUs, plus `vcpu_share` = k / T, the
 ///   guest's vCPUs over its host's threads (constant while k is): the host shape as an input, so a
-///   guest-shaped model keeps the v4.1 architecture and its PyTorch names (DESIGN.md "A VM is a slice
+///   guest-shaped model keeps the v4.1 architecture and its PyTorch names (docs/guest.md "A VM is a slice
 ///   of its host"). T comes from the trace's guest view in training and from the model in the guest.
 ///
 /// `busySource` says where user % and system % come from (`BusyTimeSource`): /proc/stat ticks

@@ -2,7 +2,7 @@ import VraplCore
 import VraplTrace
 
 /// What a k-vCPU guest pinned to a CPU set sees of a recorded host, derived from the host trace's
-/// per-CPU lines (`/percpu`; DESIGN.md "A VM is a slice of its host"):
+/// per-CPU lines (`/percpu`; docs/guest.md "A VM is a slice of its host"):
 ///
 /// - **its /proc/stat cpu line** is the sum of its CPUs' lines (deltas summed, so a segment may run on
 ///   another set than the one before it), so user/system/iowait % are percentages of its own k CPUs;

@@ -1,7 +1,7 @@
 import Foundation
 import VraplCore
 
-/// Min-max scaling per input position (DESIGN.md `normalization`): x' = (x − min) / range, with
+/// Min-max scaling per input position (docs/model-format.md `normalization`): x' = (x − min) / range, with
 /// one entry per window position (`features × d`, the model's input order). Fitted on the training
 /// windows only. A position whose training values are all equal (range 0, or not finite) gets
 /// range 1, so it maps to x − min instead of dividing by zero.

@@ -34,7 +34,7 @@ func errnoReason(_ error: Error) -> String {
 }
 
 /// node_exporter's textfile collector: `DIR/vrapl.prom`, replaced atomically.
-public final class TextfileExporter {
+public final class TextfileExporter: SnapshotExporter {
     public let directory: String
     public static let fileName = "vrapl.prom"
 
@@ -56,7 +56,7 @@ public final class TextfileExporter {
 ///
 /// A restart continues the counter: the tree starts from the `energy_uj` the previous run left, and
 /// this run's energy is added to it, so a reader applying the wrap rule sees no false wrap.
-public final class PowercapExporter {
+public final class PowercapExporter: SnapshotExporter {
     public let directory: String
     public let zoneDirectory: String
     /// The range of a typical server package counter (2^32 µJ × 61, as RAPL reports it): 262 143 328 850 µJ.
@@ -113,7 +113,7 @@ public final class PowercapExporter {
 /// `--jsonl FILE|-`: one JSON object per prediction, buffered and flushed about once a second.
 /// The path is a stream the user names: it is opened and written in place (`TextFile.openStream`),
 /// so a FIFO, a device or the user's own symbolic link receives the lines instead of being replaced.
-public final class JSONLWriter {
+public final class JSONLWriter: SnapshotExporter {
     private let handle: FileHandle
     private let path: String
     private var buffer: [UInt8] = []
@@ -136,6 +136,9 @@ public final class JSONLWriter {
         try? flush()
         if closeOnDeinit { try? handle.close() }
     }
+
+    /// An export tick writes out the lines buffered since the last one (one write per interval).
+    public func export(_ snapshot: GuestSnapshot) throws { try flush() }
 
     /// The JSON object of one estimate (fixed key order).
     public static func line(_ e: GuestEstimate, calibration: CalibrationState?) -> String {
@@ -174,6 +177,14 @@ public final class JSONLWriter {
 }
 
 /// The live terminal line (only when stdout is a terminal): power, energy, busy CPU, trust.
+/// The live terminal line, rewritten in place at every export tick.
+public final class TerminalExporter: SnapshotExporter {
+    public init() {}
+    public func export(_ snapshot: GuestSnapshot) throws {
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + TerminalLine.render(snapshot)).utf8))
+    }
+}
+
 public enum TerminalLine {
     public static func render(_ s: GuestSnapshot) -> String {
         guard let e = s.estimate else { return "vrapl-guest: filling the window…" }

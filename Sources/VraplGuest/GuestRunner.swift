@@ -76,13 +76,13 @@ public final class GuestRunner {
     public let intervalNs: UInt64
     public let snapshots: SnapshotBox
     private var server: MetricsServer?
-    private var textfile: TextfileExporter?
-    private var powercap: PowercapExporter?
-    private var sysfsTree: PowercapExporter?
+    /// What each export tick writes (textfile, powercap and sysfs trees, JSONL), in that order.
+    private var exporters: [SnapshotExporter] = []
     private var processSplit: ProcessSplit?
     private var podSplit: PodSplit?
     private var warnedScaphandreScale = false
     private var jsonl: JSONLWriter?
+    private let terminal = TerminalExporter()
     private var hostReader: HostEnergyReader?
     private var calibrator: HostCalibrator?
     private var attribution: GuestAttribution?
@@ -124,8 +124,8 @@ public final class GuestRunner {
         first.node = node
         snapshots = SnapshotBox(first)
 
-        if let dir = config.textfile { textfile = try TextfileExporter(directory: dir) }
-        if let dir = config.powercapDir { powercap = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj) }
+        if let dir = config.textfile { exporters.append(try TextfileExporter(directory: dir)) }
+        if let dir = config.powercapDir { exporters.append(try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj)) }
         if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
         if config.pods {
             guard let root = config.cgroupfs ?? CGroupMount.unifiedRoot() else {
@@ -133,8 +133,12 @@ public final class GuestRunner {
             }
             podSplit = try PodSplit(cgroupfs: root, podLogs: config.podLogs)
         }
-        if let dir = config.sysfsRoot { sysfsTree = try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs) }
-        if let path = config.jsonl { jsonl = try JSONLWriter(path: path) }
+        if let dir = config.sysfsRoot { exporters.append(try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj, layout: .sysfs)) }
+        if let path = config.jsonl {
+            let writer = try JSONLWriter(path: path)
+            jsonl = writer
+            exporters.append(writer)
+        }
         guard config.hostEnergyScale.isFinite, config.hostEnergyScale > 0, config.hostEnergyScale <= 1000 else {
             throw VraplError("--host-energy-scale \(config.hostEnergyScale): must be a positive factor (5 corrects Scaphandre #428)")
         }
@@ -266,13 +270,8 @@ public final class GuestRunner {
         }
         publish()
         let s = snapshots.current
-        try textfile?.export(s)
-        try powercap?.export(s)
-        try sysfsTree?.export(s)
-        try jsonl?.flush()
-        if showTerminal {
-            FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + TerminalLine.render(s)).utf8))
-        }
+        for exporter in exporters { try exporter.export(s) }
+        if showTerminal { try terminal.export(s) }
     }
 
     // MARK: Live

@@ -2,7 +2,7 @@ import VraplCore
 import VraplDataset
 
 /// The live window: a ring buffer of the last (d − 1)·τ + 1 feature rows, from which the model's
-/// input is assembled exactly as training does (DESIGN.md "Windows"): feature-major, newest first,
+/// input is assembled exactly as training does (docs/model-format.md "Windows"): feature-major, newest first,
 /// position `f·d + j` = feature f at t − j·τ, then min-max scaled with the model's `MinMaxScaler`.
 ///
 /// Preallocated; `push` and `makeWindow` do not allocate.

@@ -3,7 +3,7 @@ import VraplCore
 import VraplCampaign
 import VraplTrace
 
-/// Several guests sharing one simulated host over the same time line (DESIGN.md "A VM is a slice of
+/// Several guests sharing one simulated host over the same time line (docs/guest.md "A VM is a slice of
 /// its host"): each tenant has k_i vCPUs and its own schedule and hidden state; the package sees them
 /// all. Two passes:
 ///
