@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VraplModel", dependencies: ["VraplCore", "VraplNN", "VraplDataset"], swiftSettings: v5),
         .target(name: "VraplTraining", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplReport", "VraplConfigFile"], swiftSettings: v5),
         .target(name: "VraplAttribution", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplConfigFile", "Yams"], swiftSettings: v5),
-        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
+        .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
         .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
         // Benchmarks behind `vrapl bench` (no library module carries its own).

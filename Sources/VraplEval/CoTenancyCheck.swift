@@ -56,7 +56,7 @@ public struct CoTenancyReport: Codable, Sendable {
                 throw VraplError("\(path): a guest of host \(view.host.cpuModel) (\(view.host.threads) threads), the model's host is \(shape.host.cpuModel) (\(shape.host.threads) threads)")
             }
             let series = try FeatureSeries(trace: trace, featureSet: featureSet)
-            let predictions = try SeriesPredictor.predict(model: model, series: series, threads: threads)
+            let predictions = try ModelPredictor(model: model, threads: threads).predict(series: series)
             let first = series.firstWindowEnd(model.delayEmbedding)
             var estimate = [Double](repeating: .nan, count: trace.sampleCount)
             for (i, p) in predictions.enumerated() {

@@ -60,7 +60,7 @@ struct PredictCommand: ParsableCommand {
         } else {
             throw ValidationError("give --trace or --csv")
         }
-        let predictions = try SeriesPredictor.predict(model: modelFile, series: series, threads: threads)
+        let predictions = try ModelPredictor(model: modelFile, threads: threads).predict(series: series)
         let first = series.firstWindowEnd(modelFile.delayEmbedding)
         let input = trace ?? csv ?? ""
         guard !predictions.isEmpty else {

@@ -41,7 +41,7 @@ struct EvaluatorTests {
                          tensors: try ModelFile.tensors(from: net))
     }
 
-    @Test func writesReportAndAgreesWithSeriesPredictor() throws {
+    @Test func writesReportAndDatasetAndSeriesPathsAgree() throws {
         let dir = try Scratch.directory()
         let data = try Self.trace(seed: 5), live = try Self.trace(seed: 6)
         try TraceWriter.write(data, to: dir.appendingPathComponent("data.h5").path)
@@ -58,7 +58,7 @@ struct EvaluatorTests {
         model.interval?.epsilonWatts = 1
         try model.write(to: modelURL)
 
-        // ModelPredictor (window views + the model's scaler) agrees with the dataset pipeline's SeriesPredictor.
+        // The dataset path (window views) and the series path (windows rebuilt from a FeatureSeries) of ModelPredictor agree.
         let loaded = try ModelFile.load(contentsOf: modelURL)
         let predictor = try ModelPredictor(model: loaded)
         let options = WindowOptions(embedding: DelayEmbedding(d: 25, tau: 1), skipSamples: 30)
@@ -66,7 +66,7 @@ struct EvaluatorTests {
         let ws: [Int32] = [0, 7, Int32(eval.windowCount / 2), Int32(eval.windowCount - 1)]
         let mine = try predictor.predict(dataset: eval.dataset, windows: ws)
         let series = try FeatureSeries(trace: data, featureSet: .decodeRapl4)
-        let theirs = try SeriesPredictor.predict(model: loaded, series: series, threads: 1)
+        let theirs = try ModelPredictor(model: loaded, threads: 1).predict(series: series)
         let first = series.firstWindowEnd(DelayEmbedding(d: 25, tau: 1))
         for (w, p) in zip(ws, mine) {
             let q = Double(theirs[eval.location(Int(w)).position - first])
@@ -95,7 +95,7 @@ struct EvaluatorTests {
         // The live trace's interval, recomputed through the other prediction path and the raw-window spread.
         let liveInterval = try #require(report.live[0].interval)
         let liveSeries = try FeatureSeries(trace: live, featureSet: .decodeRapl4)
-        let livePredictions = try SeriesPredictor.predict(model: loaded, series: liveSeries, threads: 1)
+        let livePredictions = try ModelPredictor(model: loaded, threads: 1).predict(series: liveSeries)
         let livePower = try TargetPower.series(trace: live)
         let index = reference.makeIndex()
         let liveFirst = liveSeries.firstWindowEnd(DelayEmbedding(d: 25, tau: 1))

@@ -103,7 +103,7 @@ struct GuestSizeTests {
         var est = 0.0, pkg = 0.0, n = 0
         let loaded = try coPaths.map { try TraceReader.read($0) }
         let series = try loaded.map { try FeatureSeries(trace: $0, featureSet: .guestShare5) }
-        let preds = try series.map { try SeriesPredictor.predict(model: model, series: $0, threads: 1) }
+        let preds = try series.map { try ModelPredictor(model: model, threads: 1).predict(series: $0) }
         let first = series[0].firstWindowEnd(model.delayEmbedding)
         let package = try PackagePower.series(trace: loaded[0])
         for t in first..<loaded.map(\.sampleCount).min()! {

@@ -29,7 +29,7 @@ struct DecodeRaplImportTests {
         // Through the model file, as `vrapl import-model` writes it.
         let reloaded = try ModelFile.parse(try model.serialized(), source: "imported.safetensors")
         let series = try DecodeRaplCSV(url: URL(fileURLWithPath: Self.dir + "/dr-v4-tau1.csv")).series
-        let predictions = try SeriesPredictor.predict(model: reloaded, series: series, threads: 1)
+        let predictions = try ModelPredictor(model: reloaded, threads: 1).predict(series: series)
         let first = series.firstWindowEnd(reloaded.delayEmbedding)
         let expected = try Self.expected()
         #expect(predictions.count == expected.count)

@@ -165,7 +165,7 @@ func tinyConfig(epochs: Int = 4) -> TrainConfig {
         try model.load(into: trainer.network)
         let series = FeatureSeries(featureNames: ds.featureNames, count: ds.sampleCount, values: ds.features, firstValid: 0,
                                    timestampsUnix: Array(repeating: 0, count: ds.sampleCount))
-        let replayed = try SeriesPredictor.predict(model: model, series: series, threads: 1)
+        let replayed = try ModelPredictor(model: model, threads: 1).predict(series: series)
         #expect(replayed.count == ds.sampleCount - 5)
         let windows: [Int32] = [0, 10, 500]
         let direct = trainer.predict(windows: windows)

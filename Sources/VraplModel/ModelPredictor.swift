@@ -1,7 +1,6 @@
 import Foundation
 import VraplCore
 import VraplDataset
-import VraplModel
 import VraplNN
 
 /// Runs a model file over windows of a `WindowDataset` in eval mode (BatchNorm running statistics,
@@ -38,44 +37,70 @@ public final class ModelPredictor {
         }
     }
 
-    /// Runs the network over `windows` in batches: `body(start, n, scaled inputs, raw inputs or nil,
-    /// outputs)` after each batch (raw windows only when `raw`), with the network's latents of that batch.
-    /// `perturb`, when given, edits each raw window (`inputSize` values, feature-major) before it is
-    /// scaled and predicted: what-if inputs for the OOD check.
-    private func forEachBatch(_ dataset: WindowDataset, _ windows: [Int32], raw: Bool,
-                              perturb: ((UnsafeMutablePointer<Float>) -> Void)? = nil,
-                              _ body: (Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>) -> Void) throws {
-        try check(dataset)
-        let size = dataset.inputSize
+    /// The one batched eval loop of a model file. `fill(first, n, raw)` writes windows `first ..< first + n`
+    /// of the caller's sequence, unscaled and feature-major (`inputSize` values each), into `raw`;
+    /// `perturb`, when given, edits each of them (what-if inputs for the OOD check); then they are
+    /// scaled with the model's normalisation and predicted, and `body(first, n, raw windows or nil,
+    /// outputs)` sees each batch (raw windows only when `raw`), with the network's latents of that batch.
+    func forEachBatch(count: Int, raw: Bool, perturb: ((UnsafeMutablePointer<Float>) -> Void)? = nil,
+                      fill: (Int, Int, UnsafeMutablePointer<Float>) -> Void,
+                      _ body: (Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>) -> Void) {
+        let size = model.inputSize
         var inputs = [Float](repeating: 0, count: batch * size)
         let needsRaw = raw || perturb != nil
         var rawInputs = [Float](repeating: 0, count: needsRaw ? batch * size : 0)
         var preds = [Float](repeating: 0, count: batch)
         var start = 0
-        while start < windows.count {
-            let n = min(batch, windows.count - start)
-            windows[start..<(start + n)].withUnsafeBufferPointer { w in
-                inputs.withUnsafeMutableBufferPointer { x in
-                    rawInputs.withUnsafeMutableBufferPointer { r in
-                        preds.withUnsafeMutableBufferPointer { p in
-                            guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
-                            if let perturb, let rb = r.baseAddress {
-                                dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil)
-                                for row in 0..<n { perturb(rb + row * size) }
-                                xb.update(from: rb, count: n * size)
-                                scaler.transform(xb, rows: n)
-                            } else {
-                                dataset.gather(windows: w, scaler: scaler, inputs: xb, targets: nil)
-                                if raw, let rb = r.baseAddress { dataset.gather(windows: w, scaler: nil, inputs: rb, targets: nil) }
-                            }
-                            network.predict(inputs: xb, count: n, into: pb)
-                            body(start, n, raw ? UnsafePointer(r.baseAddress) : nil, UnsafePointer(pb))
+        while start < count {
+            let n = min(batch, count - start)
+            inputs.withUnsafeMutableBufferPointer { x in
+                rawInputs.withUnsafeMutableBufferPointer { r in
+                    preds.withUnsafeMutableBufferPointer { p in
+                        guard let xb = x.baseAddress, let pb = p.baseAddress else { return }
+                        if needsRaw, let rb = r.baseAddress {
+                            fill(start, n, rb)
+                            if let perturb { for row in 0..<n { perturb(rb + row * size) } }
+                            xb.update(from: rb, count: n * size)
+                        } else {
+                            fill(start, n, xb)
                         }
+                        scaler.transform(xb, rows: n)
+                        network.predict(inputs: xb, count: n, into: pb)
+                        body(start, n, raw ? UnsafePointer(r.baseAddress) : nil, UnsafePointer(pb))
                     }
                 }
             }
             start += n
         }
+    }
+
+    /// `forEachBatch` over windows of a dataset (checked against the model first).
+    private func forEachBatch(_ dataset: WindowDataset, _ windows: [Int32], raw: Bool,
+                              perturb: ((UnsafeMutablePointer<Float>) -> Void)? = nil,
+                              _ body: (Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>) -> Void) throws {
+        try check(dataset)
+        windows.withUnsafeBufferPointer { all in
+            forEachBatch(count: windows.count, raw: raw, perturb: perturb, fill: { first, n, out in
+                dataset.gather(windows: UnsafeBufferPointer(rebasing: all[first..<(first + n)]), scaler: nil, inputs: out, targets: nil)
+            }, body)
+        }
+    }
+
+    /// Eval-mode predictions (W) for every full window of `series`, in order (the window ending at
+    /// `series.firstWindowEnd + i` → element i): `vrapl predict`, replays and co-tenancy.
+    public func predict(series: FeatureSeries) throws -> [Float] {
+        guard series.featureNames == model.features else {
+            throw VraplError("input features \(series.featureNames) differ from the model's \(model.features)")
+        }
+        let embedding = self.embedding, size = model.inputSize
+        let first = series.firstWindowEnd(embedding)
+        var out = [Float](repeating: 0, count: max(0, series.count - first))
+        forEachBatch(count: out.count, raw: false, fill: { start, n, x in
+            for r in 0..<n { series.window(endingAt: first + start + r, embedding: embedding, into: x + r * size) }
+        }) { start, n, _, preds in
+            for r in 0..<n { out[start + r] = preds[r] }
+        }
+        return out
     }
 
     /// The guest's trust score (`TrustScorer`: feature ranges and, when the model stores them, the latent
