@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplSources
 import VraplConfigFile
 import Yams
 

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplSources
 
 /// One process's use of a GPU (NVML per-process samples or `nvidia-smi pmon`).
 public struct GPUProcessSample: Sendable, Equatable {
@@ -77,7 +78,7 @@ public enum GPUWorkloadMapper {
 
     /// The cgroup v2 path of a process from `<procfs>/<pid>/cgroup`, nil if it is gone.
     public static func cgroupOfPid(_ pid: Int32, procfs: String = "/proc") -> String? {
-        guard case .success(let text) = readSmallFile("\(procfs)/\(pid)/cgroup") else { return nil }
+        guard case .success(let text) = TextFile.readSmall("\(procfs)/\(pid)/cgroup") else { return nil }
         return CGroupParse.unifiedCGroupPath(fromProcCGroup: text)
     }
 }

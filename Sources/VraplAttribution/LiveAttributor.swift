@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplSources
 
 /// Live attribution: each `step()` reads CPU energy, GPUs and cgroups and attributes the interval
 /// since the previous step. Deterministic given its sources, so tests drive it with fixture trees,
@@ -37,7 +38,7 @@ public final class LiveAttributor {
 
     /// `MemTotal` from `<procfs>/meminfo`, bytes.
     static func memTotal(procfs: String) -> Double? {
-        guard case .success(let text) = readSmallFile(procfs + "/meminfo") else { return nil }
+        guard case .success(let text) = TextFile.readSmall(procfs + "/meminfo") else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
             let f = line.split(separator: " ")
             if f.count >= 2, let kb = Double(f[1]) { return kb * 1024 }

@@ -1,5 +1,6 @@
 import Foundation
 import VraplCore
+import VraplSources
 import VraplTrace
 
 /// A delimited text table (CSV or TSV) with a header row. Cells are trimmed strings.

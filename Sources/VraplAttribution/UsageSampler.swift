@@ -1,4 +1,5 @@
 import VraplCore
+import VraplSources
 
 /// GB in this module means GiB (2^30 bytes), as in the paper: `memory.max = 4294967296` is "4 GB",
 /// charged 4 × 0.2 W = 0.8 W.

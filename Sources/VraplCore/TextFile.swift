@@ -42,6 +42,32 @@ public enum TextFile {
         return bytes
     }
 
+    /// A failed system call's errno.
+    public struct SystemError: Error, Equatable, Sendable {
+        public let code: Int32
+        public var reason: String { String(cString: strerror(code)) }
+    }
+
+    /// A small kernel file (`/proc`, `/sys`, cgroupfs) as UTF-8, at most `limit` bytes, or the errno
+    /// of the failure, for readers that tell a vanished file (ENOENT, ENODEV) from an unreadable one.
+    public static func readSmall(_ path: String, limit: Int = 1 << 20) -> Result<String, SystemError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return .failure(SystemError(code: errno)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= limit {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(SystemError(code: errno))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        return .success(String(decoding: bytes, as: UTF8.self))
+    }
+
     /// The contents of `path` as UTF-8 (invalid bytes become U+FFFD).
     public static func read(_ path: String) throws -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -1,5 +1,5 @@
-import VraplAttribution
 import VraplCore
+import VraplSources
 
 /// One container's or pod's part of the active power (`kepler_container_cpu_*`, `kepler_pod_cpu_*`).
 public struct KubeEnergy: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import VraplSources
 import VraplCore
 @testable import VraplAttribution
 

@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// A cgroup v2 limit: a number of bytes, or the literal `max` (no limit).
@@ -63,7 +62,7 @@ public enum CGroupParse {
     public static func flatKeyed(_ text: String, path: String) throws -> [String: UInt64] {
         var result: [String: UInt64] = [:]
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = String(rawLine).trimmingWhitespace()
             if line.isEmpty { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: true)
             guard parts.count == 2 else {
@@ -88,7 +87,7 @@ public enum CGroupParse {
 
     /// A single-value limit file (`memory.max`, `memory.high`): a byte count or `max`.
     public static func limit(_ text: String, path: String) throws -> CGroupLimit {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text.trimmingWhitespace()
         if value == "max" { return .max }
         guard let bytes = UInt64(value) else {
             throw CGroupReadError.malformed(path: path, detail: "'\(clip(value))' is neither a byte count nor 'max'")
@@ -98,7 +97,7 @@ public enum CGroupParse {
 
     /// A single unsigned integer (`memory.current`).
     public static func integer(_ text: String, path: String) throws -> UInt64 {
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let value = text.trimmingWhitespace()
         guard let number = UInt64(value) else {
             throw CGroupReadError.malformed(path: path, detail: "'\(clip(value))' is not a non-negative integer")
         }
@@ -110,7 +109,7 @@ public enum CGroupParse {
     public static func ioStat(_ text: String, path: String) throws -> CGroupIOStat {
         var stat = CGroupIOStat()
         for (number, rawLine) in text.split(separator: "\n").enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = String(rawLine).trimmingWhitespace()
             if line.isEmpty { continue }
             let fields = line.split(separator: " ")
             guard let device = fields.first, device.contains(":") else {

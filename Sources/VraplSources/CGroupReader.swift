@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VraplCore
 
 /// One reading of one cgroup's accounting files. Files that do not exist (a controller not enabled
@@ -47,8 +49,7 @@ public struct CGroupReader: Sendable {
 
     /// Whether the cgroup directory exists now.
     public func exists(_ cgroup: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: fullPath(cgroup), isDirectory: &isDir) && isDir.boolValue
+        TextFile.isDirectory(fullPath(cgroup))
     }
 
     /// Reads `cpu.stat`, `memory.max`, `memory.current` and `io.stat` of one cgroup.
@@ -82,7 +83,7 @@ public struct CGroupReader: Sendable {
     public func usage(_ cgroup: String) -> (inode: UInt64, usageUsec: UInt64)? {
         let dir = fullPath(cgroup)
         var st = stat()
-        guard stat(dir, &st) == 0, case .success(let text) = readSmallFile(dir + "/cpu.stat"),
+        guard stat(dir, &st) == 0, case .success(let text) = TextFile.readSmall(dir + "/cpu.stat"),
               let usage = try? CGroupParse.cpuUsageUsec(text, path: dir + "/cpu.stat") else { return nil }
         return (UInt64(st.st_ino), usage)
     }
@@ -94,15 +95,14 @@ public struct CGroupReader: Sendable {
         guard exists(parent) else { throw CGroupReadError.cgroupMissing(path: dir) }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: dir)
-        } catch {
-            throw CGroupReadError.unreadable(path: dir, reason: "\(error.localizedDescription)")
+            names = try TextFile.directoryEntries(dir)
+        } catch let error as VraplError {
+            throw CGroupReadError.unreadable(path: dir, reason: error.message)
         }
         let prefix = Self.normalise(parent)
         var result: [String] = []
         for name in names.sorted() {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir + "/" + name, isDirectory: &isDir), isDir.boolValue else { continue }
+            guard TextFile.isDirectory(dir + "/" + name) else { continue }
             if let pattern, fnmatch(pattern, name, 0) != 0 { continue }
             result.append(prefix.isEmpty ? name : prefix + "/" + name)
         }
@@ -112,7 +112,7 @@ public struct CGroupReader: Sendable {
     /// Reads `dir/name`; nil (and noted) when the file does not exist while the directory does.
     private func readOptional(_ dir: String, _ name: String, into sample: inout CGroupSample) throws -> String? {
         let path = dir + "/" + name
-        switch readSmallFile(path) {
+        switch TextFile.readSmall(path) {
         case .success(let text):
             return text
         case .failure(let failure):
@@ -124,31 +124,9 @@ public struct CGroupReader: Sendable {
                 sample.missingFiles.append(path)
                 return nil
             }
-            throw CGroupReadError.unreadable(path: path, reason: String(cString: strerror(code)))
+            throw CGroupReadError.unreadable(path: path, reason: failure.reason)
         }
     }
 }
 
 /// Errno of a failed read.
-struct Errno: Error, Equatable { let code: Int32 }
-
-/// Reads a small (pseudo-)file completely with POSIX calls. sysfs/cgroupfs files report size 0, so
-/// this reads until EOF instead of trusting `stat`. Text must be UTF-8 (garbage bytes are replaced).
-func readSmallFile(_ path: String) -> Result<String, Errno> {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 { return .failure(Errno(code: errno)) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return .failure(Errno(code: errno))
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-        if bytes.count > 1 << 20 { break }  // no cgroup file is this large; do not read garbage forever
-    }
-    return .success(String(decoding: bytes, as: UTF8.self))
-}

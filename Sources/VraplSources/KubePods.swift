@@ -1,4 +1,3 @@
-import Foundation
 import VraplCore
 
 /// Kubernetes containers found in a cgroup v2 tree (a node that is a VM), by the path names the
@@ -48,9 +47,11 @@ public enum KubePods {
 
     /// The pod UID of a pod cgroup's name (`kubepods-burstable-pod1234_abcd.slice`, `pod1234-abcd`).
     static func podUID(_ name: String) -> String? {
-        guard let r = name.range(of: "pod", options: .backwards) else { return nil }
-        var rest = String(name[r.upperBound...])
-        if rest.hasSuffix(".slice") { rest.removeLast(6); rest = rest.replacingOccurrences(of: "_", with: "-") }
+        // The text after the last "pod".
+        let chars = Array(name)
+        guard let at = stride(from: chars.count - 3, through: 0, by: -1).first(where: { chars[$0] == "p" && chars[$0 + 1] == "o" && chars[$0 + 2] == "d" }) else { return nil }
+        var rest = String(chars[(at + 3)...])
+        if rest.hasSuffix(".slice") { rest.removeLast(6); rest = String(rest.map { $0 == "_" ? "-" : $0 }) }
         // A UID: 36 characters of hex digits and dashes.
         guard rest.count == 36, rest.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return nil }
         return rest.lowercased()
@@ -69,7 +70,7 @@ public enum KubePods {
 
     /// Pods by UID from `<podLogs>/<namespace>_<name>_<uid>/` (empty when unreadable).
     public static func pods(podLogs: String) -> [String: Pod] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: podLogs) else { return [:] }
+        guard let names = try? TextFile.directoryEntries(podLogs) else { return [:] }
         var out: [String: Pod] = [:]
         for n in names {
             let parts = n.split(separator: "_")

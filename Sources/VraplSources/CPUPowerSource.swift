@@ -1,6 +1,4 @@
-import Foundation
 import VraplCore
-import VraplSources
 
 /// A source of CPU package energy for live attribution: RAPL on bare metal, the guest's predicted
 /// power in a VM, or a simulation in tests and demos. Implementations report a cumulative,
