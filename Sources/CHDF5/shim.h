@@ -10,18 +10,13 @@
 #endif
 
 static inline hid_t vrapl_H5P_DEFAULT(void) { return H5P_DEFAULT; }
-static inline hid_t vrapl_H5S_ALL(void) { return H5S_ALL; }
-static inline hid_t vrapl_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t vrapl_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
-static inline hid_t vrapl_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
 static inline hid_t vrapl_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t vrapl_H5T_NATIVE_DOUBLE(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t vrapl_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t vrapl_H5T_NATIVE_UINT64(void) { return H5T_NATIVE_UINT64; }
-static inline hid_t vrapl_H5T_NATIVE_INT32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t vrapl_H5T_C_S1(void) { return H5T_C_S1; }
 static inline unsigned vrapl_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
-static inline unsigned vrapl_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline unsigned vrapl_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned vrapl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline hsize_t vrapl_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
@@ -31,7 +26,6 @@ static inline size_t vrapl_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 static inline hid_t vrapl_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 static inline hid_t vrapl_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t vrapl_H5P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
-static inline hid_t vrapl_H5T_NATIVE_UINT32(void) { return H5T_NATIVE_UINT32; }
 /// Turns off HDF5's automatic printing of the error stack for the calling thread (the setting is
 /// per thread in thread-safe builds); callers report errors themselves. The first call, before the
 /// library initialises, also stops HDF5 from closing files in an atexit handler: after a failed
