@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import VraplSources
 import VraplTestSupport
 import VraplCore
 @testable import VraplAttribution

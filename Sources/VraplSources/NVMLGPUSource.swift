@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VraplCore
 
 /// NVIDIA's management library loaded at run time with `dlopen("libnvidia-ml.so.1")`: there is no

@@ -1,6 +1,4 @@
-import Foundation
 import VraplCore
-import VraplSources
 
 /// One process's use of a GPU (NVML per-process samples or `nvidia-smi pmon`).
 public struct GPUProcessSample: Sendable, Equatable {
@@ -47,54 +45,18 @@ extension GPUSample {
     }
 }
 
-/// Maps GPU processes to workloads through their cgroup, and decides each workload's utilisation
-/// share of each GPU.
-public enum GPUWorkloadMapper {
-    /// Per workload, per GPU index: the utilisation (%) of its processes on that GPU. A GPU without
-    /// per-process samples that is allocated to exactly one workload gives that workload the device
-    /// utilisation. GPUs with neither are left out (the model then splits by allocation).
-    public static func utilization(samples: [GPUSample], workloads: [WorkloadSpec],
-                                   cgroupOfPid: (Int32) -> String?) -> [String: [Int: Double]] {
-        var result: [String: [Int: Double]] = [:]
-        for gpu in samples {
-            if !gpu.processes.isEmpty {
-                for p in gpu.processes {
-                    guard let cg = cgroupOfPid(p.pid).map(CGroupReader.normalise),
-                          let w = workloads.first(where: { spec in spec.cgroups.contains { cg == $0 || cg.hasPrefix($0 + "/") } })
-                    else { continue }
-                    result[w.name, default: [:]][gpu.index, default: 0] += p.smUtilPct
-                }
-                // Workloads allocated this GPU but with no process on it used 0 % of it.
-                for w in workloads where w.gpus.contains(gpu.index) && result[w.name]?[gpu.index] == nil {
-                    result[w.name, default: [:]][gpu.index] = 0
-                }
-            } else if let u = gpu.utilizationPct {
-                let owners = workloads.filter { $0.gpus.contains(gpu.index) }
-                if owners.count == 1 { result[owners[0].name, default: [:]][gpu.index] = u }
-            }
-        }
-        return result
-    }
-
-    /// The cgroup v2 path of a process from `<procfs>/<pid>/cgroup`, nil if it is gone.
-    public static func cgroupOfPid(_ pid: Int32, procfs: String = "/proc") -> String? {
-        guard case .success(let text) = TextFile.readSmall("\(procfs)/\(pid)/cgroup") else { return nil }
-        return CGroupParse.unifiedCGroupPath(fromProcCGroup: text)
-    }
-}
-
 /// Parses the output of `nvidia-smi --query-gpu=index,name,power.draw,utilization.gpu --format=csv`
 /// (with or without `noheader`/`nounits`; columns in any order when a header is present).
 public enum NvidiaSMIParser {
     public static let queryFields = "index,name,power.draw,utilization.gpu"
 
     public static func parseQueryGPU(_ text: String, source: String = "nvidia-smi") throws -> [GPUSample] {
-        var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var lines = text.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { return [] }
         var columns = ["index", "name", "power.draw", "utilization.gpu"]
         if lines[0].lowercased().hasPrefix("index") || lines[0].contains("power.draw") {
             columns = lines[0].split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased().components(separatedBy: " ").first ?? ""
+                String($0).trimmingWhitespace().lowercased().split(separator: " ").first.map(String.init) ?? ""
             }
             lines.removeFirst()
         }
@@ -102,7 +64,7 @@ public enum NvidiaSMIParser {
         guard let iPower = column("power.draw") else { throw VraplError("\(source): no power.draw column in '\(columns.joined(separator: ","))'") }
         var out: [GPUSample] = []
         for (n, line) in lines.enumerated() {
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }
             guard f.count == columns.count else {
                 throw VraplError("\(source): line \(n + 2) has \(f.count) fields, header has \(columns.count): '\(line)'")
             }
@@ -134,7 +96,7 @@ public enum NvidiaSMIParser {
     static func number(_ text: String, unit: String, source: String, line: Int) throws -> Double? {
         if text.hasPrefix("[") || text == "N/A" { return nil }
         var t = text
-        if t.hasSuffix(unit) { t = String(t.dropLast(unit.count)).trimmingCharacters(in: .whitespaces) }
+        if t.hasSuffix(unit) { t = String(t.dropLast(unit.count)).trimmingWhitespace() }
         guard let v = Double(t), v.isFinite else { throw VraplError("\(source): line \(line): '\(text)' is not a number") }
         return v
     }
@@ -155,19 +117,8 @@ public final class NvidiaSMIGPUSource: GPUSource {
         return gpus
     }
 
-    func run(_ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [executable] + arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { throw VraplError("\(executable): cannot start: \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw VraplError("\(executable) \(arguments.joined(separator: " ")): exit status \(p.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
-    }
+    func run(_ arguments: [String]) throws -> String { try ProgramOutput.run(executable, arguments) }
+
 }
 
 /// Picks NVML when `libnvidia-ml.so.1` loads, else `nvidia-smi` when it runs, else nil.

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program and collects what it writes to stdout (stderr goes to /dev/null), over
+/// `posix_spawnp` and a pipe, for readers that ask a tool (`nvidia-smi`) instead of a file. No
+/// Foundation, so the recording chain can link it.
+public enum ProgramOutput {
+    /// `program` is looked up on PATH unless it contains a `/`. Throws when it cannot start, and
+    /// when it exits with a non-zero status (the error names the command and the status).
+    public static func run(_ program: String, _ arguments: [String]) throws -> String {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw VraplError("\(program): cannot create a pipe: \(String(cString: strerror(errno)))") }
+        let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, readEnd)
+        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        // ETXTBSY: a file just written is still open for writing in a child that another thread
+        // forked and has not exec'd yet; it clears within milliseconds.
+        var spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        for _ in 0..<50 where spawned == ETXTBSY {
+            usleep(2_000)
+            spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        }
+        close(writeEnd)
+        guard spawned == 0 else {
+            close(readEnd)
+            throw VraplError("\(program): cannot start: \(String(cString: strerror(spawned)))")
+        }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, 4096) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        close(readEnd)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
+        guard exited, code == 0 else {
+            let how = exited ? "exit status \(code)" : "killed by signal \(status & 0x7f)"
+            throw VraplError("\(([program] + arguments).joined(separator: " ")): \(how)")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
