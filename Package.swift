@@ -66,7 +66,7 @@ let package = Package(
 
         // Tests mirror the source layout. Fixture trees live under Tests/Fixtures; what every test
         // target needs (scratch directories, child processes) is in Tests/VraplTestSupport.
-        .target(name: "VraplTestSupport", path: "Tests/VraplTestSupport", swiftSettings: v5),
+        .target(name: "VraplTestSupport", dependencies: ["VraplCore"], path: "Tests/VraplTestSupport", swiftSettings: v5),
         .testTarget(name: "VraplCoreTests", dependencies: ["VraplTestSupport", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplReportTests", dependencies: ["VraplReport", "VraplCore"], swiftSettings: v5),
         .testTarget(name: "VraplSourcesTests", dependencies: ["VraplTestSupport", "VraplSources", "VraplCore"], swiftSettings: v5),

@@ -100,24 +100,12 @@ public enum StressNG {
             + ["--timeout", "\(Int(combination.duration.rounded(.up)))s"]
     }
 
+    /// stdout and stderr of `executable args`, nil when it cannot run (not found: 127).
     static func run(_ executable: String, _ args: [String]) -> String? {
-        let p = Process()
-        if executable.contains("/") {
-            p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = args
-        } else {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [executable] + args
-        }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 || !data.isEmpty else { return nil }
-        if p.terminationStatus == 127 { return nil }  // env: command not found
-        return String(decoding: data, as: UTF8.self)
+        guard let (status, output) = try? ProgramOutput.capture(executable, args, mergeStderr: true) else { return nil }
+        guard status == 0 || !output.isEmpty, status != 127 else { return nil }
+        return output
     }
+
 }
 

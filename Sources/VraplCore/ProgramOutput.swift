@@ -9,6 +9,18 @@ public enum ProgramOutput {
     /// `program` is looked up on PATH unless it contains a `/`. Throws when it cannot start, and
     /// when it exits with a non-zero status (the error names the command and the status).
     public static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let (status, output) = try capture(program, arguments, mergeStderr: false)
+        guard status == 0 else {
+            let how = status > 0 ? "exit status \(status)" : "killed by signal \(-status)"
+            throw VraplError("\(([program] + arguments).joined(separator: " ")): \(how)")
+        }
+        return output
+    }
+
+    /// Runs `program` and returns its exit status (−signal when a signal ended it) and its stdout,
+    /// with stderr too in the order written when `mergeStderr` (else stderr goes to /dev/null).
+    /// Throws only when it cannot start.
+    public static func capture(_ program: String, _ arguments: [String], mergeStderr: Bool) throws -> (status: Int32, output: String) {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw VraplError("\(program): cannot create a pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
@@ -16,7 +28,11 @@ public enum ProgramOutput {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        if mergeStderr {
+            posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
         posix_spawn_file_actions_addclose(&actions, readEnd)
         posix_spawn_file_actions_addclose(&actions, writeEnd)
         let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
@@ -45,11 +61,7 @@ public enum ProgramOutput {
         close(readEnd)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
-        guard exited, code == 0 else {
-            let how = exited ? "exit status \(code)" : "killed by signal \(status & 0x7f)"
-            throw VraplError("\(([program] + arguments).joined(separator: " ")): \(how)")
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        let signal = status & 0x7f
+        return (signal == 0 ? (status >> 8) & 0xff : -signal, String(decoding: bytes, as: UTF8.self))
     }
 }

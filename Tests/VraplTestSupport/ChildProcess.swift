@@ -1,28 +1,15 @@
 import Foundation
+import VraplCore
 
 /// Runs programs from tests and gives back what they printed.
 public enum ChildProcess {
     /// Runs `tool` (a path, or a name looked up on PATH) with `arguments`; returns its exit status and
     /// stdout and stderr together, in the order written.
     @discardableResult
-    public static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        if tool.contains("/") {
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [tool] + arguments
-        }
-        if let directory { process.currentDirectoryURL = directory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    public static func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try ProgramOutput.capture(tool, arguments, mergeStderr: true)
     }
+
 }
 
 /// Failure of a child process that had to succeed; the message holds its output.
