@@ -226,6 +226,8 @@ public enum Evaluator {
             let split: DatasetSplit
             var splitOptions = SplitOptions(kind: kind, seed: config.seed)
             if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? model.trainingProvenance?.heldOutFamily }
+            // The segment split the model was trained with is drawn the same way again (stratified or not).
+            splitOptions.stratifyByFamily = kind == .segment && model.trainingProvenance?.stratify == "family"
             do { split = try DatasetSplit.make(dataset: data.dataset, options: splitOptions) } catch {
                 notes.append("split \(kind.rawValue) skipped: \(error)")
                 continue
@@ -312,7 +314,9 @@ public enum Evaluator {
         }
         if config.livePaths.isEmpty, let first = splitResults.first, first.split != SplitKind.shuffle.rawValue {
             // No live traces: calibrate on the primary split's test windows in time order instead.
-            if let split = try? DatasetSplit.make(dataset: data.dataset, options: SplitOptions(kind: SplitKind(rawValue: first.split) ?? .segment, seed: config.seed)) {
+            let kind = SplitKind(rawValue: first.split) ?? .segment
+            if let split = try? DatasetSplit.make(dataset: data.dataset, options: SplitOptions(
+                kind: kind, seed: config.seed, stratifyByFamily: kind == .segment && model.trainingProvenance?.stratify == "family")) {
                 let ws = data.timeOrdered(split.test)
                 let pred = try predictor.predict(dataset: data.dataset, windows: ws)
                 for m in CalibrationResult.Method.allCases {

@@ -116,6 +116,8 @@ public struct TrainingProvenance: Codable, Equatable, Sendable {
     public var traces: [TraceProvenance]?
     public var split: SplitKind?
     public var seed: UInt64?
+    /// `family` when the segment split held the families out in proportion (absent: a plain draw).
+    public var stratify: String?
     /// `test:<segment>`, `test:family=<name>`, … as `DatasetSplit.heldOut` names them.
     public var heldOut: [String]?
     public var windows: WindowCounts?
@@ -129,15 +131,15 @@ public struct TrainingProvenance: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case tool, config, command, created, traces, split, seed, windows
+        case tool, config, command, created, traces, split, seed, windows, stratify
         case heldOut = "held_out"
     }
 
     public init(tool: String? = nil, config: String? = nil, command: String? = nil, created: String? = nil,
-                traces: [TraceProvenance]? = nil, split: SplitKind? = nil, seed: UInt64? = nil,
+                traces: [TraceProvenance]? = nil, split: SplitKind? = nil, seed: UInt64? = nil, stratify: String? = nil,
                 heldOut: [String]? = nil, windows: WindowCounts? = nil) {
         self.tool = tool; self.config = config; self.command = command; self.created = created; self.traces = traces
-        self.split = split; self.seed = seed; self.heldOut = heldOut; self.windows = windows
+        self.split = split; self.seed = seed; self.stratify = stratify; self.heldOut = heldOut; self.windows = windows
     }
 
     /// The family the model was trained without (`test:family=<name>` in `held_out`).

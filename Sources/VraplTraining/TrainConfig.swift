@@ -99,7 +99,7 @@ public struct TrainConfig: Equatable, Sendable {
         let data = try root.mapping("data") ?? YAMLMapping([:], path: "data")
         try data.rejectUnknown(["skip_samples", "cross_segments", "max_samples"])
         let split = try root.mapping("split") ?? YAMLMapping([:], path: "split")
-        try split.rejectUnknown(["kind", "seed", "validation_fraction", "test_fraction", "holdout_family"])
+        try split.rejectUnknown(["kind", "seed", "validation_fraction", "test_fraction", "holdout_family", "stratify"])
         let t = try root.mapping("training") ?? YAMLMapping([:], path: "training")
         try t.rejectUnknown(["batch_size", "epochs", "learning_rate", "weight_decay", "loss", "early_stopping_patience", "scheduler", "interval_level"])
         let sched = try t.mapping("scheduler") ?? YAMLMapping([:], path: "training.scheduler")
@@ -142,6 +142,11 @@ public struct TrainConfig: Equatable, Sendable {
         c.split.validationFraction = try split.double("validation_fraction") ?? c.split.validationFraction
         c.split.testFraction = try split.double("test_fraction") ?? c.split.testFraction
         c.split.holdoutFamily = try split.string("holdout_family")
+        switch try split.string("stratify") ?? "none" {
+        case "none": c.split.stratifyByFamily = false
+        case "family": c.split.stratifyByFamily = true
+        case let other: throw VraplError("\(source): split.stratify '\(other)' is not none or family")
+        }
         c.batchSize = try t.int("batch_size") ?? c.batchSize
         c.epochs = try t.int("epochs") ?? c.epochs
         c.learningRate = try t.double("learning_rate") ?? c.learningRate

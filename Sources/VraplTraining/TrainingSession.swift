@@ -169,7 +169,8 @@ public struct TrainingSession {
     func provenanceJSON(split: DatasetSplit) throws -> String {
         try TrainingProvenance(tool: "vrapl \(VraplVersion.string)", config: config.name, command: commandLine,
                                created: ISO8601DateFormatter().string(from: Date()), traces: provenance,
-                               split: config.split.kind, seed: config.split.seed, heldOut: split.heldOut,
+                               split: config.split.kind, seed: config.split.seed,
+                               stratify: config.split.kind == .segment && config.split.stratifyByFamily ? "family" : nil, heldOut: split.heldOut,
                                windows: .init(train: split.train.count, validation: split.validation.count, test: split.test.count)).json()
     }
 }

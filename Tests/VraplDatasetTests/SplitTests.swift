@@ -49,6 +49,30 @@ import VraplTrace
         #expect(try DatasetSplit.make(dataset: ds, options: SplitOptions(kind: .segment, seed: 3)) == s)
     }
 
+    /// 60 segments of 10 samples: 30 cpu, 20 io, 10 vm. With 20 % each to test and validation the
+    /// held-out sets hold the families in proportion (6 : 4 : 2 segments, ± 1) whatever the seed, so
+    /// an interval calibrated on validation meets the same mix in test.
+    @Test func segmentSplitIsStratifiedByFamily() throws {
+        let families = Array(repeating: "cpu", count: 30) + Array(repeating: "io", count: 20) + Array(repeating: "vm", count: 10)
+        let segs = families.enumerated().map { TraceSegment(name: "\($1)-\($0)", firstSample: $0 * 10, lastSample: $0 * 10 + 9,
+                                                            parameters: ["family": $1]) }
+        let ds = try build([(codedSeries(600, firstValid: 0), segs)], d: 2, tau: 1, skip: 0)   // 9 windows per segment
+        for seed in UInt64(1)...20 {
+            let s = try DatasetSplit.make(dataset: ds, options: SplitOptions(kind: .segment, seed: seed, validationFraction: 0.2, testFraction: 0.2,
+                                                                                          stratifyByFamily: true))
+            checkPartition(s, total: 540)
+            for part in [s.test, s.validation] {
+                var perFamily: [String: Int] = [:]
+                for seg in Set(part.map { ds.windowSegments[Int($0)] }) { perFamily[ds.segments[Int(seg)].family, default: 0] += 1 }
+                let n = perFamily.values.reduce(0, +)
+                for (family, total) in [("cpu", 30), ("io", 20), ("vm", 10)] {
+                    let expected = Double(total) * Double(n) / 60
+                    #expect(abs(Double(perFamily[family] ?? 0) - expected) <= 1.01, "seed \(seed): \(perFamily) of \(n)")
+                }
+            }
+        }
+    }
+
     @Test func familyLeavesOneFamilyOut() throws {
         let ds = try labelled()
         let s = try DatasetSplit.make(dataset: ds, options: SplitOptions(kind: .family, seed: 1, holdoutFamily: "io"))

@@ -31,6 +31,15 @@ import VraplModel
         #expect(c.maxSamples == 300_000)
     }
 
+    @Test func stratifiedSegmentSplit() throws {
+        #expect(try TrainConfig.parse(yaml: "split:\n  kind: segment\n  stratify: family\n").split.stratifyByFamily)
+        #expect(try !TrainConfig.parse(yaml: "split:\n  kind: segment\n").split.stratifyByFamily)
+        #expect { _ = try TrainConfig.parse(yaml: "split:\n  stratify: famly\n", source: "c.yaml") } throws: {
+            "\($0)" == "c.yaml: split.stratify 'famly' is not none or family"
+        }
+        #expect(try TrainConfig.load(path: Self.configs.appendingPathComponent("demo-guest.yaml").path).split.stratifyByFamily)
+    }
+
     @Test func errorsNameTheKey() {
         #expect(throws: VraplError("x.yaml: 'training.batch_size' must be an integer, found 'many'")) {
             try TrainConfig.parse(yaml: "training:\n  batch_size: many\n", source: "x.yaml")
