@@ -60,7 +60,7 @@ public enum Retraining {
         var c = TrainConfig.default
         c.name = "retrain-\(featureSet.name)"
         if model.architecture.kind == .mlp {
-            c.version = "v3"; c.architectureKind = .mlp; c.loss = "mse"
+            c.version = "v3"; c.architectureKind = .mlp; c.loss = .mse
             c.encoderLayers = model.architecture.encoderLayers ?? c.encoderLayers
         } else {
             c.cnnChannels = model.architecture.cnnChannels ?? c.cnnChannels

@@ -16,6 +16,15 @@ public enum LossKind: Sendable, Equatable {
         default: return nil
         }
     }
+
+    /// `l1`, `mse`, `huber` (delta 1) or `huber:<delta>`: what `init(name:)` reads back.
+    public var name: String {
+        switch self {
+        case .l1: return "l1"
+        case .mse: return "mse"
+        case .huber(let d): return d == 1 ? "huber" : "huber:\(d)"
+        }
+    }
 }
 
 /// Loss forward and backward in one pass over a (shard of a) batch: returns Σ per-sample losses (not yet

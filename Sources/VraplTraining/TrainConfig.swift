@@ -34,7 +34,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var learningRate: Double
     public var weightDecay: Double
     /// `l1`, `mse` or `huber` (v4: l1, v3: mse, as DECODE-RAPL).
-    public var loss: String
+    public var loss: LossKind
     public var earlyStoppingPatience: Int
     public var schedulerFactor: Double
     public var schedulerPatience: Int
@@ -51,7 +51,7 @@ public struct TrainConfig: Equatable, Sendable {
         useBatchNorm: true, encoderLayers: [512, 128], latentDim: 64, powerHeadLayers: [128, 64], dropout: 0.3,
         featureSet: .decodeRapl4, d: 25, tau: 1, sampleIntervalMs: 16, skipSamples: 100, crossSegments: false,
         split: SplitOptions(kind: .shuffle, seed: 42), batchSize: 256, epochs: 100, learningRate: 5e-4,
-        weightDecay: 3e-4, loss: "l1", earlyStoppingPatience: 15, schedulerFactor: 0.5, schedulerPatience: 5,
+        weightDecay: 3e-4, loss: .l1, earlyStoppingPatience: 15, schedulerFactor: 0.5, schedulerPatience: 5,
         minLearningRate: 1e-5, maxSamples: nil, seed: 42)
 
     /// The network this config describes (features × d inputs).
@@ -151,7 +151,14 @@ public struct TrainConfig: Equatable, Sendable {
         c.epochs = try t.int("epochs") ?? c.epochs
         c.learningRate = try t.double("learning_rate") ?? c.learningRate
         c.weightDecay = try t.double("weight_decay") ?? c.weightDecay
-        c.loss = try t.string("loss") ?? (c.architectureKind == .mlp ? "mse" : "l1")
+        if let name = try t.string("loss") {
+            guard let loss = LossKind(name: name) else {
+                throw VraplError("\(source): training.loss '\(name)' is not l1, mse, huber or huber:<delta>")
+            }
+            c.loss = loss
+        } else {
+            c.loss = c.architectureKind == .mlp ? .mse : .l1
+        }
         c.earlyStoppingPatience = try t.int("early_stopping_patience") ?? c.earlyStoppingPatience
         c.intervalLevel = try t.double("interval_level") ?? c.intervalLevel
         c.schedulerFactor = try sched.double("factor") ?? c.schedulerFactor
@@ -168,7 +175,6 @@ public struct TrainConfig: Equatable, Sendable {
         try check(epochs >= 0, "training.epochs must not be negative")
         try check(learningRate > 0, "training.learning_rate must be positive")
         try check(skipSamples >= 0, "data.skip_samples must not be negative")
-        try check(["l1", "mse", "huber"].contains(loss.lowercased()), "training.loss '\(loss)' is not l1, mse or huber")
         try check(dropout >= 0 && dropout < 1, "model.dropout \(dropout) must be in [0, 1)")
         try check(intervalLevel > 0 && intervalLevel < 1, "training.interval_level \(intervalLevel) must lie in (0, 1), e.g. 0.8 for a central 80 % interval")
         // The same bounds as a model file, so training never writes a model it would refuse to load.

@@ -50,7 +50,7 @@ public final class Trainer {
             throw VraplError("dataset features \(dataset.featureNames) differ from the config's \(config.featureSet.featureNames)")
         }
         guard !split.train.isEmpty else { throw VraplError("the training split is empty: not enough windows (\(dataset.windowCount))") }
-        guard let loss = LossKind(name: config.loss) else { throw VraplError("unknown loss '\(config.loss)'") }
+        let loss = config.loss
         self.config = config
         self.dataset = dataset
         self.split = split

@@ -48,7 +48,7 @@ public enum TrainingReport {
             s += "| host shape | whole-host model: it estimates the power of the machine whose counters it reads (a guest gets its whole host's power) |\n"
         }
         s += "| power source | `\(powerSource)` |\n"
-        s += "| config | `\(config.name)` (batch \(config.batchSize), lr \(config.learningRate), weight decay \(config.weightDecay), dropout \(config.dropout), loss \(config.loss), ReduceLROnPlateau ×\(config.schedulerFactor) after \(config.schedulerPatience), early stopping \(config.earlyStoppingPatience), seed \(config.seed)) |\n"
+        s += "| config | `\(config.name)` (batch \(config.batchSize), lr \(config.learningRate), weight decay \(config.weightDecay), dropout \(config.dropout), loss \(config.loss.name), ReduceLROnPlateau ×\(config.schedulerFactor) after \(config.schedulerPatience), early stopping \(config.earlyStoppingPatience), seed \(config.seed)) |\n"
         s += "| trained | \(history.count) epochs in \(f(seconds, 1)) s on \(threads) thread(s); best epoch \(metrics.bestEpoch) |\n\n"
 
         s += "## Data\n\n"

@@ -17,7 +17,7 @@ import VraplModel
         #expect(c.name == name)
         #expect(c.tau == tau && c.d == 25)
         #expect(c.architectureKind == kind)
-        #expect(c.loss == loss)
+        #expect(c.loss.name == loss)
         #expect(c.batchSize == 256 && c.learningRate == 5e-4 && c.weightDecay == 3e-4)
         #expect(c.dropout == 0.3 && c.earlyStoppingPatience == 15)
         #expect(c.schedulerFactor == 0.5 && c.schedulerPatience == 5 && c.minLearningRate == 1e-5)
@@ -29,6 +29,15 @@ import VraplModel
         let c = try TrainConfig.load(path: Self.configs.appendingPathComponent("demo.yaml").path)
         #expect(c.epochs <= 5)
         #expect(c.maxSamples == 300_000)
+    }
+
+    @Test func lossParsesItself() throws {
+        #expect(try TrainConfig.parse(yaml: "training: {loss: huber}\n").loss == .huber(delta: 1))
+        #expect(try TrainConfig.parse(yaml: "training: {loss: 'huber:0.5'}\n").loss == .huber(delta: 0.5))
+        #expect(try TrainConfig.parse(yaml: "version: v3\n").loss == .mse)
+        #expect { _ = try TrainConfig.parse(yaml: "training: {loss: l3}\n", source: "c.yaml") } throws: {
+            "\($0)" == "c.yaml: training.loss 'l3' is not l1, mse, huber or huber:<delta>"
+        }
     }
 
     @Test func stratifiedSegmentSplit() throws {
