@@ -6,8 +6,8 @@ public enum SplitKind: String, Sendable, CaseIterable, Codable {
     /// Seeded global shuffle of all windows, then 80/10/10 (DECODE-RAPL's protocol; neighbouring
     /// windows overlap, so this is the optimistic figure).
     case shuffle
-    /// Whole labelled segments are held out (seeded choice; optionally stratified by workload family)
-    /// for validation and test.
+    /// Whole labelled segments are held out (seeded choice; optionally stratified by the campaign's
+    /// design: family, guest size, neighbour load) for validation and test.
     case segment
     /// Every segment of one workload family is the test set; validation is whole segments of the rest.
     case family
@@ -24,14 +24,14 @@ public struct SplitOptions: Sendable, Equatable {
     public var testFraction: Double
     /// `family` split: the family to hold out; nil picks one with `seed` (families sorted by name).
     public var holdoutFamily: String?
-    /// `segment` split: hold out the workload families in proportion (`stratifiedByFamily`), so that
-    /// validation and test have the mix of the whole data (config `split.stratify: family`).
-    public var stratifyByFamily = false
+    /// `segment` split: hold out every design stratum in proportion (`stratifiedByDesign`), so that
+    /// validation and test have the mix of the whole data (config `split.stratify: design`).
+    public var stratifyByDesign = false
 
     public init(kind: SplitKind = .shuffle, seed: UInt64 = 42, validationFraction: Double = 0.1,
-                testFraction: Double = 0.1, holdoutFamily: String? = nil, stratifyByFamily: Bool = false) {
+                testFraction: Double = 0.1, holdoutFamily: String? = nil, stratifyByDesign: Bool = false) {
         self.kind = kind; self.seed = seed; self.validationFraction = validationFraction
-        self.testFraction = testFraction; self.holdoutFamily = holdoutFamily; self.stratifyByFamily = stratifyByFamily
+        self.testFraction = testFraction; self.holdoutFamily = holdoutFamily; self.stratifyByDesign = stratifyByDesign
     }
 }
 
@@ -98,12 +98,12 @@ public struct DatasetSplit: Sendable, Equatable {
         return DatasetSplit(train: train.sorted(), validation: val.sorted(), test: test.sorted(), heldOut: held)
     }
 
-    /// Interleaves a shuffled segment order so that every prefix holds the workload families in
-    /// proportion: a family's j-th segment (of n) is placed at (j + u)/n, u uniform, and the order is
-    /// sorted by that key. Test and validation, taken from the front, then have the family mix of the
-    /// whole data, so an interval calibrated on validation windows meets test windows of the same mix
-    /// (a plain shuffle gave the demo's guest model 33 cpu segments to validate and 63 to test).
-    static func stratifiedByFamily(_ order: [Int], families: [String], rng: inout SplitMix64) -> [Int] {
+    /// Interleaves a shuffled segment order so that every prefix holds the strata in proportion: a
+    /// stratum's j-th segment (of n) is placed at (j + u)/n, u uniform, and the order is sorted by that
+    /// key. Test and validation, taken from the front, then have the mix of the whole data, so an
+    /// interval calibrated on validation windows meets test windows of the same mix (a plain shuffle
+    /// gave the demo's guest model 33 cpu segments to validate and 63 to test).
+    static func stratifiedByDesign(_ order: [Int], strata families: [String], rng: inout SplitMix64) -> [Int] {
         var count: [String: Int] = [:]
         for s in order { count[families[s], default: 0] += 1 }
         var seen: [String: Int] = [:]
@@ -125,7 +125,7 @@ public struct DatasetSplit: Sendable, Equatable {
         }
         var rng = SplitMix64(seed: o.seed)
         rng.shuffle(&order)
-        if o.stratifyByFamily { order = stratifiedByFamily(order, families: ds.segments.map(\.family), rng: &rng) }
+        if o.stratifyByDesign { order = stratifiedByDesign(order, strata: ds.segments.map(\.designStratum), rng: &rng) }
         // Keep at least one segment for training: never give away the last one.
         let split = assignSegments(order: Array(order.dropLast()), groups: groups, total: ds.windowCount,
                                    testFraction: o.testFraction, validationFraction: o.validationFraction,
@@ -197,5 +197,13 @@ public struct DatasetSplit: Sendable, Equatable {
             train += tr; val += va; test += te
         }
         return DatasetSplit(train: train.sorted(), validation: val.sorted(), test: test.sorted(), heldOut: ["last \(Int(o.testFraction * 100))% of each trace"])
+    }
+}
+
+extension DatasetSegment {
+    /// The cell of the campaign's design a segment belongs to: its workload family and, for guest
+    /// views, its guest size and neighbour load (`family|vcpus|neighbour_load`).
+    public var designStratum: String {
+        [family, parameters["vcpus"] ?? "", parameters["neighbour_load"] ?? ""].joined(separator: "|")
     }
 }

@@ -227,7 +227,7 @@ public enum Evaluator {
             var splitOptions = SplitOptions(kind: kind, seed: config.seed)
             if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? model.trainingProvenance?.heldOutFamily }
             // The segment split the model was trained with is drawn the same way again (stratified or not).
-            splitOptions.stratifyByFamily = kind == .segment && model.trainingProvenance?.stratify == "family"
+            splitOptions.stratifyByDesign = kind == .segment && model.trainingProvenance?.stratify == "design"
             do { split = try DatasetSplit.make(dataset: data.dataset, options: splitOptions) } catch {
                 notes.append("split \(kind.rawValue) skipped: \(error)")
                 continue
@@ -316,7 +316,7 @@ public enum Evaluator {
             // No live traces: calibrate on the primary split's test windows in time order instead.
             let kind = SplitKind(rawValue: first.split) ?? .segment
             if let split = try? DatasetSplit.make(dataset: data.dataset, options: SplitOptions(
-                kind: kind, seed: config.seed, stratifyByFamily: kind == .segment && model.trainingProvenance?.stratify == "family")) {
+                kind: kind, seed: config.seed, stratifyByDesign: kind == .segment && model.trainingProvenance?.stratify == "design")) {
                 let ws = data.timeOrdered(split.test)
                 let pred = try predictor.predict(dataset: data.dataset, windows: ws)
                 for m in CalibrationResult.Method.allCases {

@@ -116,7 +116,8 @@ public struct TrainingProvenance: Codable, Equatable, Sendable {
     public var traces: [TraceProvenance]?
     public var split: SplitKind?
     public var seed: UInt64?
-    /// `family` when the segment split held the families out in proportion (absent: a plain draw).
+    /// `design` when the segment split held every design stratum (family, guest size, neighbour load)
+    /// out in proportion (absent: a plain draw).
     public var stratify: String?
     /// `test:<segment>`, `test:family=<name>`, … as `DatasetSplit.heldOut` names them.
     public var heldOut: [String]?

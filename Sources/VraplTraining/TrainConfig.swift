@@ -143,9 +143,9 @@ public struct TrainConfig: Equatable, Sendable {
         c.split.testFraction = try split.double("test_fraction") ?? c.split.testFraction
         c.split.holdoutFamily = try split.string("holdout_family")
         switch try split.string("stratify") ?? "none" {
-        case "none": c.split.stratifyByFamily = false
-        case "family": c.split.stratifyByFamily = true
-        case let other: throw VraplError("\(source): split.stratify '\(other)' is not none or family")
+        case "none": c.split.stratifyByDesign = false
+        case "design": c.split.stratifyByDesign = true
+        case let other: throw VraplError("\(source): split.stratify '\(other)' is not none or design")
         }
         c.batchSize = try t.int("batch_size") ?? c.batchSize
         c.epochs = try t.int("epochs") ?? c.epochs

@@ -59,8 +59,9 @@ import VraplTrace
         let ds = try build([(codedSeries(600, firstValid: 0), segs)], d: 2, tau: 1, skip: 0)   // 9 windows per segment
         for seed in UInt64(1)...20 {
             let s = try DatasetSplit.make(dataset: ds, options: SplitOptions(kind: .segment, seed: seed, validationFraction: 0.2, testFraction: 0.2,
-                                                                                          stratifyByFamily: true))
+                                                                                          stratifyByDesign: true))
             checkPartition(s, total: 540)
+            #expect(ds.segments[0].designStratum == "cpu||")
             for part in [s.test, s.validation] {
                 var perFamily: [String: Int] = [:]
                 for seg in Set(part.map { ds.windowSegments[Int($0)] }) { perFamily[ds.segments[Int(seg)].family, default: 0] += 1 }
@@ -69,6 +70,25 @@ import VraplTrace
                     let expected = Double(total) * Double(n) / 60
                     #expect(abs(Double(perFamily[family] ?? 0) - expected) <= 1.01, "seed \(seed): \(perFamily) of \(n)")
                 }
+            }
+        }
+    }
+
+    /// Guest views: one family, 30 segments of 2-vCPU guests and 10 of 8-vCPU guests; the design
+    /// strata (family × vcpus × neighbour_load) keep the guest sizes in proportion too (3 : 1 of 10).
+    @Test func designStrataIncludeGuestSize() throws {
+        let sizes = Array(repeating: "2", count: 30) + Array(repeating: "8", count: 10)
+        let segs = sizes.enumerated().map { TraceSegment(name: "cpu-k\($1)-\($0)", firstSample: $0 * 10, lastSample: $0 * 10 + 9,
+                                                         parameters: ["family": "cpu", "vcpus": $1, "neighbour_load": "0"]) }
+        let ds = try build([(codedSeries(400, firstValid: 0), segs)], d: 2, tau: 1, skip: 0)
+        #expect(ds.segments[0].designStratum == "cpu|2|0")
+        for seed in UInt64(1)...20 {
+            let s = try DatasetSplit.make(dataset: ds, options: SplitOptions(kind: .segment, seed: seed, validationFraction: 0.25, testFraction: 0.25,
+                                                                              stratifyByDesign: true))
+            for part in [s.test, s.validation] {
+                let held = Set(part.map { ds.windowSegments[Int($0)] })
+                let large = held.filter { ds.segments[Int($0)].parameters["vcpus"] == "8" }.count
+                #expect(abs(Double(large) - Double(held.count) / 4) <= 1.01, "seed \(seed): \(large) of \(held.count)")
             }
         }
     }

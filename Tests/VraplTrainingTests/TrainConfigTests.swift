@@ -41,12 +41,12 @@ import VraplModel
     }
 
     @Test func stratifiedSegmentSplit() throws {
-        #expect(try TrainConfig.parse(yaml: "split:\n  kind: segment\n  stratify: family\n").split.stratifyByFamily)
-        #expect(try !TrainConfig.parse(yaml: "split:\n  kind: segment\n").split.stratifyByFamily)
+        #expect(try TrainConfig.parse(yaml: "split:\n  kind: segment\n  stratify: design\n").split.stratifyByDesign)
+        #expect(try !TrainConfig.parse(yaml: "split:\n  kind: segment\n").split.stratifyByDesign)
         #expect { _ = try TrainConfig.parse(yaml: "split:\n  stratify: famly\n", source: "c.yaml") } throws: {
-            "\($0)" == "c.yaml: split.stratify 'famly' is not none or family"
+            "\($0)" == "c.yaml: split.stratify 'famly' is not none or design"
         }
-        #expect(try TrainConfig.load(path: Self.configs.appendingPathComponent("demo-guest.yaml").path).split.stratifyByFamily)
+        #expect(try TrainConfig.load(path: Self.configs.appendingPathComponent("demo-guest.yaml").path).split.stratifyByDesign)
     }
 
     @Test func errorsNameTheKey() {
