@@ -73,11 +73,6 @@ public struct ErrorMetrics: Codable, Sendable, Equatable {
         mape = nPct > 0 ? 100 * sumPct / Double(nPct) : nil
     }
 
-    /// Metrics of single-precision predictions (the network's) against single-precision targets, accumulated in double.
-    public init(predictions predicted: [Float], targets measured: [Float], mapeEpsilon: Double = ErrorMetrics.defaultMapeEpsilon) {
-        self.init(predicted: predicted.map(Double.init), measured: measured.map(Double.init), mapeEpsilon: mapeEpsilon)
-    }
-
     /// Metrics per group label (`groups[i]` labels row i), keys sorted.
     public static func grouped(predicted: [Double], measured: [Double], groups: [String],
                                mapeEpsilon: Double = defaultMapeEpsilon) -> [(group: String, metrics: ErrorMetrics)] {

@@ -120,7 +120,6 @@ public final class ModelPredictor {
         return out
     }
 
-    /// Predictions (W) for the given windows, in order.
     /// The model interval's spread index (normalized intervals only), built once.
     public private(set) lazy var spreadIndex: LocalSpreadIndex? = model.interval?.local?.makeIndex()
 
@@ -130,6 +129,7 @@ public final class ModelPredictor {
         return spreadIndex?.spreads(dataset: dataset, windows: windows)
     }
 
+    /// Predictions (W) for the given windows, in order.
     public func predict(dataset: WindowDataset, windows: [Int32]) throws -> [Double] {
         var out = [Double](repeating: 0, count: windows.count)
         try forEachBatch(dataset, windows, raw: false) { start, n, _, preds in

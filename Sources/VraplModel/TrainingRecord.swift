@@ -41,23 +41,15 @@ public struct RegressionMetrics: Codable, Equatable, Sendable {
         self.init(loss: try c.decodeIfPresent(Double.self, forKey: .loss) ?? .nan, errors: try ErrorMetrics(from: decoder))
     }
 
-    /// Scores `predictions` against `targets`: the loss here, the errors by `ErrorMetrics`.
+    /// Scores `predictions` against `targets` in double precision: the mean loss by VraplNN's
+    /// `lossNaive` (the loss's one definition outside the fused training kernel), the errors by `ErrorMetrics`.
     public static func compute(predictions: [Float], targets: [Float], loss: LossKind) -> RegressionMetrics {
         let n = min(predictions.count, targets.count)
         guard n > 0 else { return .empty() }
-        var l = 0.0
-        for i in 0..<n {
-            let e = Double(predictions[i]) - Double(targets[i])
-            switch loss {
-            case .l1: l += Swift.abs(e)
-            case .mse: l += e * e
-            case .huber(let delta):
-                let d = Double(delta)
-                l += Swift.abs(e) < d ? 0.5 * e * e : d * (Swift.abs(e) - 0.5 * d)
-            }
-        }
-        return RegressionMetrics(loss: l / Double(n), errors: ErrorMetrics(predictions: predictions, targets: targets))
+        let p = predictions.prefix(n).map(Double.init), t = targets.prefix(n).map(Double.init)
+        return RegressionMetrics(loss: lossNaive(kind: loss, prediction: p, target: t), errors: ErrorMetrics(predicted: p, measured: t))
     }
+
 }
 
 /// The `metrics` metadata value and the history's summary.
