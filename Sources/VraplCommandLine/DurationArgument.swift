@@ -8,16 +8,10 @@ import VraplCore
 /// ```swift
 /// @Option(help: "Stop after this long.", transform: DurationArgument.parse) var duration: DurationArgument?
 /// ```
-public struct DurationArgument: Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByArgument {
+public struct DurationArgument: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var nanoseconds: UInt64
 
     public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
-
-    /// `16ms`-style text; fails (nil) on a bare number or an unknown unit. `parse` says why.
-    public init?(argument: String) {
-        guard let ns = try? DurationText.nanoseconds(argument) else { return nil }
-        nanoseconds = ns
-    }
 
     /// Parses `text`; the error is DurationText's message (with its hint), shown as the option's error.
     public static let parse: @Sendable (String) throws -> DurationArgument = { text in
@@ -33,8 +27,6 @@ public struct DurationArgument: Sendable, Hashable, Comparable, CustomStringConv
     public var milliseconds: Double { Double(nanoseconds) / 1e6 }
     public static func < (a: DurationArgument, b: DurationArgument) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    /// `16ms`, `1s`, `2m`: also what `--help` prints as the default.
+    /// `16ms`, `1s`, `2m`.
     public var description: String { DurationText.format(nanoseconds: nanoseconds) }
-    public var defaultValueDescription: String { description }
-    public static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -29,11 +29,6 @@ public enum DurationText {
         return UInt64(ns)
     }
 
-    /// Parses `text` into seconds; nil when it is not a duration by the rule above.
-    public static func seconds(_ text: String) -> Double? {
-        (try? nanoseconds(text)).map { Double($0) / 1e9 }
-    }
-
     /// Parses `text` into seconds; the error names `what` (an option or a config key) and the rule.
     public static func parse(_ text: String, what: String) throws -> Double {
         do { return Double(try nanoseconds(text)) / 1e9 } catch let error as VraplError {

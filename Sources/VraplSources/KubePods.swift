@@ -47,11 +47,9 @@ public enum KubePods {
 
     /// The pod UID of a pod cgroup's name (`kubepods-burstable-pod1234_abcd.slice`, `pod1234-abcd`).
     static func podUID(_ name: String) -> String? {
-        // The text after the last "pod".
-        let chars = Array(name)
-        guard let at = stride(from: chars.count - 3, through: 0, by: -1).first(where: { chars[$0] == "p" && chars[$0 + 1] == "o" && chars[$0 + 2] == "d" }) else { return nil }
-        var rest = String(chars[(at + 3)...])
-        if rest.hasSuffix(".slice") { rest.removeLast(6); rest = String(rest.map { $0 == "_" ? "-" : $0 }) }
+        guard let r = name.ranges(of: "pod").last else { return nil }
+        var rest = String(name[r.upperBound...])
+        if rest.hasSuffix(".slice") { rest.removeLast(6); rest.replace("_", with: "-") }
         // A UID: 36 characters of hex digits and dashes.
         guard rest.count == 36, rest.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return nil }
         return rest.lowercased()
