@@ -24,6 +24,10 @@ public enum ProgramOutput {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw VraplError("\(program): cannot create a pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (pipeFDs[0], pipeFDs[1])
+        // Close-on-exec, so that a child another thread starts does not keep our write end open (the
+        // read below would then wait for that child too); dup2 gives our child plain copies. (Swift's
+        // Glibc module lacks pipe2.)
+        for fd in [readEnd, writeEnd] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -33,8 +37,10 @@ public enum ProgramOutput {
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
-        posix_spawn_file_actions_addclose(&actions, readEnd)
-        posix_spawn_file_actions_addclose(&actions, writeEnd)
+        // Nothing else of ours reaches the child: another thread may hold a descriptor that is not
+        // close-on-exec yet (HDF5 opens a trace, then we set FD_CLOEXEC), and a child holding a trace's
+        // descriptor holds its lock. Foundation's Process closes them the same way.
+        closeInheritedDescriptors(&actions)
         let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
@@ -63,5 +69,22 @@ public enum ProgramOutput {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let signal = status & 0x7f
         return (signal == 0 ? (status >> 8) & 0xff : -signal, String(decoding: bytes, as: UTF8.self))
+    }
+
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// Adds "close every descriptor from 3 up" to `actions`: glibc's `posix_spawn_file_actions_addclosefrom_np`
+    /// (2.34+, looked up at run time because Swift's Glibc module does not declare it), else one close
+    /// per descriptor open now (`/proc/self/fd`; a descriptor gone by then is ignored by glibc). Runs
+    /// after the `dup2`s, so the pipe ends close too once they are stdout and stderr.
+    static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+            if closeFrom(&actions, 3) == 0 { return }
+        }
+        for name in (try? TextFile.directoryEntries("/proc/self/fd")) ?? [] {
+            guard let fd = Int32(name), fd > 2 else { continue }
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
     }
 }

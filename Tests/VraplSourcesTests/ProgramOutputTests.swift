@@ -21,6 +21,15 @@ struct ProgramOutputTests {
         #expect(out == "out\na b|c|")
     }
 
+    @Test("descriptors of ours that are not close-on-exec (a trace HDF5 has just opened) do not reach the child")
+    func noInheritedDescriptors() throws {
+        let fd = open(try Scratch.file("held"), O_CREAT | O_RDWR, 0o600)   // no O_CLOEXEC, as HDF5 opens
+        defer { close(fd) }
+        let listed = try ProgramOutput.run("/bin/sh", ["-c", "for f in /proc/$$/fd/*; do echo ${f##*/}; done"])
+        let fds = listed.split(separator: "\n").compactMap { Int32($0) }
+        #expect(fd > 2 && !fds.contains(fd), "child saw \(fds), ours \(fd)")
+    }
+
     @Test("a missing program and a failing one are one-line errors naming them")
     func failures() throws {
         #expect { _ = try ProgramOutput.run("/nonexistent/tool", []) } throws: { "\($0)".contains("/nonexistent/tool: cannot start") }
