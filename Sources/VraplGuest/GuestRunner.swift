@@ -96,8 +96,7 @@ public final class GuestRunner {
 
     public init(config: GuestConfig) throws {
         self.config = config
-        let model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
-        self.model = model
+        var model = try ModelFile.load(contentsOf: URL(fileURLWithPath: config.modelPath))
         let modelInterval = model.embedding.sampleIntervalMs
         if let requested = config.intervalMs, abs(requested - modelInterval) > 1e-9 {
             throw VraplError("\(config.modelPath): model was trained on windows sampled every \(fmtMs(modelInterval)) ms; sampling every \(fmtMs(requested)) ms would build different windows (refusing)")
@@ -114,6 +113,9 @@ public final class GuestRunner {
         // Chunks of 8 windows: the weights are fetched once per flush (later chunks find them in
         // cache) while the batch workspace stays about 0.5 MiB (docs/PERFORMANCE.md).
         let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
+        // The network holds its own copy of the weights; the file's tensors are not needed again.
+        model.tensors = [:]
+        self.model = model
         estimator = try GuestEstimator(model: model, predictor: network, predictEvery: config.predictEvery,
                                        batch: batched ? GuestEstimator.Batch(predictor: network, capacity: capacity) : nil,
                                        shareRule: config.shareRule)
@@ -309,6 +311,9 @@ public final class GuestRunner {
         signal(SIGPIPE, SIG_IGN)
         server?.start()
         defer { server?.stop() }
+        // Start-up (parsing the model file, building the network) freed far more heap than the loop
+        // keeps; hand it back to the kernel once instead of keeping it resident for the daemon's life.
+        HeapTrim.releaseFreedMemory()
 
         let showTerminal = config.terminal ?? (isatty(STDOUT_FILENO) != 0 && config.jsonl != "-")
         let exportEveryNs = UInt64(max(10, config.exportIntervalMs) * 1e6)

@@ -1,6 +1,8 @@
 import COpenBLAS
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Thin Swift wrappers around the few OpenBLAS calls the engine uses. Row-major throughout.
@@ -130,18 +132,25 @@ extension BLAS {
 
 /// A fixed-size, 64-byte aligned buffer of `Float`s owned by a class (no copy-on-write, no
 /// exclusivity checks in hot loops). Zero-initialised.
+///
+/// The memory comes from `calloc`, so large buffers are fresh zero pages from the kernel that cost
+/// no resident memory until written: an inference-only network (the guest) never touches its
+/// gradient and backward buffers, and they stay out of its RSS.
 public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Float>
+    private let allocation: UnsafeMutableRawPointer
 
     public init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
-        pointer.initialize(repeating: 0, count: max(1, count))
+        let bytes = max(1, count) * MemoryLayout<Float>.stride
+        guard let raw = calloc(bytes + 64, 1) else { fatalError("FloatBuffer: out of memory allocating \(bytes) bytes") }
+        allocation = raw
+        let aligned = (Int(bitPattern: raw) + 63) & ~63
+        pointer = UnsafeMutableRawPointer(bitPattern: aligned)!.bindMemory(to: Float.self, capacity: max(1, count))
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit { free(allocation) }
 
     public func zero() { pointer.update(repeating: 0, count: count) }
 
