@@ -165,6 +165,10 @@ public enum GuestBenchmark {
         public var seconds: Double
         public var cpuSeconds: Double
         public var cpuPercentOfOneCore: Double
+        /// CPU % of one core once started: on-CPU time from `/proc/<pid>/schedstat` between the first
+        /// once-a-second reading at least `steadyAfterSeconds` after the start and the last one, so model
+        /// loading and the first export (paid once per daemon life) are left out. nil for runs too short.
+        public var steadyCPUPercentOfOneCore: Double?
         /// VmRSS samples (MiB), one per second.
         public var rssMiB: [Double]
         /// From /proc/<pid>/smaps_rollup at the last sample: proportional set size and private
@@ -200,8 +204,18 @@ public enum GuestBenchmark {
     static let childrenUsage = RUSAGE_CHILDREN
     #endif
 
-    /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`,
-    /// resident memory from `/proc/<pid>/status` once a second.
+    /// Seconds after the start from which `LiveCost.steadyCPUPercentOfOneCore` counts.
+    public static let steadyAfterSeconds = 2.0
+
+    /// On-CPU time of a process so far, ns (first field of `/proc/<pid>/schedstat`).
+    static func onCPUNanoseconds(pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/schedstat", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { UInt64($0) }
+    }
+
+    /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`
+    /// (start-up included) and from `/proc/<pid>/schedstat` once started, resident memory from
+    /// `/proc/<pid>/status` once a second.
     public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-guest-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -220,8 +234,13 @@ public enum GuestBenchmark {
         var rss: [Double] = []
         var pss: Double?
         var privateMemory: Double?
+        var steadyFirst: (ns: UInt64, cpu: UInt64)?, steadyLast: (ns: UInt64, cpu: UInt64)?
         while process.isRunning {
             Thread.sleep(forTimeInterval: 1)
+            let now = SampleClock.monotonicNs()
+            if Double(now - start) / 1e9 >= steadyAfterSeconds, let cpu = onCPUNanoseconds(pid: process.processIdentifier) {
+                if steadyFirst == nil { steadyFirst = (now, cpu) } else { steadyLast = (now, cpu) }
+            }
             if let rollup = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8) {
                 func kb(_ key: String) -> Double? {
                     rollup.split(separator: "\n").first { $0.hasPrefix(key + ":") }
@@ -247,7 +266,11 @@ public enum GuestBenchmark {
         func value(_ name: String) -> Int {
             prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
         }
-        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, rssMiB: rss, pssMiB: pss, privateMiB: privateMemory,
+        var steady: Double?
+        if let a = steadyFirst, let b = steadyLast, b.ns > a.ns, b.cpu >= a.cpu {
+            steady = 100 * Double(b.cpu - a.cpu) / Double(b.ns - a.ns)
+        }
+        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, steadyCPUPercentOfOneCore: steady, rssMiB: rss, pssMiB: pss, privateMiB: privateMemory,
                         predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"))
     }
 }

@@ -84,9 +84,13 @@ struct BenchGuestCommand: ParsableCommand {
             print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions (%.1f/s), %d late ticks",
                          label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
                          cost.predictions, Double(cost.predictions) / cost.seconds, cost.lateTicks))
+            if let steady = cost.steadyCPUPercentOfOneCore {
+                let steadyRatio = floorPercent.map { String(format: ", %.2f × the floor", steady / $0) } ?? ""
+                print(String(format: "  once started (schedstat from %.0f s on): %.3f %% of one core%@", GuestBenchmark.steadyAfterSeconds, steady, steadyRatio))
+            }
             if let first = rss.first, let last = rss.last, let peak = rss.max() {
-                print(String(format: "  RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB (%d samples); PSS %.1f MiB, private %.1f MiB",
-                             first, last, peak, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
+                print(String(format: "  RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB = %.1f MB (%d samples); PSS %.1f MiB, private %.1f MiB",
+                             first, last, peak, peak * 1.048576, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
             }
         }
     }
