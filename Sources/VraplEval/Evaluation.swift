@@ -13,7 +13,12 @@ public struct EvaluationConfig: Sendable {
     public var dataPaths: [String]
     public var livePaths: [String] = []
     public var splits: [SplitKind] = [.segment]
-    public var seed: UInt64 = 42
+    /// Seed of the splits and subsamples. nil: the split the model was trained with is drawn with its
+    /// own seed (and fractions, stratification) from its provenance, every other one and the
+    /// subsamples with 42. Given, it applies to every split.
+    public var seed: UInt64? = nil
+    /// The seed of the subsamples and of splits the model was not trained with.
+    public var subsampleSeed: UInt64 { seed ?? 42 }
     public var threads: Int = 1
     /// First samples of each segment that are never a window's target (as in training).
     public var skipSamples: Int = 100
@@ -224,10 +229,8 @@ public enum Evaluator {
         var ood: OODCheck?
         for kind in config.splits {
             let split: DatasetSplit
-            var splitOptions = SplitOptions(kind: kind, seed: config.seed)
+            var splitOptions = Self.splitOptions(kind, provenance: model.trainingProvenance, config: config)
             if kind == .family { splitOptions.holdoutFamily = config.holdoutFamily ?? model.trainingProvenance?.heldOutFamily }
-            // The segment split the model was trained with is drawn the same way again (stratified or not).
-            splitOptions.stratifyByDesign = kind == .segment && model.trainingProvenance?.stratify == "design"
             do { split = try DatasetSplit.make(dataset: data.dataset, options: splitOptions) } catch {
                 notes.append("split \(kind.rawValue) skipped: \(error)")
                 continue
@@ -315,8 +318,7 @@ public enum Evaluator {
         if config.livePaths.isEmpty, let first = splitResults.first, first.split != SplitKind.shuffle.rawValue {
             // No live traces: calibrate on the primary split's test windows in time order instead.
             let kind = SplitKind(rawValue: first.split) ?? .segment
-            if let split = try? DatasetSplit.make(dataset: data.dataset, options: SplitOptions(
-                kind: kind, seed: config.seed, stratifyByDesign: kind == .segment && model.trainingProvenance?.stratify == "design")) {
+            if let split = try? DatasetSplit.make(dataset: data.dataset, options: Self.splitOptions(kind, provenance: model.trainingProvenance, config: config)) {
                 let ws = data.timeOrdered(split.test)
                 let pred = try predictor.predict(dataset: data.dataset, windows: ws)
                 for m in CalibrationResult.Method.allCases {
@@ -331,10 +333,10 @@ public enum Evaluator {
         var ablation: [AblationRow]? = nil
         if let retrain = config.retrain {
             gap = try Retraining.generalisationGap(model: model, data: data, livePaths: config.livePaths, options: retrain,
-                                                   ceiling: ceiling, seed: config.seed, threads: config.threads, log: log)
+                                                   ceiling: ceiling, seed: config.subsampleSeed, threads: config.threads, log: log)
             if config.ablation {
                 ablation = try Retraining.ablation(model: model, dataPaths: config.dataPaths, skipSamples: config.skipSamples,
-                                                   options: retrain, seed: config.seed, threads: config.threads, log: log)
+                                                   options: retrain, seed: config.subsampleSeed, threads: config.threads, log: log)
             }
         } else {
             notes.append("generalisation gap and feature ablation skipped (no retraining requested)")
@@ -380,6 +382,20 @@ public enum Evaluator {
     }
 
     /// √(Σ_F n_F · T_F / n) over the families of `windows`, from the per-family ceiling.
+    /// How `kind` is drawn: the split the model was trained with as its training drew it (seed,
+    /// fractions, design stratification from the provenance; `--seed` overrides the seed), so its test
+    /// windows and calibration are the training run's, window for window; any other split with
+    /// `config.subsampleSeed` and the default fractions.
+    static func splitOptions(_ kind: SplitKind, provenance: TrainingProvenance?, config: EvaluationConfig) -> SplitOptions {
+        var options = SplitOptions(kind: kind, seed: config.subsampleSeed)
+        guard let provenance, provenance.split == kind else { return options }
+        options.seed = config.seed ?? provenance.seed ?? options.seed
+        options.validationFraction = provenance.validationFraction ?? options.validationFraction
+        options.testFraction = provenance.testFraction ?? options.testFraction
+        options.stratifyByDesign = kind == .segment && provenance.stratify == "design"
+        return options
+    }
+
     static func ceilingFor(windows: [Int32], data: EvalData, ceiling: FeatureCeiling.Result) -> Double? {
         var n = 0.0, s = 0.0
         for w in windows {

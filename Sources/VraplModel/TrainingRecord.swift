@@ -111,6 +111,10 @@ public struct TrainingProvenance: Codable, Equatable, Sendable {
     /// `design` when the segment split held every design stratum (family, guest size, neighbour load)
     /// out in proportion (absent: a plain draw).
     public var stratify: String?
+    /// The split's validation and test fractions (absent in models trained before they were
+    /// recorded: the defaults 0.1 and 0.1).
+    public var validationFraction: Double?
+    public var testFraction: Double?
     /// `test:<segment>`, `test:family=<name>`, … as `DatasetSplit.heldOut` names them.
     public var heldOut: [String]?
     public var windows: WindowCounts?
@@ -126,13 +130,16 @@ public struct TrainingProvenance: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tool, config, command, created, traces, split, seed, windows, stratify
         case heldOut = "held_out"
+        case validationFraction = "validation_fraction", testFraction = "test_fraction"
     }
 
     public init(tool: String? = nil, config: String? = nil, command: String? = nil, created: String? = nil,
                 traces: [TraceProvenance]? = nil, split: SplitKind? = nil, seed: UInt64? = nil, stratify: String? = nil,
+                validationFraction: Double? = nil, testFraction: Double? = nil,
                 heldOut: [String]? = nil, windows: WindowCounts? = nil) {
         self.tool = tool; self.config = config; self.command = command; self.created = created; self.traces = traces
         self.split = split; self.seed = seed; self.stratify = stratify; self.heldOut = heldOut; self.windows = windows
+        self.validationFraction = validationFraction; self.testFraction = testFraction
     }
 
     /// The family the model was trained without (`test:family=<name>` in `held_out`).

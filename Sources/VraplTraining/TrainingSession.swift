@@ -170,7 +170,9 @@ public struct TrainingSession {
         try TrainingProvenance(tool: "vrapl \(VraplVersion.string)", config: config.name, command: commandLine,
                                created: ISO8601DateFormatter().string(from: Date()), traces: provenance,
                                split: config.split.kind, seed: config.split.seed,
-                               stratify: config.split.kind == .segment && config.split.stratifyByDesign ? "design" : nil, heldOut: split.heldOut,
+                               stratify: config.split.kind == .segment && config.split.stratifyByDesign ? "design" : nil,
+                               validationFraction: config.split.validationFraction, testFraction: config.split.testFraction,
+                               heldOut: split.heldOut,
                                windows: .init(train: split.train.count, validation: split.validation.count, test: split.test.count)).json()
     }
 }

@@ -35,8 +35,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Output directory.")
     var out: String
 
-    @Option(name: .long, help: "Seed of the splits and subsamples.")
-    var seed: UInt64 = 42
+    @Option(name: .long, help: "Seed of the splits and subsamples (default: the model's split is drawn with its training seed from its provenance, the rest with 42).")
+    var seed: UInt64?
 
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?

@@ -137,3 +137,39 @@ struct EvaluatorTests {
         #expect(table.contains("* the given model was trained with another split"))
     }
 }
+
+/// `vrapl evaluate` draws the split a model was trained with as its training did, so the figures
+/// it reports for that split are on the training run's test windows, not on another seed's.
+@Suite("Eval split of the model's own training")
+struct EvaluationSplitTests {
+    static let provenance = TrainingProvenance(split: .segment, seed: 13, stratify: "design",
+                                               validationFraction: 0.2, testFraction: 0.15)
+
+    @Test("the model's own split takes seed, fractions and stratification from its provenance; --seed overrides only the seed")
+    func ownSplit() {
+        let config = EvaluationConfig(modelPath: "m.safetensors", dataPaths: [])
+        let own = Evaluator.splitOptions(.segment, provenance: Self.provenance, config: config)
+        #expect(own == SplitOptions(kind: .segment, seed: 13, validationFraction: 0.2, testFraction: 0.15, stratifyByDesign: true))
+        var seeded = config
+        seeded.seed = 5
+        let overridden = Evaluator.splitOptions(.segment, provenance: Self.provenance, config: seeded)
+        #expect(overridden == SplitOptions(kind: .segment, seed: 5, validationFraction: 0.2, testFraction: 0.15, stratifyByDesign: true))
+    }
+
+    @Test("other splits, and models without provenance or trained before fractions were recorded, keep seed 42 and the default fractions")
+    func otherSplits() {
+        let config = EvaluationConfig(modelPath: "m.safetensors", dataPaths: [])
+        #expect(Evaluator.splitOptions(.time, provenance: Self.provenance, config: config) == SplitOptions(kind: .time, seed: 42))
+        #expect(Evaluator.splitOptions(.segment, provenance: nil, config: config) == SplitOptions(kind: .segment, seed: 42))
+        let older = TrainingProvenance(split: .segment, seed: 7)
+        #expect(Evaluator.splitOptions(.segment, provenance: older, config: config) == SplitOptions(kind: .segment, seed: 7))
+    }
+
+    @Test("the fractions round-trip through the provenance JSON under their snake-case names")
+    func provenanceJSON() throws {
+        let json = try Self.provenance.json()
+        #expect(json.contains("\"validation_fraction\":0.2") && json.contains("\"test_fraction\":0.15"))
+        let decoded = try JSONDecoder().decode(TrainingProvenance.self, from: Data(json.utf8))
+        #expect(decoded == Self.provenance)
+    }
+}
