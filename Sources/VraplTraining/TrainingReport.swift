@@ -62,7 +62,9 @@ public enum TrainingReport {
         s += "`\(config.split.kind.rawValue)` (seed \(config.split.seed)): train \(split.train.count), validation \(split.validation.count), test \(split.test.count) windows."
         switch config.split.kind {
         case .shuffle: s += " Neighbouring windows overlap, so shuffled scores are optimistic (DECODE-RAPL's protocol).\n"
-        case .segment: s += " Whole segments held out.\n"
+        case .segment:
+            s += " Whole segments held out"
+            s += config.split.stratifyByDesign ? ", every cell of the campaign's design (family, guest size, neighbour load) in proportion (`stratify: design`).\n" : ".\n"
         case .family: s += " Every segment of one workload family held out for the test.\n"
         case .time: s += " The end of each trace held out; windows reaching back into the previous part dropped.\n"
         }
