@@ -69,6 +69,7 @@ public struct GuestConfig: Sendable {
 /// one-line reason), then runs the live loop or a replay through the same `GuestEstimator`.
 public final class GuestRunner {
     public let config: GuestConfig
+    /// The model's metadata: its tensors are dropped once the network holds its copy of the weights.
     public let model: ModelFile
     public let estimator: GuestEstimator
     public let identity: ModelIdentity
