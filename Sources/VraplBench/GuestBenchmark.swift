@@ -179,6 +179,18 @@ public enum GuestBenchmark {
         public var lateTicks: Int
     }
 
+    /// The C sampling floor's source, relative to a checkout's root.
+    public static let samplingFloorSource = "scripts/reference/sampling-floor.c"
+
+    /// Compiles `source` (`scripts/reference/sampling-floor.c`) with `cc -O2` into `directory` and
+    /// returns the binary's path. Throws with the compiler's output when it cannot.
+    public static func compileSamplingFloor(source: String, into directory: String) throws -> String {
+        let binary = directory + "/sampling-floor"
+        let (status, output) = try ProgramOutput.capture("cc", ["-O2", "-o", binary, source], mergeStderr: true)
+        guard status == 0 else { throw VraplError("cc -O2 \(source): exit status \(status): \(output)") }
+        return binary
+    }
+
     /// Runs the C sampling floor (`scripts/reference/sampling-floor.c`, compiled) for `seconds` and
     /// returns its CPU share of one core, as it prints it.
     public static func samplingFloor(binary: String, seconds: Int) throws -> Double {

@@ -30,8 +30,11 @@ struct BenchGuestCommand: ParsableCommand {
     @Option(name: .long, help: "vrapl-guest binary (default: beside this vrapl).")
     var guestBinary: String?
 
-    @Option(name: .long, help: "Compiled scripts/reference/sampling-floor.c: also measure the C sampling floor in the same run.")
+    @Option(name: .long, help: "Compiled scripts/reference/sampling-floor.c, the C sampling floor measured in the same run (default: compiled with cc from this checkout's scripts/reference/ when there is one).")
     var floor: String?
+
+    @Flag(name: .long, help: "Do not measure the C sampling floor.")
+    var noFloor = false
 
     @Flag(name: .long, help: "Measure only the default (batched) live mode, not --predict-per-tick beside it.")
     var batchedOnly = false
@@ -71,7 +74,25 @@ struct BenchGuestCommand: ParsableCommand {
         let extra = (guestArguments ?? "").split(separator: " ").map(String.init)
         // Side by side in one run: the C floor, the default (batched) mode, the per-tick mode.
         var floorPercent: Double?
-        if let floor {
+        var floorBinary = floor
+        var floorDirectory: String?
+        defer { if let floorDirectory { try? FileManager.default.removeItem(atPath: floorDirectory) } }
+        if floorBinary == nil && !noFloor {
+            if FileManager.default.fileExists(atPath: GuestBenchmark.samplingFloorSource) {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-floor-\(UUID().uuidString)").path
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
+                                                        attributes: [.posixPermissions: 0o700])
+                floorDirectory = directory
+                do {
+                    floorBinary = try GuestBenchmark.compileSamplingFloor(source: GuestBenchmark.samplingFloorSource, into: directory)
+                } catch {
+                    print("C sampling floor not measured: \(error) (give --floor BINARY, or --no-floor)")
+                }
+            } else {
+                print("C sampling floor not measured: no \(GuestBenchmark.samplingFloorSource) here (run from a checkout, or give --floor BINARY)")
+            }
+        }
+        if let floor = floorBinary {
             floorPercent = try GuestBenchmark.samplingFloor(binary: floor, seconds: Int(seconds.rounded()))
             print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s: %.3f %% of one core", seconds, floorPercent ?? .nan))
         }
