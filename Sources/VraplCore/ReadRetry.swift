@@ -32,13 +32,31 @@ public struct ReadRetry: Sendable {
                 consecutive = 0
                 return true
             } catch {
-                skippedTicks += 1
-                consecutive += 1
-                if consecutive >= limit {
-                    throw VraplError("\(error) (\(consecutive) samples in a row could not be read; \(skippedTicks) skipped in all)")
-                }
+                try skip(error)
                 return false
             }
+        }
+    }
+
+    /// Runs `parse` on data read earlier (a staged sample, which cannot be read again): no retry; a
+    /// failure skips the tick and counts towards `limit` like a tick whose reads failed.
+    /// - Throws: the error, prefixed with the count, once `limit` ticks in a row have failed.
+    public mutating func accept(_ parse: () throws -> Void) throws -> Bool {
+        do {
+            try parse()
+            consecutive = 0
+            return true
+        } catch {
+            try skip(error)
+            return false
+        }
+    }
+
+    private mutating func skip(_ error: Error) throws {
+        skippedTicks += 1
+        consecutive += 1
+        if consecutive >= limit {
+            throw VraplError("\(error) (\(consecutive) samples in a row could not be read; \(skippedTicks) skipped in all)")
         }
     }
 }

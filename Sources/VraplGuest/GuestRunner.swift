@@ -94,6 +94,9 @@ public final class GuestRunner {
 
     /// Windows per network pass in the batched mode.
     public static let batchChunk = 8
+    /// Ticks whose /proc/stat text the batched loop holds before parsing them (an export interval's
+    /// at the default 1 s; a longer interval drains every 64 ticks: 256 KiB of slots for a small VM).
+    public static let stageSlots = 64
 
     public init(config: GuestConfig) throws {
         self.config = config
@@ -324,6 +327,21 @@ public final class GuestRunner {
         var nextExport = start + exportEveryNs
         var stat = ProcStatSnapshot()
         var retry = ReadRetry(intervalNs: intervalNs)
+        // Batched: a tick only copies /proc/stat's bytes into a slot (`StagedProcStat`); the slots are
+        // parsed and estimated at the export tick, at most `stageSlots` ticks at a time.
+        let stage = config.predictPerTick ? nil : StagedProcStat(reader: reader, slots: GuestRunner.stageSlots)
+        func sample(_ stat: ProcStatSnapshot, cpus: Int, monotonicNs: UInt64, wallClockUnix: Double,
+                    pageFaults: UInt64?, cpuUsage: CPUUsage?) {
+            let k = cpus > 0 ? cpus : vcpuFallback
+            _ = step(RawSample(monotonicNs: monotonicNs, stat: stat, pageFaults: pageFaults, vcpus: k, cpuUsage: cpuUsage),
+                     wallClockUnix: wallClockUnix)
+        }
+        func drainStage() throws {
+            try stage?.drain(into: &stat, retry: &retry) { stat, cpus, t in
+                sample(stat, cpus: cpus, monotonicNs: t.monotonicNs, wallClockUnix: t.wallClockUnix,
+                       pageFaults: t.pageFaults, cpuUsage: t.cpuUsage)
+            }
+        }
 
         while StopSignal.received == 0 {
             // The one absolute-deadline sleep (VraplCore.SampleClock); a signal re-checks the stop flag.
@@ -332,19 +350,23 @@ public final class GuestRunner {
             // no energy lost) and counted; only a persistent failure ends the guest.
             var busy: CPUUsage? = nil
             let read = try retry.attempt {
-                try reader.read(into: &stat)
+                if let stage { try stage.capture() } else { try reader.read(into: &stat) }
                 if let vmstat { try vmstat.read(into: &vmValues) }
                 if let usage { busy = try usage.read() }
             }
             let now = SampleClock.monotonicNs()
             if read {
-                let k = reader.cpuCount > 0 ? reader.cpuCount : vcpuFallback
-                let sample = RawSample(monotonicNs: now, stat: stat, pageFaults: vmstat == nil ? nil : vmValues[0], vcpus: k,
-                                       cpuUsage: busy)
-                _ = step(sample, wallClockUnix: wallNowUnix())
+                let faults = vmstat == nil ? nil : vmValues[0]
+                if let stage {
+                    stage.commit(monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+                    if stage.isFull { try drainStage() }
+                } else {
+                    sample(stat, cpus: reader.cpuCount, monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+                }
             }
-            skippedReads = retry.skippedTicks
             if now >= nextExport {
+                try drainStage()
+                skippedReads = retry.skippedTicks
                 try exportTick(monotonicNs: now, showTerminal: showTerminal)
                 nextExport = now + exportEveryNs
             }
@@ -357,6 +379,8 @@ public final class GuestRunner {
                 deadline += missed * intervalNs
             }
         }
+        try drainStage()
+        skippedReads = retry.skippedTicks
         try exportTick(monotonicNs: SampleClock.monotonicNs(), showTerminal: showTerminal)
         if showTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }

@@ -62,6 +62,25 @@ public final class PolledFile {
         return try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<n]))
     }
 
+    /// Reads the file from offset 0 into a caller's `buffer` (not the reused one), as `withContents`
+    /// does but without growing: returns the byte count, and a count equal to `buffer.count` means the
+    /// file may be longer than the buffer (the caller grows it and reads again).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let start = buffer.baseAddress else { return 0 }
+        var total = 0
+        while total < buffer.count {
+            let n = pread(fd, start + total, buffer.count - total, off_t(total))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PolledFile.readError(path: path, errno: errno)
+            }
+            if n == 0 { break }
+            total += n
+            if oneShot { break }
+        }
+        return total
+    }
+
     /// Reads the file into the buffer; returns the byte count.
     private func readAll() throws -> Int {
         var total = 0

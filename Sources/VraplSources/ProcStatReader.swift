@@ -54,6 +54,13 @@ public final class ProcStatReader {
         }
     }
 
+    /// Reads the file's bytes into `buffer` without parsing them (one `pread`); `parse(_:path:includePerCPU:into:)`
+    /// turns them into a snapshot later. A count equal to `buffer.count` means the text may be cut short.
+    @inline(__always)
+    public func capture(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try file.read(into: buffer)
+    }
+
     /// Reads the file again into a new snapshot.
     public func read() throws -> ProcStatSnapshot {
         var s = ProcStatSnapshot()

@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VraplCore
+import VraplSources
+
+/// The batched live loop's tick: /proc/stat's bytes copied into a slot with one `pread`, stamped, and
+/// nothing else; the slots are parsed and run through the estimator together at the export tick
+/// (or when the slots are full), in sample order, with the clocks each tick recorded.
+///
+/// Why: a 16 ms sampler sleeps between ticks, and in a VM the caches it wakes to are cold. The
+/// C floor (`scripts/reference/sampling-floor.c`) pays that for the kernel's path only; a tick that
+/// also parses, extracts features and stages a window touches its own code and data cold 62 times a
+/// second. Staged, the tick touches what the floor touches plus a slot, and the parser, the
+/// feature code and the network run once per export interval, back to back, warm. The samples, their
+/// timestamps and so every prediction and the energy are those of parsing at each tick.
+///
+/// A staged text that does not parse is a skipped tick, counted as one whose read failed
+/// (`ReadRetry.accept`; it cannot be read again). A read that fills its slot (the file outgrew it)
+/// doubles every slot, keeping those staged, and reads again.
+final class StagedProcStat {
+    /// One tick's record beside its bytes.
+    struct Stamp {
+        var monotonicNs: UInt64
+        var wallClockUnix: Double
+        var byteCount: Int
+        var pageFaults: UInt64?
+        var cpuUsage: CPUUsage?
+    }
+
+    let reader: ProcStatReader
+    /// Slots (ticks) held before a drain.
+    let slots: Int
+    private(set) var slotBytes: Int
+    private var storage: UnsafeMutableRawBufferPointer
+    private var stamps: [Stamp]
+    /// Ticks staged and not yet drained.
+    private(set) var count = 0
+    private var capturedBytes = 0
+
+    /// - Parameters:
+    ///   - slots: ticks staged between drains (an export interval's, capped by the caller).
+    ///   - slotBytes: the first size of a slot (they double when a read fills one).
+    init(reader: ProcStatReader, slots: Int, slotBytes: Int = 4096) {
+        self.reader = reader
+        self.slots = max(1, slots)
+        self.slotBytes = max(64, slotBytes)
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: self.slots * self.slotBytes, alignment: 64)
+        stamps = [Stamp](repeating: Stamp(monotonicNs: 0, wallClockUnix: 0, byteCount: 0), count: self.slots)
+    }
+
+    deinit { storage.deallocate() }
+
+    var isFull: Bool { count == slots }
+
+    private func slot(_ i: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: storage[(i * slotBytes)..<((i + 1) * slotBytes)])
+    }
+
+    /// Reads /proc/stat into the next slot (call `commit` once the tick's other reads succeeded).
+    @inline(__always)
+    func capture() throws {
+        var n = try reader.capture(into: slot(count))
+        while n == slotBytes {
+            grow()
+            n = try reader.capture(into: slot(count))
+        }
+        capturedBytes = n
+    }
+
+    /// Keeps the slot `capture` filled, with the tick's clocks and other readings.
+    @inline(__always)
+    func commit(monotonicNs: UInt64, wallClockUnix: Double, pageFaults: UInt64?, cpuUsage: CPUUsage?) {
+        stamps[count] = Stamp(monotonicNs: monotonicNs, wallClockUnix: wallClockUnix, byteCount: capturedBytes,
+                              pageFaults: pageFaults, cpuUsage: cpuUsage)
+        count += 1
+    }
+
+    /// Parses every staged slot in order into `snapshot` and calls `body` with it, the number of
+    /// `cpuN` lines and the stamp; then empties the slots. A text that does not parse skips its tick
+    /// (`retry.accept`), and throws only once `retry` takes the failure as persistent.
+    func drain(into snapshot: inout ProcStatSnapshot, retry: inout ReadRetry,
+               _ body: (inout ProcStatSnapshot, Int, Stamp) throws -> Void) throws {
+        defer { count = 0 }
+        let path = reader.path, perCPU = reader.includePerCPU
+        for i in 0..<count {
+            let stamp = stamps[i]
+            let bytes = UnsafeRawBufferPointer(rebasing: slot(i)[0..<stamp.byteCount])
+            var cpus = 0
+            let parsed = try retry.accept {
+                cpus = try ProcStatReader.parse(bytes, path: path, includePerCPU: perCPU, into: &snapshot)
+            }
+            if parsed { try body(&snapshot, cpus, stamp) }
+        }
+    }
+
+    /// Doubles every slot; the staged texts move to their new places.
+    private func grow() {
+        let old = storage, oldBytes = slotBytes
+        slotBytes *= 2
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: slots * slotBytes, alignment: 64)
+        for i in 0..<count {
+            UnsafeMutableRawBufferPointer(rebasing: storage[(i * slotBytes)...])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: old[(i * oldBytes)..<(i * oldBytes + stamps[i].byteCount)]))
+        }
+        old.deallocate()
+    }
+}
