@@ -94,17 +94,41 @@ public enum GuestBenchmark {
         return (percentile(samples, 0.5), percentile(samples, 0.99))
     }
 
-    /// The batched mode's cost: one pass over `windows` windows (one export interval's worth), paced
-    /// like the daemon (a sleep of `sleepMs` before each pass, so the weights are as cold as at an
-    /// export tick): p50 and p99 of the pass in µs, and the p50 per window.
-    public static func pacedBatchLatency(model: ModelFile, windows: Int = 62, count: Int = 100,
-                                         sleepMs: Double = 16) throws -> (p50: Double, p99: Double, perWindow: Double) {
-        let network = try model.makeNetwork(maxBatch: windows)
-        var inputs = [Float](repeating: 0.3, count: windows * model.inputSize)
+    /// The batched mode's cost: one pass over `windows` windows (one export interval's worth) in the
+    /// guest's chunks (`GuestRunner.batchChunk`), paced like the daemon (a sleep of `sleepMs` before each
+    /// pass, so the weights are as cold as at an export tick): p50 and p99 of the pass in µs, the p50
+    /// per window, and how many chunks took the sliding forward. The windows are those of consecutive
+    /// samples, scaled by the model's own scaler as the guest scales them, so `sharesSlidingWindows`
+    /// applies exactly where it does in the guest (not for a scaler whose range differs by position).
+    public static func pacedBatchLatency(model: ModelFile, windows: Int = 62, count: Int = 100, sleepMs: Double = 16,
+                                         sharesSlidingWindows: Bool = true, chunk: Int = GuestRunner.batchChunk)
+        throws -> (p50: Double, p99: Double, perWindow: Double, slidingChunks: Int, chunks: Int) {
+        let network = try model.makeNetwork(maxBatch: min(chunk, windows))
+        network.sharesSlidingWindows = sharesSlidingWindows
+        let d = model.embedding.d, f = model.inputSize / max(1, d)
+        let scaler = model.makeScaler()
+        // A random walk of the scaled-to-[0, 1] features, one row per sample, in raw units.
+        var rng = SplitMix64(seed: 11)
+        let length = windows + d - 1
+        var walk = [Float](repeating: 0.5, count: length * f)
+        for t in 1..<length {
+            for c in 0..<f { walk[t * f + c] = min(1, max(0, walk[(t - 1) * f + c] + (rng.nextUniform() - 0.5) * 0.1)) }
+        }
+        var inputs = [Float](repeating: 0, count: windows * model.inputSize)
+        for w in 0..<windows {
+            let newest = w + d - 1
+            for c in 0..<f {
+                for j in 0..<d {
+                    let position = model.embedding.order == .oldestFirst ? d - 1 - j : j
+                    let p = c * d + position
+                    inputs[w * model.inputSize + p] = scaler.featureMin[p] + walk[(newest - j) * f + c] * scaler.featureRange[p]
+                }
+            }
+        }
+        scaler.transform(rows: &inputs)
         var outputs = [Float](repeating: 0, count: windows)
         var samples: [Double] = []
         for i in 0..<(count + 3) {
-            inputs[i % inputs.count] = Float(i % 7) * 0.1
             usleep(useconds_t(sleepMs * 1000))
             let start = SampleClock.monotonicNs()
             inputs.withUnsafeBufferPointer { x in
@@ -114,7 +138,8 @@ public enum GuestBenchmark {
         }
         samples.sort()
         let p50 = percentile(samples, 0.5)
-        return (p50, percentile(samples, 0.99), p50 / Double(windows))
+        let chunks = (windows + network.maxBatch - 1) / network.maxBatch
+        return (p50, percentile(samples, 0.99), p50 / Double(windows), network.slidingPasses / (count + 3), chunks)
     }
 
     /// The normalized interval's cost per window: the local spread (window means, a k-d tree search

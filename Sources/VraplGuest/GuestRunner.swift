@@ -117,6 +117,9 @@ public final class GuestRunner {
         // Chunks of 8 windows: the weights are fetched once per flush (later chunks find them in
         // cache) while the batch workspace stays about 0.5 MiB (docs/PERFORMANCE.md).
         let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
+        // A batch holds the window of every sample since the last export: consecutive windows share
+        // most of their convolution outputs, computed once (`Network.forwardSliding`).
+        network.sharesSlidingWindows = batched
         // The network holds its own copy of the weights; the file's tensors are not needed again.
         model.tensors = [:]
         self.model = model

@@ -50,6 +50,13 @@ public final class Network: @unchecked Sendable {
     let lossGradient: FloatBuffer
     var record = ForwardRecord()
     var pool: WorkerPool
+    /// The sliding forward's buffers, made on its first use.
+    var sliding: SlidingWorkspace?
+    /// Whether `predict(inputs:count:into:)` shares the convolution outputs of windows that slide by
+    /// one sample (the guest's live batches); off by default, so every other caller runs `forward`.
+    public var sharesSlidingWindows = false
+    /// Chunks `predict(inputs:count:into:)` ran through the sliding forward so far.
+    public internal(set) var slidingPasses = 0
     /// Seconds per compute phase, accumulated while non-nil (set it to `[:]` to start; one thread only).
     public var profile: [String: Double]?
 

@@ -156,11 +156,21 @@ extension Network {
     }
 
     /// Eval-mode predictions for any number of windows, in chunks of `maxBatch`; writes [count] outputs.
+    /// With `sharesSlidingWindows`, a chunk whose windows slide by one sample (`slide(_:count:)`) computes
+    /// their shared convolution outputs once (`forwardSliding`; same results to float rounding).
     public func predict(inputs: UnsafePointer<Float>, count: Int, into outputs: UnsafeMutablePointer<Float>) {
         var start = 0
+        let slide = sharesSlidingWindows && canSlide
         while start < count {
             let n = min(maxBatch, count - start)
-            let p = forward(inputs: inputs + start * plan.inputSize, count: n, training: false)
+            let chunk = inputs + start * plan.inputSize
+            let p: UnsafeBufferPointer<Float>
+            if slide, let direction = self.slide(chunk, count: n) {
+                p = forwardSliding(inputs: chunk, count: n, slide: direction)
+                slidingPasses += 1
+            } else {
+                p = forward(inputs: chunk, count: n, training: false)
+            }
             if let base = p.baseAddress { (outputs + start).update(from: base, count: n) }
             start += n
         }
@@ -286,13 +296,24 @@ extension Network {
                                      gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
                                      channels: st.outChannels, count: count)
             } else {
-                batchNormReLUForward(out: act, xhat: nil, input: pre,
-                                     mean: buffers.pointer + bn.runningMean, variance: buffers.pointer + bn.runningVariance,
-                                     gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
-                                     channels: st.outChannels, count: count)
+                finishEval(i, pre: pre, act: act, count: count)
             }
         } else {
             reluForward(out: act, input: pre, count: r.count * per)
+        }
+    }
+
+    /// Eval-mode BatchNorm (running statistics) and ReLU of stage i over `count` positions of each
+    /// channel, channel-major ([channels, count]): `pre` → `act`.
+    func finishEval(_ i: Int, pre: UnsafePointer<Float>, act: UnsafeMutablePointer<Float>, count: Int) {
+        let st = plan.convStages[i]
+        if let bn = st.batchNorm {
+            batchNormReLUForward(out: act, xhat: nil, input: pre,
+                                 mean: buffers.pointer + bn.runningMean, variance: buffers.pointer + bn.runningVariance,
+                                 gamma: parameters.pointer + bn.gamma, beta: parameters.pointer + bn.beta,
+                                 channels: st.outChannels, count: count)
+        } else {
+            reluForward(out: act, input: pre, count: st.outChannels * count)
         }
     }
 

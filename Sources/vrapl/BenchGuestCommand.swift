@@ -61,9 +61,17 @@ struct BenchGuestCommand: ParsableCommand {
         print(String(format: "prediction paced every %g ms (cold caches, as in the daemon): p50 %.2f µs  p99 %.2f µs",
                      file.embedding.sampleIntervalMs, paced.p50, paced.p99))
         let windowsPerExport = Int((1000 / file.embedding.sampleIntervalMs).rounded(.up))
-        let batch = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, sleepMs: file.embedding.sampleIntervalMs)
+        let plain = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, sleepMs: file.embedding.sampleIntervalMs,
+                                                         sharesSlidingWindows: false)
         print(String(format: "batched pass of %d windows (one export interval) after a sleep: p50 %.1f µs  p99 %.1f µs = %.2f µs per window (paced single: %.2f µs)",
-                     windowsPerExport, batch.p50, batch.p99, batch.perWindow, paced.p50))
+                     windowsPerExport, plain.p50, plain.p99, plain.perWindow, paced.p50))
+        let batch = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, sleepMs: file.embedding.sampleIntervalMs)
+        if batch.slidingChunks > 0 {
+            print(String(format: "  sharing the sliding windows' convolutions (the guest's default), %d of %d chunks: p50 %.1f µs  p99 %.1f µs = %.2f µs per window (%.2f × the pass above)",
+                         batch.slidingChunks, batch.chunks, batch.p50, batch.p99, batch.perWindow, batch.p50 / plain.p50))
+        } else {
+            print("  sharing the sliding windows' convolutions: does not apply (this model scales each lag of a feature differently, so consecutive windows share no convolution output)")
+        }
         if let spread = GuestBenchmark.spreadLatency(model: file) {
             print(String(format: "interval (local spread: k-d tree of %d reference windows, k %d) per window: p50 %.2f µs  p99 %.2f µs",
                          file.interval?.local?.count ?? 0, file.interval?.local?.k ?? 0, spread.p50, spread.p99))

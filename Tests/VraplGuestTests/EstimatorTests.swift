@@ -74,16 +74,18 @@ struct EstimatorTests {
 
     /// The batched mode (issue: the guest at the sampling floor): 60 s of 16 ms samples, with a late
     /// tick, through both modes, flushing once a second as the live loop does, predicting every
-    /// sample and every 4th. The same estimates come out, in the same order, and the energy counter
+    /// sample and every 4th, with and without the sliding forward (which only applies when every
+    /// sample is predicted). The same estimates come out, in the same order, and the energy counter
     /// agrees to 1e-6 relative.
-    @Test("batched prediction gives the per-tick mode's estimates and energy", arguments: [1, 4])
-    func batchedEqualsPerTick(predictEvery: Int) throws {
+    @Test("batched prediction gives the per-tick mode's estimates and energy", arguments: [(1, false), (4, false), (1, true), (4, true)])
+    func batchedEqualsPerTick(predictEvery: Int, sharesSlidingWindows: Bool) throws {
         let model = try GuestFixtures.model(d: 25, architecture: .cnnV41())
         let trace = GuestFixtures.trace(samples: 3750, gapAt: 1000)
         let source = TraceDataSource(trace: trace, name: "synthetic")
         let perTick = try GuestEstimator(model: model, predictor: try model.makeNetwork(), predictEvery: predictEvery)
         let capacity = 64
-        let network = try model.makeNetwork(maxBatch: 16)  // chunks of 16, as the runner
+        let network = try model.makeNetwork(maxBatch: 16)  // chunks of 16
+        network.sharesSlidingWindows = sharesSlidingWindows  // as the runner does
         let batched = try GuestEstimator(model: model, predictor: network, predictEvery: predictEvery,
                                          batch: GuestEstimator.Batch(predictor: network, capacity: capacity))
         var a: [GuestEstimate] = [], b: [GuestEstimate] = []
@@ -96,6 +98,8 @@ struct EstimatorTests {
         }
         batched.flush { e, _ in b.append(e) }
         #expect(flushes == 60)
+        // Windows of consecutive samples slide: nearly every chunk takes the sliding forward.
+        if sharesSlidingWindows && predictEvery == 1 { #expect(network.slidingPasses > 200) } else { #expect(network.slidingPasses == 0) }
         #expect(a.count == b.count && a.count == 3750 - 25)
         #expect(a.map(\.index) == b.map(\.index))
         #expect(a.map(\.isNewPrediction) == b.map(\.isNewPrediction))
