@@ -39,6 +39,9 @@ struct BenchGuestCommand: ParsableCommand {
     @Flag(name: .long, help: "Measure only the default (batched) live mode, not --predict-per-tick beside it.")
     var batchedOnly = false
 
+    @Option(name: .long, help: "Rounds of floor, batched and per-tick runs, in turn (a shared VM drifts; the summary gives each mode's median ratio to its round's floor).")
+    var rounds: Int = 1
+
     func run() throws {
         if let saveModel { try GuestBenchmark.writeSyntheticModel(to: saveModel) }
         var modelPath = model
@@ -100,27 +103,47 @@ struct BenchGuestCommand: ParsableCommand {
                 print("C sampling floor not measured: no \(GuestBenchmark.samplingFloorSource) here (run from a checkout, or give --floor BINARY)")
             }
         }
-        if let floor = floorBinary {
-            floorPercent = try GuestBenchmark.samplingFloor(binary: floor, seconds: Int(seconds.rounded()))
-            print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s: %.3f %% of one core", seconds, floorPercent ?? .nan))
-        }
         var modes: [(String, [String])] = [("batched (default)", [])]
         if !batchedOnly { modes.append(("per tick (--predict-per-tick)", ["--predict-per-tick"])) }
-        for (label, arguments) in modes {
-            let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + arguments)
-            let rss = cost.rssMiB
-            let ratio = floorPercent.map { String(format: ", %.2f × the floor", cost.cpuPercentOfOneCore / $0) } ?? ""
-            print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions (%.1f/s), %d late ticks",
-                         label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
-                         cost.predictions, Double(cost.predictions) / cost.seconds, cost.lateTicks))
-            if let steady = cost.steadyCPUPercentOfOneCore {
-                let steadyRatio = floorPercent.map { String(format: ", %.2f × the floor", steady / $0) } ?? ""
-                print(String(format: "  once started (schedstat from %.0f s on): %.3f %% of one core%@", GuestBenchmark.steadyAfterSeconds, steady, steadyRatio))
+        // Per mode, the once-started ratio to the same round's floor.
+        var ratios = [[Double]](repeating: [], count: modes.count)
+        var floors: [Double] = []
+        for round in 1...max(1, rounds) {
+            if rounds > 1 { print("round \(round) of \(rounds):") }
+            if let floor = floorBinary {
+                floorPercent = try GuestBenchmark.samplingFloor(binary: floor, seconds: Int(seconds.rounded()))
+                floors.append(floorPercent ?? .nan)
+                print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s: %.3f %% of one core", seconds, floorPercent ?? .nan))
             }
-            if let first = rss.first, let last = rss.last, let peak = rss.max() {
-                print(String(format: "  RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB = %.1f MB (%d samples); PSS %.1f MiB, private %.1f MiB",
-                             first, last, peak, peak * 1.048576, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
+            for (m, (label, arguments)) in modes.enumerated() {
+                let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + arguments)
+                let rss = cost.rssMiB
+                let ratio = floorPercent.map { String(format: ", %.2f × the floor", cost.cpuPercentOfOneCore / $0) } ?? ""
+                print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions (%.1f/s), %d late ticks",
+                             label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
+                             cost.predictions, Double(cost.predictions) / cost.seconds, cost.lateTicks))
+                if let steady = cost.steadyCPUPercentOfOneCore {
+                    let steadyRatio = floorPercent.map { String(format: ", %.2f × the floor", steady / $0) } ?? ""
+                    if let floorPercent { ratios[m].append(steady / floorPercent) }
+                    print(String(format: "  once started (schedstat from %.0f s on): %.3f %% of one core%@", GuestBenchmark.steadyAfterSeconds, steady, steadyRatio))
+                }
+                if let first = rss.first, let last = rss.last, let peak = rss.max() {
+                    print(String(format: "  RSS: first %.1f MiB, last %.1f MiB, max %.1f MiB = %.1f MB (%d samples); PSS %.1f MiB, private %.1f MiB",
+                                 first, last, peak, peak * 1.048576, rss.count, cost.pssMiB ?? .nan, cost.privateMiB ?? .nan))
+                }
             }
+        }
+        if rounds > 1, !floors.isEmpty {
+            func median(_ x: [Double]) -> Double {
+                let s = x.sorted()
+                return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+            }
+            var line = String(format: "median of %d rounds: floor %.3f %% of one core", floors.count, median(floors))
+            for (m, (label, _)) in modes.enumerated() where !ratios[m].isEmpty {
+                line += String(format: "; %@ %.2f × its round's floor (%.2f–%.2f)", label, median(ratios[m]),
+                               ratios[m].min() ?? .nan, ratios[m].max() ?? .nan)
+            }
+            print(line)
         }
     }
 }
