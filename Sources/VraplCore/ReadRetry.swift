@@ -26,15 +26,10 @@ public struct ReadRetry: Sendable {
             consecutive = 0
             return true
         } catch {
-            do {
-                try read()
-                retriedReads += 1
-                consecutive = 0
-                return true
-            } catch {
-                try skip(error)
-                return false
-            }
+            // The retry is the one try `accept` makes; it counts the tick as skipped if that fails too.
+            let retried = try accept(read)
+            if retried { retriedReads += 1 }
+            return retried
         }
     }
 
