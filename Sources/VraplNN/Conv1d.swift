@@ -84,9 +84,18 @@ public func conv1dForward(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePo
         im2col(col: col, input: input, layout: layout, batch: batch, channels: inChannels, length: length,
                kernelSize: kernelSize, padding: padding)
     }
+    convolveColumns(out: out, col: col, weight: weight, bias: bias, outChannels: outChannels,
+                    rows: inChannels * kernelSize, columns: columns)
+}
+
+/// The GEMM of a lowered convolution: out [outChannels, columns] = bias (per row) + weight
+/// [outChannels, rows] · col [rows, columns], where `col` holds one input patch per column.
+@inline(__always)
+func convolveColumns(out: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                     bias: UnsafePointer<Float>, outChannels: Int, rows: Int, columns: Int) {
     for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
-    BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: inChannels * kernelSize,
-               a: weight, lda: inChannels * kernelSize, b: col, ldb: columns, beta: 1, c: out, ldc: columns)
+    BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: rows,
+               a: weight, lda: rows, b: col, ldb: columns, beta: 1, c: out, ldc: columns)
 }
 
 /// Conv1d backward. Adds into dWeight [out, in, K] and dBias [out]; if `dInput` is non-nil, computes

@@ -21,7 +21,8 @@ import Darwin
 /// Buffers of the sliding forward, for runs of up to `windows` windows.
 final class SlidingWorkspace: @unchecked Sendable {
     let windows: Int
-    /// The run's samples, [features, windows + d − 1]; position 0 is the newest sample.
+    /// The run's samples, [features, windows + d − 1], in the windows' own order (window b's position
+    /// j at n − 1 − b + j when position 0 is a window's newest sample, at b + j when it is its oldest).
     let sequence: FloatBuffer
     /// Per stage: the long convolution's output before and after BatchNorm/ReLU, [channels, L − 2aᵢ].
     var longPre: [FloatBuffer] = [], longAct: [FloatBuffer] = []
@@ -129,10 +130,8 @@ extension Network {
                     }
                 }
             }
-            for o in 0..<st.outChannels { (sw.edgePre.pointer + o * columns).update(repeating: bias[o], count: columns) }
-            BLAS.sgemm(transposeA: false, transposeB: false, m: st.outChannels, n: columns, k: st.inChannels * st.kernelSize,
-                       a: weight, lda: st.inChannels * st.kernelSize, b: sw.edgeCol.pointer, ldb: columns,
-                       beta: 1, c: sw.edgePre.pointer, ldc: columns)
+            convolveColumns(out: sw.edgePre.pointer, col: sw.edgeCol.pointer, weight: weight, bias: bias,
+                            outChannels: st.outChannels, rows: st.inChannels * st.kernelSize, columns: columns)
             finishEval(i, pre: sw.edgePre.pointer, act: sw.edgeAct.pointer, count: columns)
             // The windows' activations, channel-major as `forward` leaves them: interior from the long
             // output (window b's position `margin` is long position offset(b)), edges from their sgemm.

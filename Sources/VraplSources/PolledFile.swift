@@ -66,8 +66,24 @@ public final class PolledFile {
     /// does but without growing: returns the byte count, and a count equal to `buffer.count` means the
     /// file may be longer than the buffer (the caller grows it and reads again).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let start = buffer.baseAddress else { return 0 }
+        try fill(buffer, from: 0)
+    }
+
+    /// Reads the file into the buffer; returns the byte count.
+    private func readAll() throws -> Int {
         var total = 0
+        while true {
+            total = try fill(storage, from: total)
+            if total < storage.count { return total }
+            grow()
+        }
+    }
+
+    /// Reads from file offset `offset` into `buffer[offset...]` until the buffer is full, the file
+    /// ends, or (`oneShot`) after one read; returns the bytes now in the buffer.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int) throws -> Int {
+        guard let start = buffer.baseAddress else { return 0 }
+        var total = offset
         while total < buffer.count {
             let n = pread(fd, start + total, buffer.count - total, off_t(total))
             if n < 0 {
@@ -79,23 +95,6 @@ public final class PolledFile {
             if oneShot { break }
         }
         return total
-    }
-
-    /// Reads the file into the buffer; returns the byte count.
-    private func readAll() throws -> Int {
-        var total = 0
-        while true {
-            if total == storage.count { grow() }
-            let base = storage.baseAddress.map { $0 + total }
-            let n = pread(fd, base, storage.count - total, off_t(total))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PolledFile.readError(path: path, errno: errno)
-            }
-            if n == 0 { return total }
-            total += n
-            if oneShot, total < storage.count { return total }
-        }
     }
 
     private func grow() {
