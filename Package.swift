@@ -23,6 +23,8 @@ let package = Package(
         // HDF5 is linked statically (Sources/CHDF5/module.modulemap says why), so not through pkg-config.
         .systemLibrary(name: "CHDF5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The batched guest's sampling tick in C (include/tick_loop.h says why).
+        .target(name: "CTickLoop"),
 
         // Library modules, in data-path order.
         .target(name: "VraplCore", swiftSettings: v5),
@@ -39,7 +41,7 @@ let package = Package(
         .target(name: "VraplTraining", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplReport", "VraplConfigFile"], swiftSettings: v5),
         .target(name: "VraplAttribution", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplConfigFile", "Yams"], swiftSettings: v5),
         .target(name: "VraplEval", dependencies: ["VraplCore", "VraplTrace", "VraplDataset", "VraplModel", "VraplTraining", "VraplReport"], swiftSettings: v5),
-        .target(name: "VraplGuest", dependencies: ["VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
+        .target(name: "VraplGuest", dependencies: ["CTickLoop", "VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
         // Benchmarks behind `vrapl bench` (no library module carries its own).
         .target(name: "VraplBench", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplGuest"], swiftSettings: v5),

@@ -47,6 +47,10 @@ public struct ReadRetry: Sendable {
         }
     }
 
+    /// Records ticks whose reads succeeded outside `attempt` (the batched guest's C tick loop reads
+    /// /proc/stat itself and hands a failing read to `attempt`): the failures in a row start again.
+    public mutating func succeeded() { consecutive = 0 }
+
     private mutating func skip(_ error: Error) throws {
         skippedTicks += 1
         consecutive += 1

@@ -41,6 +41,9 @@ public enum StopSignal {
     @inline(__always)
     public static var received: Int32 { Int32(stopWord.pointee) }
 
+    /// The flag itself, for a loop outside Swift that polls it (the batched guest's C tick loop).
+    public static var flag: UnsafePointer<sig_atomic_t> { UnsafePointer(stopWord) }
+
     /// Asks the loop to stop as a signal would (tests, and a duration limit).
     public static func request(_ signal: Int32 = SIGTERM) { stopWord.pointee = sig_atomic_t(signal) }
 

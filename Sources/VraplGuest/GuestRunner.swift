@@ -346,25 +346,35 @@ public final class GuestRunner {
             }
         }
 
+        // Where /proc/stat is the one source, the batched ticks run in C until one needs this loop.
+        let cTicks = stage != nil && vmstat == nil && usage == nil
         while StopSignal.received == 0 {
-            // The one absolute-deadline sleep (VraplCore.SampleClock); a signal re-checks the stop flag.
-            guard SampleClock.sleep(untilMonotonicNs: deadline) else { continue }
-            // A failed read is retried once; a tick that still fails is skipped (the next Δt is longer,
-            // no energy lost) and counted; only a persistent failure ends the guest.
-            var busy: CPUUsage? = nil
-            let read = try retry.attempt {
-                if let stage { try stage.capture() } else { try reader.read(into: &stat) }
-                if let vmstat { try vmstat.read(into: &vmValues) }
-                if let usage { busy = try usage.read() }
-            }
-            let now = SampleClock.monotonicNs()
-            if read {
-                let faults = vmstat == nil ? nil : vmValues[0]
-                if let stage {
-                    stage.commit(monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
-                    if stage.isFull { try drainStage() }
-                } else {
-                    sample(stat, cpus: reader.cpuCount, monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+            let now: UInt64
+            if cTicks, let stage,
+               let staged = stage.runTicks(deadlineNs: &deadline, untilNs: min(nextExport, endNs ?? .max), intervalNs: intervalNs,
+                                           lateTicks: &lateTicks, retry: &retry) {
+                now = staged
+                if stage.isFull { try drainStage() }
+            } else {
+                // The one absolute-deadline sleep (VraplCore.SampleClock); a signal re-checks the stop flag.
+                guard StopSignal.received == 0, SampleClock.sleep(untilMonotonicNs: deadline) else { continue }
+                // A failed read is retried once; a tick that still fails is skipped (the next Δt is longer,
+                // no energy lost) and counted; only a persistent failure ends the guest.
+                var busy: CPUUsage? = nil
+                let read = try retry.attempt {
+                    if let stage { try stage.capture() } else { try reader.read(into: &stat) }
+                    if let vmstat { try vmstat.read(into: &vmValues) }
+                    if let usage { busy = try usage.read() }
+                }
+                now = SampleClock.monotonicNs()
+                if read {
+                    let faults = vmstat == nil ? nil : vmValues[0]
+                    if let stage {
+                        stage.commit(monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+                        if stage.isFull { try drainStage() }
+                    } else {
+                        sample(stat, cpus: reader.cpuCount, monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+                    }
                 }
             }
             if now >= nextExport {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CTickLoop
 import VraplCore
 import VraplSources
 
@@ -17,6 +18,11 @@ import VraplSources
 /// feature code and the network run once per export interval, back to back, warm. The samples, their
 /// timestamps and so every prediction and the energy are those of parsing at each tick.
 ///
+/// Where the tick reads nothing but /proc/stat (every shipped model), its happy path runs in C
+/// (`runTicks`, Sources/CTickLoop): the floor's own sleep and `pread` into the same slots, back in Swift
+/// once per export interval; any tick that needs more (a failed or overfull read, a signal, another
+/// source) is the Swift loop's, through `capture` and `commit`.
+///
 /// A staged text that does not parse is a skipped tick, counted as one whose read failed
 /// (`ReadRetry.accept`; it cannot be read again). A read that fills its slot (the file outgrew it)
 /// doubles every slot, keeping those staged, and reads again.
@@ -30,12 +36,22 @@ final class StagedProcStat {
         var cpuUsage: CPUUsage?
     }
 
+    /// A tick's readings besides /proc/stat (only a Swift tick takes them).
+    private struct Readings {
+        var pageFaults: UInt64?
+        var cpuUsage: CPUUsage?
+    }
+
     let reader: ProcStatReader
     /// Slots (ticks) held before a drain.
     let slots: Int
     private(set) var slotBytes: Int
     private var storage: UnsafeMutableRawBufferPointer
-    private var stamps: [Stamp]
+    /// Each slot's clocks and byte count, as the C tick loop writes them.
+    private let clocks: UnsafeMutablePointer<vrapl_tick_stamp>
+    private var readings: [Readings]
+    /// Each slot's wall clock, s since the Unix epoch (from the stamp's ns, as `wallNowUnix` converts).
+    private var wallClocks: [Double]
     /// Ticks staged and not yet drained.
     private(set) var count = 0
     private var capturedBytes = 0
@@ -48,10 +64,16 @@ final class StagedProcStat {
         self.slots = max(1, slots)
         self.slotBytes = max(64, slotBytes)
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: self.slots * self.slotBytes, alignment: 64)
-        stamps = [Stamp](repeating: Stamp(monotonicNs: 0, wallClockUnix: 0, byteCount: 0), count: self.slots)
+        clocks = .allocate(capacity: self.slots)
+        clocks.initialize(repeating: vrapl_tick_stamp(), count: self.slots)
+        readings = [Readings](repeating: Readings(), count: self.slots)
+        wallClocks = [Double](repeating: 0, count: self.slots)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        clocks.deallocate()
+    }
 
     var isFull: Bool { count == slots }
 
@@ -73,9 +95,39 @@ final class StagedProcStat {
     /// Keeps the slot `capture` filled, with the tick's clocks and other readings.
     @inline(__always)
     func commit(monotonicNs: UInt64, wallClockUnix: Double, pageFaults: UInt64?, cpuUsage: CPUUsage?) {
-        stamps[count] = Stamp(monotonicNs: monotonicNs, wallClockUnix: wallClockUnix, byteCount: capturedBytes,
-                              pageFaults: pageFaults, cpuUsage: cpuUsage)
+        clocks[count] = vrapl_tick_stamp(monotonic_ns: monotonicNs, wall_ns: 0, byte_count: Int64(capturedBytes))
+        wallClocks[count] = wallClockUnix
+        readings[count] = Readings(pageFaults: pageFaults, cpuUsage: cpuUsage)
         count += 1
+    }
+
+    /// Runs the sampling ticks in C (`vrapl_tick_loop_run`) from `deadlineNs` until one needs Swift:
+    /// each sleeps to its deadline, reads /proc/stat into the next slot with one `pread` and stamps both
+    /// clocks. Call it only where /proc/stat is the tick's one source.
+    /// - Returns: the monotonic clock (ns) of the tick it staged last, whose end (drain when full,
+    ///   export, deadline) is the caller's; nil when the next tick is the caller's to run in full
+    ///   (a signal, or a read that failed or filled its slot), with `deadlineNs` unchanged.
+    ///   Deadlines a late tick missed are added to `lateTicks`; `retry` learns of the reads that worked.
+    /// - Parameter stop: the flag read before every sleep (the SIGINT/SIGTERM one; tests pass their own).
+    func runTicks(deadlineNs: inout UInt64, untilNs: UInt64, intervalNs: UInt64, lateTicks: inout Int,
+                  retry: inout ReadRetry, stop: UnsafePointer<sig_atomic_t> = StopSignal.flag) -> UInt64? {
+        let first = count
+        var loop = vrapl_tick_loop(fd: reader.descriptor, slots: storage.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                   slot_bytes: slotBytes, slot_count: Int32(slots), stamps: clocks, count: Int32(count),
+                                   interval_ns: intervalNs, deadline_ns: deadlineNs, until_ns: untilNs,
+                                   late_ticks: 0, stop: stop, last_monotonic_ns: 0)
+        let outcome = vrapl_tick_loop_run(&loop)
+        count = Int(loop.count)
+        deadlineNs = loop.deadline_ns
+        lateTicks += Int(loop.late_ticks)
+        if count > first {
+            retry.succeeded()
+            for i in first..<count {
+                wallClocks[i] = Double(clocks[i].wall_ns) / 1e9
+                readings[i] = Readings()
+            }
+        }
+        return outcome == VRAPL_TICK_STAGED ? loop.last_monotonic_ns : nil
     }
 
     /// Parses every staged slot in order into `snapshot` and calls `body` with it, the number of
@@ -86,7 +138,8 @@ final class StagedProcStat {
         defer { count = 0 }
         let path = reader.path, perCPU = reader.includePerCPU
         for i in 0..<count {
-            let stamp = stamps[i]
+            let stamp = Stamp(monotonicNs: clocks[i].monotonic_ns, wallClockUnix: wallClocks[i], byteCount: Int(clocks[i].byte_count),
+                              pageFaults: readings[i].pageFaults, cpuUsage: readings[i].cpuUsage)
             let bytes = UnsafeRawBufferPointer(rebasing: slot(i)[0..<stamp.byteCount])
             var cpus = 0
             let parsed = try retry.accept {
@@ -103,7 +156,7 @@ final class StagedProcStat {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: slots * slotBytes, alignment: 64)
         for i in 0..<count {
             UnsafeMutableRawBufferPointer(rebasing: storage[(i * slotBytes)...])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: old[(i * oldBytes)..<(i * oldBytes + stamps[i].byteCount)]))
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: old[(i * oldBytes)..<(i * oldBytes + Int(clocks[i].byte_count))]))
         }
         old.deallocate()
     }

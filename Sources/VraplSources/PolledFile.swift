@@ -37,6 +37,10 @@ public final class PolledFile {
         storage.deallocate()
     }
 
+    /// The open descriptor, for a reader outside Swift that preads it from offset 0 (the batched guest's
+    /// C tick loop: one `pread` per tick, which is the whole file for a `oneShot` one). Closed with `self`.
+    public var descriptor: Int32 { fd }
+
     /// Current buffer size in bytes.
     public var capacity: Int { storage.count }
 

@@ -61,6 +61,9 @@ public final class ProcStatReader {
         try file.read(into: buffer)
     }
 
+    /// The open descriptor of the file (`PolledFile.descriptor`): one `pread` from offset 0 is all of it.
+    public var descriptor: Int32 { file.descriptor }
+
     /// Reads the file again into a new snapshot.
     public func read() throws -> ProcStatSnapshot {
         var s = ProcStatSnapshot()

@@ -81,3 +81,77 @@ struct StagedProcStatTests {
         #expect(message == path + " is empty (2 samples in a row could not be read; 3 skipped in all)", "\(message ?? "accepted")")
     }
 }
+
+@Suite("Batched loop's C ticks: the floor's sleep and pread into the same slots")
+struct CTickLoopTests {
+    static let intervalNs: UInt64 = 2_000_000
+
+    /// A fixture /proc/stat, its reader and a stage of `slots` slots.
+    static func stage(slots: Int, slotBytes: Int = 4096, text: String = StagedProcStatTests.statText(5)) throws -> (StagedProcStat, String) {
+        let dir = try Scratch.directory()
+        let path = dir.appendingPathComponent("stat").path
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        return (StagedProcStat(reader: try ProcStatReader(procfs: dir.path), slots: slots, slotBytes: slotBytes), path)
+    }
+
+    @Test("each tick is staged after its deadline with its clocks; the run hands back the tick that reaches `until`")
+    func stagesUntil() throws {
+        let text = StagedProcStatTests.statText(5)
+        let (stage, _) = try Self.stage(slots: 16, text: text)
+        let start = SampleClock.monotonicNs()
+        let wallStart = Double(SampleClock.wallNs()) / 1e9
+        var deadline = start + Self.intervalNs, late = 0
+        var retry = ReadRetry(limit: 3)
+        let until = start + 5 * Self.intervalNs
+        let last = try #require(stage.runTicks(deadlineNs: &deadline, untilNs: until, intervalNs: Self.intervalNs,
+                                               lateTicks: &late, retry: &retry))
+        #expect(last >= until)
+        // The last tick's deadline is the caller's to advance; every staged tick came after its own.
+        #expect(stage.count >= 1 && stage.count <= 5 && deadline <= last)
+        var snapshot = ProcStatSnapshot()
+        var got: [StagedProcStat.Stamp] = []
+        try stage.drain(into: &snapshot, retry: &retry) { snap, cpus, stamp in
+            #expect(snap == (try? ProcStatReader.parse(text: text)) && cpus == 2)
+            got.append(stamp)
+        }
+        #expect(got.count >= 1 && got.last?.monotonicNs == last)
+        for (i, stamp) in got.enumerated() {
+            #expect(stamp.monotonicNs >= start + UInt64(i + 1) * Self.intervalNs)
+            #expect(stamp.byteCount == text.utf8.count && stamp.pageFaults == nil && stamp.cpuUsage == nil)
+            #expect(stamp.wallClockUnix >= wallStart && stamp.wallClockUnix < wallStart + 5)
+        }
+        #expect(zip(got, got.dropFirst()).allSatisfy { $0.monotonicNs < $1.monotonicNs })
+    }
+
+    @Test("a run ends when the slots are full; deadlines a late tick missed are counted and skipped")
+    func fullAndLate() throws {
+        let (stage, _) = try Self.stage(slots: 3)
+        let now = SampleClock.monotonicNs()
+        // Ten intervals behind: the first tick runs at once and is late for the deadlines it passed.
+        var deadline = now - 10 * Self.intervalNs, late = 0
+        var retry = ReadRetry(limit: 3)
+        let last = stage.runTicks(deadlineNs: &deadline, untilNs: .max, intervalNs: Self.intervalNs, lateTicks: &late, retry: &retry)
+        #expect(last != nil && stage.isFull)
+        #expect(late >= 10, "late \(late)")
+        #expect(deadline > now && (deadline - now) % Self.intervalNs == 0)
+    }
+
+    @Test("a tick whose read needs Swift, or a set stop flag, is handed back untouched", arguments: ["outgrown", "empty", "stop"])
+    func yields(_ reason: String) throws {
+        let (stage, path) = try Self.stage(slots: 4, slotBytes: 64)
+        if reason == "empty" { try "".write(toFile: path, atomically: false, encoding: .utf8) }
+        if reason == "stop" { try StagedProcStatTests.statText(1, irqs: 0).prefix(60).write(toFile: path, atomically: false, encoding: .utf8) }
+        var flag = sig_atomic_t(reason == "stop" ? SIGTERM : 0)
+        let start = SampleClock.monotonicNs()
+        var deadline = start, late = 0
+        var retry = ReadRetry(limit: 3)
+        let last = stage.runTicks(deadlineNs: &deadline, untilNs: .max, intervalNs: Self.intervalNs, lateTicks: &late, retry: &retry, stop: &flag)
+        #expect(last == nil && stage.count == 0 && deadline == start && late == 0)
+        if reason == "outgrown" {
+            // The Swift tick reads it instead, growing the slots.
+            try stage.capture()
+            stage.commit(monotonicNs: 1, wallClockUnix: 1, pageFaults: nil, cpuUsage: nil)
+            #expect(stage.count == 1 && stage.slotBytes > 64)
+        }
+    }
+}
