@@ -103,7 +103,7 @@ public enum GuestBenchmark {
     public static func pacedBatchLatency(model: ModelFile, windows: Int = 62, count: Int = 100, sleepMs: Double = 16,
                                          sharesSlidingWindows: Bool = true, chunk: Int = GuestRunner.batchChunk)
         throws -> (p50: Double, p99: Double, perWindow: Double, slidingChunks: Int, chunks: Int) {
-        let network = try model.makeNetwork(maxBatch: min(chunk, windows))
+        let network = try model.makeNetwork(maxBatch: min(chunk, windows), inferenceOnly: true)
         network.sharesSlidingWindows = sharesSlidingWindows
         let d = model.embedding.d, f = model.inputSize / max(1, d)
         let scaler = model.makeScaler()

@@ -93,7 +93,7 @@ public final class GuestRunner {
     private var skippedReads = 0
 
     /// Windows per network pass in the batched mode.
-    public static let batchChunk = 8
+    public static let batchChunk = 32
     /// Ticks whose /proc/stat text the batched loop holds before parsing them (an export interval's
     /// at the default 1 s; a longer interval drains every 64 ticks: 256 KiB of slots for a small VM).
     public static let stageSlots = 64
@@ -114,9 +114,9 @@ public final class GuestRunner {
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
-        // Chunks of 8 windows: the weights are fetched once per flush (later chunks find them in
-        // cache) while the batch workspace stays about 0.5 MiB (docs/PERFORMANCE.md).
-        let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1)
+        // Chunks of 32 windows (an export interval's 63 in two): GEMMs large enough to pay for packing
+        // the weights, while the inference-only workspace stays about 1 MiB (docs/PERFORMANCE.md).
+        let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1, inferenceOnly: true)
         // A batch holds the window of every sample since the last export: consecutive windows share
         // most of their convolution outputs, computed once (`Network.forwardSliding`).
         network.sharesSlidingWindows = batched

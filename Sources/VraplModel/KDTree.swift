@@ -4,11 +4,18 @@ import Foundation
 /// neighbour search (squared Euclidean distance) with an exclusion predicate.
 ///
 /// Built by recursive median splits on the widest dimension, leaves of at most `leafSize` points.
-/// The naive search (`bruteForceNearest`) stays beside it as its reference.
+/// The search skips a subtree once the distance from the query to its cell (the sum of the squared
+/// offsets to the nearest split in each dimension on the way down, Arya and Mount's incremental
+/// distance) reaches the k-th best: every point in that cell is at least that far (each offset is
+/// rounded no larger than the point's own, summed in the same order), so none of them could have
+/// entered the result, and the result (ties included) is the one visiting every cell in the same
+/// order gives. The naive search (`bruteForceNearest`) stays beside it as its reference.
 public struct KDTree: Sendable {
     public let dimension: Int
     public let count: Int
     let points: [Float]
+    /// The points again in `order` (leaf by leaf), so a leaf's scan reads one contiguous block.
+    var leafPoints: [Float] = []
     /// Point order after partitioning; leaves own contiguous ranges of it.
     var order: [Int32]
     var nodes: [Node] = []
@@ -29,6 +36,8 @@ public struct KDTree: Sendable {
         self.leafSize = max(1, leafSize)
         nodes.reserveCapacity(2 * count / self.leafSize + 2)
         if count > 0 { _ = build(0, count) }
+        leafPoints.reserveCapacity(points.count)
+        for i in order { leafPoints.append(contentsOf: points[(Int(i) * dimension)..<((Int(i) + 1) * dimension)]) }
     }
 
     private mutating func build(_ lo: Int, _ hi: Int) -> Int32 {
@@ -56,7 +65,7 @@ public struct KDTree: Sendable {
     }
 
     /// Quickselect: afterwards buf[k] holds the element of rank k within lo...hi by key, smaller before, larger after.
-    private static func select(_ buf: UnsafeMutableBufferPointer<Int32>, _ lo0: Int, _ hi0: Int, _ k: Int, key: (Int32) -> Float) {
+    static func select<Element>(_ buf: UnsafeMutableBufferPointer<Element>, _ lo0: Int, _ hi0: Int, _ k: Int, key: (Element) -> Float) {
         var lo = lo0, hi = hi0
         while hi > lo {
             let pivot = key(buf[(lo + hi) / 2])
@@ -98,48 +107,143 @@ public struct KDTree: Sendable {
         best.removeAll(keepingCapacity: true)
         guard count > 0, k > 0, query.count == dimension else { return }
         best.reserveCapacity(k + 1)
+        let k = min(k, count)
         query.withUnsafeBufferPointer { q in
-            points.withUnsafeBufferPointer { p in
+            leafPoints.withUnsafeBufferPointer { p in
                 order.withUnsafeBufferPointer { o in
                     nodes.withUnsafeBufferPointer { nd in
                         guard let qp = q.baseAddress, let pp = p.baseAddress, let op = o.baseAddress, let np = nd.baseAddress else { return }
-                        var ctx = SearchContext(query: qp, points: pp, order: op, nodes: np, dimension: dimension, k: k)
-                        ctx.search(0, include, &best)
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { offsets in
+                            withUnsafeTemporaryAllocation(of: Candidate.self, capacity: k) { heap in
+                                offsets.initialize(repeating: 0)
+                                var ctx = SearchContext(query: qp, points: pp, order: op, nodes: np, dimension: dimension, k: k,
+                                                        offsets: offsets.baseAddress!, heap: heap.baseAddress!)
+                                ctx.search(0, include)
+                                // Nearest first; among equal distances, the one found first first.
+                                ctx.sortFound()
+                                for c in UnsafeBufferPointer(start: heap.baseAddress, count: ctx.found) { best.append((Int(c.index), c.distance2)) }
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
+    /// A point in the running k best: its squared distance, and the order in which it was found.
+    private struct Candidate {
+        var distance2: Float
+        var sequence: Int32
+        var index: Int32
+
+        /// The result's order: by distance, then by discovery (the sorted-insertion order).
+        @inline(__always)
+        func precedes(_ other: Candidate) -> Bool {
+            distance2 < other.distance2 || (distance2 == other.distance2 && sequence < other.sequence)
+        }
+    }
+
+    /// The search's state. The k best are a max-heap in the `precedes` order, so the one a closer point
+    /// replaces is the farthest, and among equally far ones the last found: the result is the one of
+    /// keeping the k best sorted and dropping the last, with log k work per accepted point.
     private struct SearchContext {
         let query: UnsafePointer<Float>
+        /// `leafPoints`: the point at position r of `order` starts at r · dimension.
         let points: UnsafePointer<Float>
         let order: UnsafePointer<Int32>
         let nodes: UnsafePointer<Node>
         let dimension: Int
         let k: Int
+        /// Per dimension, the query's offset to the cell being searched (0 where no split bounds it).
+        let offsets: UnsafeMutablePointer<Float>
+        /// The k best so far, `found` of them, heap-ordered with the last in `precedes` order at 0.
+        let heap: UnsafeMutablePointer<Candidate>
+        var found = 0
+        var sequence: Int32 = 0
 
-        mutating func search(_ nodeIndex: Int, _ include: (Int) -> Bool, _ best: inout [(index: Int, distance2: Float)]) {
+        /// Squared distance from the query to the cell `offsets` bound, summed as `distance2` sums.
+        @inline(__always)
+        func cellDistance2() -> Float {
+            var s: Float = 0
+            for d in 0..<dimension { let t = offsets[d]; s += t * t }
+            return s
+        }
+
+        /// The distance a point must beat to enter the k best (infinite until there are k).
+        @inline(__always)
+        var worst: Float { found == k ? heap[0].distance2 : .infinity }
+
+        @inline(__always)
+        mutating func admit(_ index: Int, _ d2: Float) {
+            let c = Candidate(distance2: d2, sequence: sequence, index: Int32(index))
+            sequence &+= 1
+            if found < k {
+                // Sift up.
+                var i = found
+                found += 1
+                while i > 0 {
+                    let parent = (i - 1) / 2
+                    guard heap[parent].precedes(c) else { break }
+                    heap[i] = heap[parent]
+                    i = parent
+                }
+                heap[i] = c
+                return
+            }
+            // Replace the last (the root) and sift down.
+            siftDown(0, c, size: found)
+        }
+
+        /// Moves `heap[i]` down to its place in the max-heap `heap[0..<size]`.
+        @inline(__always)
+        func siftDown(_ start: Int, _ c: Candidate, size: Int) {
+            var i = start
+            while true {
+                let left = 2 * i + 1
+                guard left < size else { break }
+                var child = left
+                if left + 1 < size && heap[left].precedes(heap[left + 1]) { child = left + 1 }
+                guard c.precedes(heap[child]) else { break }
+                heap[i] = heap[child]
+                i = child
+            }
+            heap[i] = c
+        }
+
+        /// Sorts the found candidates in `precedes` order in place (heap sort: no allocation).
+        func sortFound() {
+            var size = found
+            while size > 1 {
+                size -= 1
+                let last = heap[size]
+                heap[size] = heap[0]
+                siftDown(0, last, size: size)
+            }
+        }
+
+        mutating func search(_ nodeIndex: Int, _ include: (Int) -> Bool) {
             let node = nodes[nodeIndex]
             if node.splitDim < 0 {
                 for r in Int(node.lo)..<Int(node.hi) {
+                    let d2 = KDTree.distance2(query, points + r &* dimension, dimension)
+                    if d2 >= worst { continue }
                     let idx = Int(order[r])
-                    let d2 = KDTree.distance2(query, points + idx * dimension, dimension)
-                    if best.count == k, let worst = best.last, d2 >= worst.distance2 { continue }
                     guard include(idx) else { continue }
-                    var pos = best.count
-                    while pos > 0 && best[pos - 1].distance2 > d2 { pos -= 1 }
-                    best.insert((idx, d2), at: pos)
-                    if best.count > k { best.removeLast() }
+                    admit(idx, d2)
                 }
                 return
             }
-            let diff = query[Int(node.splitDim)] - node.splitValue
+            let split = Int(node.splitDim)
+            let diff = query[split] - node.splitValue
             let (near, far) = diff < 0 ? (Int(node.lo), Int(node.hi)) : (Int(node.hi), Int(node.lo))
-            search(near, include, &best)
-            if best.count < k || diff * diff < (best.last?.distance2 ?? .infinity) {
-                search(far, include, &best)
+            search(near, include)
+            // The far cell lies beyond this split: its offset in `split` is at least |diff|.
+            let previous = offsets[split]
+            offsets[split] = diff
+            if found < k || cellDistance2() < worst {
+                search(far, include)
             }
+            offsets[split] = previous
         }
     }
 

@@ -97,17 +97,20 @@ public final class LocalSpreadIndex: @unchecked Sendable {
         let r = reference
         for j in 0..<r.features { query[j] = (means[j] - r.featureMin[j]) / r.featureRange[j] }
         tree.nearest(to: query, k: r.k, into: &near, include: { _ in true })
-        // q90 − q10 of the neighbours' power, sorted in the reused buffer (no allocation).
+        // q90 − q10 of the neighbours' power: the two order statistics, selected in the reused buffer
+        // (the values a full sort would put at those ranks; no allocation).
         let n = near.count
         guard n > 0 else { return 0 }
         if neighbourTargets.count < n { neighbourTargets = [Float](repeating: 0, count: n) }
         for i in 0..<n { neighbourTargets[i] = r.targets[near[i].index] }
-        neighbourTargets.withUnsafeMutableBufferPointer { b in
-            var part = UnsafeMutableBufferPointer(rebasing: b[0..<n])
-            part.sort()
+        func rank(_ p: Double) -> Int { min(n - 1, max(0, Int((Double(n) * p).rounded(.up)) - 1)) }
+        return neighbourTargets.withUnsafeMutableBufferPointer { b in
+            func q(_ p: Double) -> Float {
+                KDTree.select(b, 0, n - 1, rank(p)) { $0 }
+                return b[rank(p)]
+            }
+            return Double(q(0.9) - q(0.1))
         }
-        func q(_ p: Double) -> Float { neighbourTargets[min(n - 1, max(0, Int((Double(n) * p).rounded(.up)) - 1))] }
-        return Double(q(0.9) - q(0.1))
     }
 
     /// Spread of the raw window (feature-major, `length` values per feature).

@@ -14,12 +14,13 @@ extension Network: NamedParameterSink {
 
 extension ModelFile {
     /// Builds this model's network (eval use: `predict(window:)`, `latent`) and loads every tensor by
-    /// name, checking shapes. Errors name the model file, the tensor and both shapes.
-    public func makeNetwork(maxBatch: Int = 1, threads: Int = 1) throws -> Network {
+    /// name, checking shapes. Errors name the model file, the tensor and both shapes. `inferenceOnly`
+    /// leaves out the training buffers (`Network.init`): what a daemon that only predicts wants.
+    public func makeNetwork(maxBatch: Int = 1, threads: Int = 1, inferenceOnly: Bool = false) throws -> Network {
         let source = path ?? displayName
         let network: Network
         do {
-            network = try Network(architecture: architecture, maxBatch: maxBatch, threads: threads)
+            network = try Network(architecture: architecture, maxBatch: maxBatch, threads: threads, inferenceOnly: inferenceOnly)
         } catch {
             throw VraplError("\(source): cannot build the \(architecture.kind.rawValue) network: \(error)")
         }

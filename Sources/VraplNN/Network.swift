@@ -63,7 +63,10 @@ public final class Network: @unchecked Sendable {
     /// Builds the network with PyTorch's default initialisation (kaiming-uniform a = √5 weights, that is
     /// U(±1/√fan_in), and U(±1/√fan_in) biases; BatchNorm weight 1, bias 0, running mean 0, variance 1),
     /// drawn from a seeded generator.
-    public init(architecture: Architecture, maxBatch: Int = 256, threads: Int = 1, seed: UInt64 = 0) throws {
+    ///
+    /// - Parameter inferenceOnly: allocate no training buffers (x̂, masks, activation gradients): eval
+    ///   `forward` and `predict` only; a training forward or `backward` stops with a precondition.
+    public init(architecture: Architecture, maxBatch: Int = 256, threads: Int = 1, seed: UInt64 = 0, inferenceOnly: Bool = false) throws {
         self.architecture = architecture
         self.maxBatch = max(1, maxBatch)
         self.threads = max(1, threads)
@@ -74,8 +77,8 @@ public final class Network: @unchecked Sendable {
         batchesTracked = [Int64](repeating: 0, count: plan.convStages.filter { $0.batchNorm != nil }.count)
         tensors = plan.tensors
         dropoutSeed = seed &+ 0x5EED
-        workspace = Workspace(plan: plan, batch: self.maxBatch, shards: self.threads)
-        single = Workspace(plan: plan, batch: 1, shards: 1)
+        workspace = Workspace(plan: plan, batch: self.maxBatch, shards: self.threads, training: !inferenceOnly)
+        single = Workspace(plan: plan, batch: 1, shards: 1, training: !inferenceOnly)
         shardStats = FloatBuffer(count: self.threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)
         lossGradient = FloatBuffer(count: self.maxBatch)
         pool = WorkerPool(size: self.threads)
@@ -89,7 +92,7 @@ public final class Network: @unchecked Sendable {
     public func setThreads(_ count: Int) {
         threads = max(1, count)
         while shardGradients.count < threads - 1 { shardGradients.append(FloatBuffer(count: plan.parameterCount)) }
-        if workspace.shards < threads { workspace = Workspace(plan: plan, batch: maxBatch, shards: threads) }
+        if workspace.shards < threads { workspace = Workspace(plan: plan, batch: maxBatch, shards: threads, training: workspace.trains) }
         if pool.size != threads { pool = WorkerPool(size: threads) }
         if shardStats.count < threads * max(1, plan.convStages.count) * 4 * plan.maxChannels {
             shardStats = FloatBuffer(count: threads * max(1, plan.convStages.count) * 4 * plan.maxChannels)

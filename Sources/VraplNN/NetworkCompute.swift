@@ -20,6 +20,7 @@ extension Network {
     @discardableResult
     public func forward(inputs: UnsafePointer<Float>, count: Int, training: Bool) -> UnsafeBufferPointer<Float> {
         precondition(count >= 1 && count <= maxBatch, "Network.forward: batch \(count) outside 1…\(maxBatch)")
+        precondition(!training || workspace.trains, "Network.forward: a training forward on an inference-only network")
         let ranges = shardRanges(count)
         record = ForwardRecord(count: count, ranges: ranges, training: training)
         if training { dropoutStep &+= 1 }

@@ -155,9 +155,16 @@ final class Workspace: @unchecked Sendable {
     let chunk: Int
     let shards: Int
 
-    init(plan: Plan, batch: Int, shards: Int) {
+    /// Whether the buffers only training reads (gradients, BatchNorm's x̂, dropout masks) exist.
+    let trains: Bool
+
+    /// - Parameter training: false leaves out every buffer only a training forward or a backward
+    ///   uses (an inference-only network: less resident memory).
+    init(plan: Plan, batch: Int, shards: Int, training: Bool = true) {
         self.batch = batch
         self.shards = max(1, shards)
+        trains = training
+        let t = training ? 1 : 0
         input = FloatBuffer(count: batch * plan.inputSize)
         let maxColPerSample = plan.convStages.map { $0.inChannels * $0.kernelSize * $0.outLength }.max() ?? 0
         // About 256 KiB of im2col per chunk: it and the chunk's GEMM operands stay in a 1–2 MiB L2.
@@ -166,24 +173,24 @@ final class Workspace: @unchecked Sendable {
         chunk = max(1, min(batch, chunkSamples))
         for _ in 0..<self.shards {
             col.append(FloatBuffer(count: chunk * maxColPerSample))
-            dCol.append(FloatBuffer(count: chunk * maxColPerSample))
+            dCol.append(FloatBuffer(count: t * chunk * maxColPerSample))
         }
         for s in plan.convStages {
             let actSize = s.outChannels * s.outLength
             pre.append(FloatBuffer(count: batch * actSize))
-            xhat.append(FloatBuffer(count: s.batchNorm == nil ? 0 : batch * actSize))
+            xhat.append(FloatBuffer(count: s.batchNorm == nil ? 0 : t * batch * actSize))
             act.append(FloatBuffer(count: batch * actSize))
-            dAct.append(FloatBuffer(count: batch * actSize))
+            dAct.append(FloatBuffer(count: t * batch * actSize))
             mean.append(FloatBuffer(count: s.outChannels))
             variance.append(FloatBuffer(count: s.outChannels))
         }
         pool = FloatBuffer(count: plan.convStages.isEmpty ? 0 : batch * plan.flatSize)
-        dPool = FloatBuffer(count: plan.convStages.isEmpty ? 0 : batch * plan.flatSize)
+        dPool = FloatBuffer(count: plan.convStages.isEmpty ? 0 : t * batch * plan.flatSize)
         for d in plan.dense {
             out.append(FloatBuffer(count: batch * d.outFeatures))
-            masked.append(FloatBuffer(count: d.activation ? batch * d.outFeatures : 0))
-            mask.append(FloatBuffer(count: d.activation ? batch * d.outFeatures : 0))
-            dOut.append(FloatBuffer(count: batch * d.outFeatures))
+            masked.append(FloatBuffer(count: d.activation ? t * batch * d.outFeatures : 0))
+            mask.append(FloatBuffer(count: d.activation ? t * batch * d.outFeatures : 0))
+            dOut.append(FloatBuffer(count: t * batch * d.outFeatures))
         }
     }
 }

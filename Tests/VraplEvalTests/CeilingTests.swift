@@ -21,6 +21,23 @@ struct CeilingTests {
         }
     }
 
+    /// The guest's shape (2 048 reference windows of 5 means, k = 64), on a grid coarse enough that
+    /// many points coincide: the pruned search's k distances are brute force's, ties included.
+    @Test("k-d tree: the guest's k = 64 of 2048 points with ties equals brute force")
+    func kdTreeWithTies() {
+        var rng = SplitMix64(seed: 19)
+        let dim = 5, n = 2048
+        let pts = (0..<(n * dim)).map { _ in Float(rng.next() % 4) / 4 }
+        let tree = KDTree(points: pts, dimension: dim)
+        for _ in 0..<200 {
+            let query = (0..<dim).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) }
+            let fast = tree.nearest(to: query, k: 64) { _ in true }
+            let slow = tree.bruteForceNearest(to: query, k: 64) { _ in true }
+            #expect(fast.map(\.distance2) == slow.map(\.distance2))
+            #expect(Set(fast.map(\.index)).count == 64)
+        }
+    }
+
     @Test func gammaTestAgainstNumpy() throws {
         let fx = try EvalFixture.load()
         let input = try EvalFixture.dict(fx["ceiling_input"], "ceiling_input")

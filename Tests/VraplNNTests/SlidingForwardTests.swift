@@ -12,8 +12,8 @@ struct SlidingForwardTests {
     }
 
     /// A network with random weights and random BatchNorm running statistics (so BN is not the identity).
-    static func network(_ a: Architecture, maxBatch: Int, seed: UInt64) throws -> Network {
-        let net = try Network(architecture: a, maxBatch: maxBatch, seed: seed)
+    static func network(_ a: Architecture, maxBatch: Int, seed: UInt64, inferenceOnly: Bool = false) throws -> Network {
+        let net = try Network(architecture: a, maxBatch: maxBatch, seed: seed, inferenceOnly: inferenceOnly)
         for t in net.tensors where t.name.hasSuffix("running_mean") || t.name.hasSuffix("running_var") {
             let values = randomValues(t.count, seed: seed &+ UInt64(t.name.utf8.count))
             try net.setValues(of: t.name, to: values.map { t.name.hasSuffix("var") ? Float(0.5 + abs($0)) : Float(0.3 * $0) })
@@ -41,7 +41,8 @@ struct SlidingForwardTests {
     func equalsForward(features: Int, d: Int, channels: [Int], kernel: Int, batchNorm: Bool) throws {
         let a = Self.architecture(features: features, d: d, channels: channels, kernel: kernel, batchNorm: batchNorm)
         let reference = try Self.network(a, maxBatch: 8, seed: 3)
-        let sliding = try Self.network(a, maxBatch: 8, seed: 3)
+        // The guest's network: inference-only (no training buffers).
+        let sliding = try Self.network(a, maxBatch: 8, seed: 3, inferenceOnly: true)
         #expect(sliding.canSlide)
         for (n, oldestFirst) in [(1, false), (2, false), (5, true), (8, false), (8, true)] {
             let windows = Self.slidingWindows(features: features, d: d, count: n, seed: UInt64(n), oldestFirst: oldestFirst)
@@ -54,6 +55,19 @@ struct SlidingForwardTests {
             for b in 0..<n {
                 #expect(maxRelativeDifference(Array(sliding.latent(row: b)), expectedLatents[b]) < 1e-5)
             }
+        }
+    }
+
+    @Test("an inference-only network predicts what the full one does, bit for bit, at every batch size")
+    func inferenceOnlyEqualsFull() throws {
+        let a = Self.architecture(features: 4, d: 25, channels: [32, 64], kernel: 5, batchNorm: true)
+        let full = try Self.network(a, maxBatch: 32, seed: 9)
+        let lean = try Self.network(a, maxBatch: 32, seed: 9, inferenceOnly: true)
+        for n in [1, 7, 32] {
+            let windows = randomValues(n * full.inputSize, seed: UInt64(40 + n)).map(Float.init)
+            let expected = full.forward(inputs: windows, training: false)
+            #expect(lean.forward(inputs: windows, training: false) == expected)
+            #expect((0..<n).allSatisfy { Array(lean.latent(row: $0)) == Array(full.latent(row: $0)) })
         }
     }
 
