@@ -93,7 +93,7 @@ public final class GuestRunner {
     private var skippedReads = 0
 
     /// Windows per network pass in the batched mode.
-    public static let batchChunk = 32
+    public static let batchChunk = 16
     /// Ticks whose /proc/stat text the batched loop holds before parsing them (an export interval's
     /// at the default 1 s; a longer interval drains every 64 ticks: 256 KiB of slots for a small VM).
     public static let stageSlots = 64
@@ -114,8 +114,9 @@ public final class GuestRunner {
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
-        // Chunks of 32 windows (an export interval's 63 in two): GEMMs large enough to pay for packing
-        // the weights, while the inference-only workspace stays about 1 MiB (docs/PERFORMANCE.md).
+        // Chunks of 16 windows (an export interval's 63 in four): GEMMs large enough to pay for packing
+        // the weights, while the inference-only workspace stays under 0.5 MiB (32 would save another
+        // 0.1 ms a second for 0.35 MiB more resident; docs/PERFORMANCE.md).
         let network = try model.makeNetwork(maxBatch: batched ? min(GuestRunner.batchChunk, capacity) : 1, inferenceOnly: true)
         // A batch holds the window of every sample since the last export: consecutive windows share
         // most of their convolution outputs, computed once (`Network.forwardSliding`).

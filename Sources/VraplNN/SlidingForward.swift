@@ -13,7 +13,8 @@ import Darwin
 // "valid" convolution per stage), the 2aᵢ edge positions of each window by their own im2col and
 // sgemm, and the window's activations assembled from both; pooling and the dense layers then run
 // per window as in `forward`. For the v4.1 CNN (d = 25, k = 5) that is 11 instead of 25 positions of
-// the 64×32×5 convolution per window in chunks of 8, about 40 % of the forward's multiply-adds.
+// the 64×32×5 convolution per window in chunks of 8 (10 in the guest's chunks of 16), about 40 % of
+// the forward's multiply-adds.
 //
 // Same products and sums as `forward`; only the grouping of columns into sgemm calls differs, so the
 // outputs agree to float rounding (tested against `forward`, the reference, in SlidingForwardTests).
