@@ -371,7 +371,7 @@ public final class GuestRunner {
                 if read {
                     let faults = vmstat == nil ? nil : vmValues[0]
                     if let stage {
-                        stage.commit(monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
+                        stage.commit(monotonicNs: now, wallNs: SampleClock.wallNs(), pageFaults: faults, cpuUsage: busy)
                         if stage.isFull { try drainStage() }
                     } else {
                         sample(stat, cpus: reader.cpuCount, monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)

@@ -50,8 +50,6 @@ final class StagedProcStat {
     /// Each slot's clocks and byte count, as the C tick loop writes them.
     private let clocks: UnsafeMutablePointer<vrapl_tick_stamp>
     private var readings: [Readings]
-    /// Each slot's wall clock, s since the Unix epoch (from the stamp's ns, as `wallNowUnix` converts).
-    private var wallClocks: [Double]
     /// Ticks staged and not yet drained.
     private(set) var count = 0
     private var capturedBytes = 0
@@ -67,7 +65,6 @@ final class StagedProcStat {
         clocks = .allocate(capacity: self.slots)
         clocks.initialize(repeating: vrapl_tick_stamp(), count: self.slots)
         readings = [Readings](repeating: Readings(), count: self.slots)
-        wallClocks = [Double](repeating: 0, count: self.slots)
     }
 
     deinit {
@@ -94,9 +91,9 @@ final class StagedProcStat {
 
     /// Keeps the slot `capture` filled, with the tick's clocks and other readings.
     @inline(__always)
-    func commit(monotonicNs: UInt64, wallClockUnix: Double, pageFaults: UInt64?, cpuUsage: CPUUsage?) {
-        clocks[count] = vrapl_tick_stamp(monotonic_ns: monotonicNs, wall_ns: 0, byte_count: Int64(capturedBytes))
-        wallClocks[count] = wallClockUnix
+    /// - Parameter wallNs: CLOCK_REALTIME, ns since the Unix epoch (`SampleClock.wallNs`).
+    func commit(monotonicNs: UInt64, wallNs: Int64, pageFaults: UInt64?, cpuUsage: CPUUsage?) {
+        clocks[count] = vrapl_tick_stamp(monotonic_ns: monotonicNs, wall_ns: wallNs, byte_count: Int64(capturedBytes))
         readings[count] = Readings(pageFaults: pageFaults, cpuUsage: cpuUsage)
         count += 1
     }
@@ -122,10 +119,7 @@ final class StagedProcStat {
         lateTicks += Int(loop.late_ticks)
         if count > first {
             retry.succeeded()
-            for i in first..<count {
-                wallClocks[i] = Double(clocks[i].wall_ns) / 1e9
-                readings[i] = Readings()
-            }
+            for i in first..<count { readings[i] = Readings() }
         }
         return outcome == VRAPL_TICK_STAGED ? loop.last_monotonic_ns : nil
     }
@@ -138,7 +132,8 @@ final class StagedProcStat {
         defer { count = 0 }
         let path = reader.path, perCPU = reader.includePerCPU
         for i in 0..<count {
-            let stamp = Stamp(monotonicNs: clocks[i].monotonic_ns, wallClockUnix: wallClocks[i], byteCount: Int(clocks[i].byte_count),
+            // The wall clock in s, as `wallNowUnix` converts it.
+            let stamp = Stamp(monotonicNs: clocks[i].monotonic_ns, wallClockUnix: Double(clocks[i].wall_ns) / 1e9, byteCount: Int(clocks[i].byte_count),
                               pageFaults: readings[i].pageFaults, cpuUsage: readings[i].cpuUsage)
             let bytes = UnsafeRawBufferPointer(rebasing: slot(i)[0..<stamp.byteCount])
             var cpus = 0

@@ -39,7 +39,7 @@ struct StagedProcStatTests {
             let text = Self.statText(t, irqs: t < 4 ? 40 : 400)
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             try stage.capture()
-            stage.commit(monotonicNs: t * 16_000_000, wallClockUnix: Double(t), pageFaults: t * 2, cpuUsage: nil)
+            stage.commit(monotonicNs: t * 16_000_000, wallNs: Int64(t) * 1_000_000_000, pageFaults: t * 2, cpuUsage: nil)
             expected.append((try ProcStatReader.parse(text: text), t))
         }
         #expect(stage.count == 6 && stage.slotBytes >= 2048)
@@ -52,6 +52,7 @@ struct StagedProcStatTests {
             #expect(snap == expected[i].0)
             #expect(cpus == 2)
             #expect(stamp.monotonicNs == expected[i].1 * 16_000_000 && stamp.pageFaults == expected[i].1 * 2)
+            #expect(stamp.wallClockUnix == Double(expected[i].1))
         }
     }
 
@@ -65,7 +66,7 @@ struct StagedProcStatTests {
         func tick(_ text: String, _ t: UInt64) throws {
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             try stage.capture()
-            stage.commit(monotonicNs: t, wallClockUnix: 0, pageFaults: nil, cpuUsage: nil)
+            stage.commit(monotonicNs: t, wallNs: 0, pageFaults: nil, cpuUsage: nil)
         }
         try tick(Self.statText(1), 1)
         try tick("cpu  1 2 3\n", 2)  // too few fields
@@ -150,7 +151,7 @@ struct CTickLoopTests {
         if reason == "outgrown" {
             // The Swift tick reads it instead, growing the slots.
             try stage.capture()
-            stage.commit(monotonicNs: 1, wallClockUnix: 1, pageFaults: nil, cpuUsage: nil)
+            stage.commit(monotonicNs: 1, wallNs: 1_000_000_000, pageFaults: nil, cpuUsage: nil)
             #expect(stage.count == 1 && stage.slotBytes > 64)
         }
     }
