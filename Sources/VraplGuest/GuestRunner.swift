@@ -355,7 +355,6 @@ public final class GuestRunner {
                let staged = stage.runTicks(deadlineNs: &deadline, untilNs: min(nextExport, endNs ?? .max), intervalNs: intervalNs,
                                            lateTicks: &lateTicks, retry: &retry) {
                 now = staged
-                if stage.isFull { try drainStage() }
             } else {
                 // The one absolute-deadline sleep (VraplCore.SampleClock); a signal re-checks the stop flag.
                 guard StopSignal.received == 0, SampleClock.sleep(untilMonotonicNs: deadline) else { continue }
@@ -372,12 +371,13 @@ public final class GuestRunner {
                     let faults = vmstat == nil ? nil : vmValues[0]
                     if let stage {
                         stage.commit(monotonicNs: now, wallNs: SampleClock.wallNs(), pageFaults: faults, cpuUsage: busy)
-                        if stage.isFull { try drainStage() }
                     } else {
                         sample(stat, cpus: reader.cpuCount, monotonicNs: now, wallClockUnix: wallNowUnix(), pageFaults: faults, cpuUsage: busy)
                     }
                 }
             }
+            // Full slots are parsed at once, whichever tick filled them.
+            if let stage, stage.isFull { try drainStage() }
             if now >= nextExport {
                 try drainStage()
                 skippedReads = retry.skippedTicks

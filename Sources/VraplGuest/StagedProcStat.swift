@@ -90,8 +90,8 @@ final class StagedProcStat {
     }
 
     /// Keeps the slot `capture` filled, with the tick's clocks and other readings.
-    @inline(__always)
     /// - Parameter wallNs: CLOCK_REALTIME, ns since the Unix epoch (`SampleClock.wallNs`).
+    @inline(__always)
     func commit(monotonicNs: UInt64, wallNs: Int64, pageFaults: UInt64?, cpuUsage: CPUUsage?) {
         clocks[count] = vrapl_tick_stamp(monotonic_ns: monotonicNs, wall_ns: wallNs, byte_count: Int64(capturedBytes))
         readings[count] = Readings(pageFaults: pageFaults, cpuUsage: cpuUsage)

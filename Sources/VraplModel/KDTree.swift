@@ -99,13 +99,6 @@ public struct KDTree: Sendable {
         return s
     }
 
-    @inline(__always)
-    static func distance2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dimension: Int) -> Float {
-        var s: Float = 0
-        for d in 0..<dimension { let t = a[d] - b[d]; s += t * t }
-        return s
-    }
-
     /// The `k` nearest points to `query` (length `dimension`) for which `include(index)` is true,
     /// nearest first, as (index, squared distance).
     public func nearest(to query: [Float], k: Int, include: (Int) -> Bool) -> [(index: Int, distance2: Float)] {
@@ -122,14 +115,14 @@ public struct KDTree: Sendable {
         best.reserveCapacity(k + 1)
         let k = min(k, count)
         query.withUnsafeBufferPointer { q in
-            lanes.withUnsafeBufferPointer { p in
+            lanes.withUnsafeBufferPointer { l in
                 order.withUnsafeBufferPointer { o in
                     nodes.withUnsafeBufferPointer { nd in
-                        guard let qp = q.baseAddress, let pp = p.baseAddress, let op = o.baseAddress, let np = nd.baseAddress else { return }
+                        guard let qp = q.baseAddress, let lp = l.baseAddress, let op = o.baseAddress, let np = nd.baseAddress else { return }
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { offsets in
                             withUnsafeTemporaryAllocation(of: Candidate.self, capacity: k) { heap in
                                 offsets.initialize(repeating: 0)
-                                var ctx = SearchContext(query: qp, points: pp, order: op, nodes: np, dimension: dimension, k: k,
+                                var ctx = SearchContext(query: qp, lanes: lp, order: op, nodes: np, dimension: dimension, k: k,
                                                         offsets: offsets.baseAddress!, heap: heap.baseAddress!)
                                 ctx.search(0, include)
                                 // Nearest first; among equal distances, the one found first first.
@@ -161,8 +154,7 @@ public struct KDTree: Sendable {
     /// keeping the k best sorted and dropping the last, with log k work per accepted point.
     private struct SearchContext {
         let query: UnsafePointer<Float>
-        /// `lanes`.
-        let points: UnsafePointer<SIMD16<Float>>
+        let lanes: UnsafePointer<SIMD16<Float>>
         let order: UnsafePointer<Int32>
         let nodes: UnsafePointer<Node>
         let dimension: Int
@@ -242,7 +234,7 @@ public struct KDTree: Sendable {
                 while r < hi {
                     var s = SIMD16<Float>(repeating: 0)
                     for d in 0..<dimension {
-                        let t = SIMD16<Float>(repeating: query[d]) - points[vector &+ d]
+                        let t = SIMD16<Float>(repeating: query[d]) - lanes[vector &+ d]
                         s += t * t
                     }
                     for i in 0..<min(16, hi - r) {
