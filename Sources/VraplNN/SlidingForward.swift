@@ -120,17 +120,8 @@ extension Network {
             // input (zero padded), by im2col and one sgemm.
             let edges = 2 * margin, columns = n * edges
             let (input, layout) = convInput(i, ws, 0..<n)
-            for c in 0..<st.inChannels {
-                for k in 0..<st.kernelSize {
-                    let row = sw.edgeCol.pointer + (c * st.kernelSize + k) * columns
-                    let shift = k - st.padding
-                    for b in 0..<n {
-                        let src = input + b * layout.sampleStride + c * layout.channelStride
-                        copyClipped(row + b * edges, src, start: shift, count: margin, length: d)
-                        copyClipped(row + b * edges + margin, src, start: d - margin + shift, count: margin, length: d)
-                    }
-                }
-            }
+            edgeColumns(sw.edgeCol.pointer, input: input, layout: layout, windows: n, channels: st.inChannels,
+                        kernelSize: st.kernelSize, padding: st.padding, margin: margin, length: d)
             convolveColumns(out: sw.edgePre.pointer, col: sw.edgeCol.pointer, weight: weight, bias: bias,
                             outChannels: st.outChannels, rows: st.inChannels * st.kernelSize, columns: columns)
             finishEval(i, pre: sw.edgePre.pointer, act: sw.edgeAct.pointer, count: columns)
@@ -152,14 +143,34 @@ extension Network {
     }
 }
 
-/// `dst[i] = src[start + i]` for i in 0..<count, 0 where `start + i` falls outside 0..<length (the
-/// window's zero padding).
+/// The edge patches of one stage, im2col style: row (c·K + k) of `col` [inChannels·K, windows·2·margin]
+/// holds, for each window b in turn, the tap-k inputs of its positions 0..<margin and then of its positions
+/// d − margin..<d (window b's channel c at `input + b·sampleStride + c·channelStride`), 0 where the tap
+/// falls in the window's zero padding. Tap k reads position q + k − padding; as 2·margin < d, only the left
+/// edge can reach below 0 and only the right one past d − 1, so each tap's zeros are one run at one end.
 @inline(__always)
-private func copyClipped(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, start: Int, count: Int, length: Int) {
-    var i = 0
-    while i < count {
-        let j = start &+ i
-        dst[i] = j >= 0 && j < length ? src[j] : 0
-        i &+= 1
+private func edgeColumns(_ col: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, layout: ConvInputLayout, windows n: Int,
+                         channels: Int, kernelSize: Int, padding: Int, margin: Int, length d: Int) {
+    let edges = 2 &* margin, columns = n &* edges
+    for k in 0..<kernelSize {
+        let shift = k &- padding
+        // Left edge: positions shift ..< shift + margin, the first `leftZeros` of them below 0.
+        let leftZeros = min(margin, max(0, -shift)), leftFrom = shift &+ leftZeros
+        // Right edge: positions d − margin + shift ..< d + shift, those from d on past the end.
+        let rightCopy = min(margin, margin &- shift), rightFrom = d &- margin &+ shift
+        for c in 0..<channels {
+            var dst = col + (c &* kernelSize &+ k) &* columns
+            var src = input + c &* layout.channelStride
+            for _ in 0..<n {
+                var j = 0
+                while j < leftZeros { dst[j] = 0; j &+= 1 }
+                while j < margin { dst[j] = src[leftFrom &+ j &- leftZeros]; j &+= 1 }
+                j = 0
+                while j < rightCopy { dst[margin &+ j] = src[rightFrom &+ j]; j &+= 1 }
+                while j < margin { dst[margin &+ j] = 0; j &+= 1 }
+                dst += edges
+                src += layout.sampleStride
+            }
+        }
     }
 }
