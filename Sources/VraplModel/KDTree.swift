@@ -109,7 +109,14 @@ public struct KDTree: Sendable {
 
     /// `nearest(to:k:include:)` into a caller's array (emptied first, its capacity kept), so a caller
     /// that searches at every prediction does not allocate.
-    public func nearest(to query: [Float], k: Int, into best: inout [(index: Int, distance2: Float)], include: (Int) -> Bool) {
+    ///
+    /// `within` is a hint, a squared distance the k-th nearest is expected not to exceed (a caller whose
+    /// queries move a little at a time knows one from its last result, by the triangle inequality): the
+    /// search skips every cell and point farther than it. If fewer than k points turn out to lie within
+    /// it, the search runs again without it, so the result is the same for any hint. With `sorted` false
+    /// the k nearest come in no particular order (for a caller that only needs them as a set).
+    public func nearest(to query: [Float], k: Int, into best: inout [(index: Int, distance2: Float)],
+                        within hint: Float = .infinity, sorted: Bool = true, include: (Int) -> Bool) {
         best.removeAll(keepingCapacity: true)
         guard count > 0, k > 0, query.count == dimension else { return }
         best.reserveCapacity(k + 1)
@@ -124,9 +131,16 @@ public struct KDTree: Sendable {
                                 offsets.initialize(repeating: 0)
                                 var ctx = SearchContext(query: qp, lanes: lp, order: op, nodes: np, dimension: dimension, k: k,
                                                         offsets: offsets.baseAddress!, heap: heap.baseAddress!)
+                                // Points at exactly the hint stay in: the limit is the next float above it.
+                                if hint.isFinite && hint >= 0 { ctx.limit = hint.nextUp }
                                 ctx.search(0, include)
+                                if ctx.found < k && ctx.limit < .infinity {
+                                    ctx = SearchContext(query: qp, lanes: lp, order: op, nodes: np, dimension: dimension, k: k,
+                                                        offsets: offsets.baseAddress!, heap: heap.baseAddress!)
+                                    ctx.search(0, include)
+                                }
                                 // Nearest first; among equal distances, the one found first first.
-                                ctx.sortFound()
+                                if sorted { ctx.sortFound() }
                                 for c in UnsafeBufferPointer(start: heap.baseAddress, count: ctx.found) { best.append((Int(c.index), c.distance2)) }
                             }
                         }
@@ -165,6 +179,9 @@ public struct KDTree: Sendable {
         let heap: UnsafeMutablePointer<Candidate>
         var found = 0
         var sequence: Int32 = 0
+        /// Points and cells at this squared distance or farther are skipped until there are k (the
+        /// caller's hint, or infinite).
+        var limit: Float = .infinity
 
         /// Squared distance from the query to the cell `offsets` bound, summed as `distance2` sums.
         @inline(__always)
@@ -174,9 +191,10 @@ public struct KDTree: Sendable {
             return s
         }
 
-        /// The distance a point must beat to enter the k best (infinite until there are k).
+        /// The distance a point must beat to enter the k best (`limit` until there are k; every point
+        /// admitted is nearer than `limit`, so the k-th best is too).
         @inline(__always)
-        var worst: Float { found == k ? heap[0].distance2 : .infinity }
+        var worst: Float { found == k ? heap[0].distance2 : limit }
 
         @inline(__always)
         mutating func admit(_ index: Int, _ d2: Float) {
@@ -237,6 +255,12 @@ public struct KDTree: Sendable {
                         let t = SIMD16<Float>(repeating: query[d]) - lanes[vector &+ d]
                         s += t * t
                     }
+                    // Most leaves of a search hold no point that beats the k-th best: one comparison of all 16.
+                    if !any(s .< SIMD16<Float>(repeating: worst)) {
+                        r += 16
+                        vector += dimension
+                        continue
+                    }
                     for i in 0..<min(16, hi - r) {
                         let d2 = s[i]
                         if d2 >= worst { continue }
@@ -256,7 +280,7 @@ public struct KDTree: Sendable {
             // The far cell lies beyond this split: its offset in `split` is at least |diff|.
             let previous = offsets[split]
             offsets[split] = diff
-            if found < k || cellDistance2() < worst {
+            if (found < k && limit == .infinity) || cellDistance2() < worst {
                 search(far, include)
             }
             offsets[split] = previous

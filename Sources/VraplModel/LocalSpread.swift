@@ -81,6 +81,10 @@ public final class LocalSpreadIndex: @unchecked Sendable {
     private var neighbourTargets: [Float]
     private var near: [(index: Int, distance2: Float)] = []
     private var means: [Float]
+    /// The last search's scaled query and the squared distance of its k-th nearest (nil before the
+    /// first): consecutive windows' means move little, so they bound the next search (`spread(means:)`).
+    private var lastQuery: [Float]
+    private var lastKth: Float?
 
     init(_ reference: LocalSpread) {
         self.reference = reference
@@ -89,18 +93,40 @@ public final class LocalSpreadIndex: @unchecked Sendable {
         neighbourTargets = [Float](repeating: 0, count: reference.k)
         near.reserveCapacity(reference.k + 1)
         means = [Float](repeating: 0, count: reference.features)
+        lastQuery = [Float](repeating: 0, count: reference.features)
     }
 
     /// q90 − q10 of the targets of the k reference windows nearest to the window whose feature
     /// means are `means` (unscaled), W. Not thread-safe (reuses its buffers).
     public func spread(means: [Float]) -> Double {
         let r = reference
-        for j in 0..<r.features { query[j] = (means[j] - r.featureMin[j]) / r.featureRange[j] }
-        tree.nearest(to: query, k: r.k, into: &near, include: { _ in true })
+        var moved: Float = 0
+        for j in 0..<r.features {
+            query[j] = (means[j] - r.featureMin[j]) / r.featureRange[j]
+            let t = query[j] - lastQuery[j]
+            moved += t * t
+        }
+        // The k nearest of the new query lie within (last k-th distance + distance moved), by the
+        // triangle inequality; the margin covers float rounding (the search checks the hint anyway).
+        var hint = Float.infinity
+        if let lastKth {
+            let radius = (lastKth.squareRoot() + moved.squareRoot()) * (1 + 1e-4) + 1e-6
+            if radius.isFinite { hint = radius * radius }
+        }
+        // The neighbours as a set: their targets' order statistics do not depend on the order.
+        tree.nearest(to: query, k: r.k, into: &near, within: hint, sorted: false, include: { _ in true })
+        let n = near.count
+        guard n > 0 else { lastKth = nil; return 0 }
+        var kth: Float = 0
+        for i in 0..<n { kth = max(kth, near[i].distance2) }
+        if kth.isFinite && n == r.k {
+            lastKth = kth
+            for j in 0..<r.features { lastQuery[j] = query[j] }
+        } else {
+            lastKth = nil
+        }
         // q90 − q10 of the neighbours' power: the two order statistics, selected in the reused buffer
         // (the values a full sort would put at those ranks; no allocation).
-        let n = near.count
-        guard n > 0 else { return 0 }
         if neighbourTargets.count < n { neighbourTargets = [Float](repeating: 0, count: n) }
         for i in 0..<n { neighbourTargets[i] = r.targets[near[i].index] }
         func rank(_ p: Double) -> Int { min(n - 1, max(0, Int((Double(n) * p).rounded(.up)) - 1)) }

@@ -38,6 +38,32 @@ struct CeilingTests {
         }
     }
 
+    /// The hint only skips work: whether it is the exact k-th distance, too small (the search runs
+    /// again), loose or zero, the result is the one without it, order and ties included; unsorted, it is
+    /// the same set.
+    @Test("k-d tree: a distance hint, right or wrong, and the unsorted form change no result")
+    func kdTreeHint() {
+        var rng = SplitMix64(seed: 23)
+        let dim = 5, n = 2048
+        let pts = (0..<(n * dim)).map { _ in Float(rng.next() % 4) / 4 }
+        let tree = KDTree(points: pts, dimension: dim)
+        var best: [(index: Int, distance2: Float)] = []
+        var retried = 0
+        for _ in 0..<100 {
+            let query = (0..<dim).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) }
+            let plain = tree.nearest(to: query, k: 64) { _ in true }
+            let kth = plain[63].distance2
+            for hint in [kth, kth * 0.5, kth.nextDown, kth * 4, 0] {
+                tree.nearest(to: query, k: 64, into: &best, within: hint) { _ in true }
+                #expect(best.map(\.index) == plain.map(\.index) && best.map(\.distance2) == plain.map(\.distance2), "hint \(hint) of k-th \(kth)")
+                tree.nearest(to: query, k: 64, into: &best, within: hint, sorted: false) { _ in true }
+                #expect(Set(best.map(\.index)) == Set(plain.map(\.index)), "unsorted, hint \(hint)")
+                if hint < kth { retried += 1 }
+            }
+        }
+        #expect(retried >= 100)
+    }
+
     @Test func gammaTestAgainstNumpy() throws {
         let fx = try EvalFixture.load()
         let input = try EvalFixture.dict(fx["ceiling_input"], "ceiling_input")

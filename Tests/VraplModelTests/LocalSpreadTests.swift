@@ -33,6 +33,25 @@ struct LocalSpreadTests {
         #expect(window.withUnsafeBufferPointer { index.spread(rawWindow: $0, length: 3) } == index.spread(means: [20, 5, 2]))
     }
 
+    /// The index bounds each search by the last one (consecutive windows move little): over a random
+    /// walk with jumps, every spread equals that of a fresh index, which has no last search.
+    @Test("the spread of consecutive windows, bounded by the last search, equals a fresh index's")
+    func warmStartedSpread() throws {
+        var rng = SplitMix64(seed: 9)
+        // Coarse values, so many reference windows tie.
+        let means = (0..<2048).map { _ in (0..<5).map { _ in Float(rng.next() % 6) * 10 } }
+        let targets = means.map { $0[0] * 0.5 + Self.uniform(&rng) * $0[1] * 0.2 }
+        let reference = try #require(LocalSpread(means: means, targets: targets, k: 64))
+        let warm = reference.makeIndex()
+        var q = [Float](repeating: 25, count: 5)
+        for step in 0..<400 {
+            for j in 0..<5 {
+                q[j] = step % 97 == 0 ? Self.uniform(&rng) * 50 : max(0, min(50, q[j] + (Self.uniform(&rng) - 0.5) * 2))
+            }
+            #expect(warm.spread(means: q) == reference.makeIndex().spread(means: q), "step \(step)")
+        }
+    }
+
     @Test("normalized split conformal: nominal coverage on fresh data, widths that follow the known spread, and a round trip through the model file")
     func normalizedCoverage() throws {
         var rng = SplitMix64(seed: 8)
