@@ -129,7 +129,7 @@ public enum GuestBenchmark {
         var outputs = [Float](repeating: 0, count: windows)
         var samples: [Double] = []
         for i in 0..<(count + 3) {
-            usleep(useconds_t(sleepMs * 1000))
+            if sleepMs > 0 { usleep(useconds_t(sleepMs * 1000)) }
             let start = SampleClock.monotonicNs()
             inputs.withUnsafeBufferPointer { x in
                 outputs.withUnsafeMutableBufferPointer { y in network.predict(inputs: x.baseAddress!, count: windows, into: y.baseAddress!) }
@@ -146,7 +146,11 @@ public enum GuestBenchmark {
     /// of the model's reference set, q90 − q10 of the neighbours' power), `count` windows back to
     /// back after a warm-up; p50 and p99 in µs. nil when the model's interval is not normalized (or a
     /// spread came out non-finite, which a valid reference set cannot give).
-    public static func spreadLatency(model: ModelFile, count: Int = 5000) -> (p50: Double, p99: Double)? {
+    ///
+    /// Each window is near a random reference point, or, `consecutive`, each is the last one moved on by
+    /// one sample of a random walk (the guest's case: the index bounds a search by the one before), with
+    /// a jump to another reference point every 500 windows.
+    public static func spreadLatency(model: ModelFile, count: Int = 5000, consecutive: Bool = false) -> (p50: Double, p99: Double)? {
         guard let reference = model.interval?.local else { return nil }
         let index = reference.makeIndex()
         let d = model.embedding.d, f = reference.features
@@ -154,12 +158,24 @@ public enum GuestBenchmark {
         var samples: [Double] = []
         var sum = 0.0  // every spread is used, so none of the searches can be optimised away
         var rng = SplitMix64(seed: 3)
+        // The walk, in each feature's reference scale ([0, 1] over the reference set's range).
+        var level = [Float](repeating: 0.5, count: f)
         for i in 0..<(count + 50) {
-            // Windows at reference points (with noise), where the search does its real work.
-            let r = Int(rng.next() % UInt64(reference.count))
-            for j in 0..<f {
-                let v = reference.featureMin[j] + reference.points[r * f + j] * reference.featureRange[j]
-                for t in 0..<d { raw[j * d + t] = v * (1 + Float(Int(rng.next() % 200) - 100) / 2000) }
+            if consecutive && i % 500 != 0 {
+                for j in 0..<f {
+                    level[j] = min(1, max(0, level[j] + Float(Int(rng.next() % 200) - 100) / 4000))
+                    let row = j * d
+                    for t in 0..<(d - 1) { raw[row + t] = raw[row + t + 1] }
+                    raw[row + d - 1] = reference.featureMin[j] + level[j] * reference.featureRange[j]
+                }
+            } else {
+                // Windows at reference points (with noise), where the search does its real work.
+                let r = Int(rng.next() % UInt64(reference.count))
+                for j in 0..<f {
+                    level[j] = reference.points[r * f + j]
+                    let v = reference.featureMin[j] + level[j] * reference.featureRange[j]
+                    for t in 0..<d { raw[j * d + t] = v * (1 + Float(Int(rng.next() % 200) - 100) / 2000) }
+                }
             }
             let start = SampleClock.monotonicNs()
             let a = raw.withUnsafeBufferPointer { index.spread(rawWindow: $0, length: d) }

@@ -75,9 +75,12 @@ struct BenchGuestCommand: ParsableCommand {
         } else {
             print("  sharing the sliding windows' convolutions: does not apply (this model scales each lag of a feature differently, so consecutive windows share no convolution output)")
         }
-        if let spread = GuestBenchmark.spreadLatency(model: file) {
-            print(String(format: "interval (local spread: k-d tree of %d reference windows, k %d) per window: p50 %.2f µs  p99 %.2f µs",
-                         file.interval?.local?.count ?? 0, file.interval?.local?.k ?? 0, spread.p50, spread.p99))
+        let warm = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, count: Int(ProcessInfo.processInfo.environment["WARMN"] ?? "300")!, sleepMs: 0)
+        print(String(format: "  the same, warm (back to back): p50 %.1f µs  p99 %.1f µs = %.2f µs per window", warm.p50, warm.p99, warm.perWindow))
+        if let spread = GuestBenchmark.spreadLatency(model: file),
+           let consecutive = GuestBenchmark.spreadLatency(model: file, consecutive: true) {
+            print(String(format: "interval (local spread: k-d tree of %d reference windows, k %d) per window: p50 %.2f µs  p99 %.2f µs at random windows, p50 %.2f µs  p99 %.2f µs at consecutive ones (the guest's: each search bounded by the last)",
+                         file.interval?.local?.count ?? 0, file.interval?.local?.k ?? 0, spread.p50, spread.p99, consecutive.p50, consecutive.p99))
         }
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
