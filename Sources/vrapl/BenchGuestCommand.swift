@@ -75,7 +75,7 @@ struct BenchGuestCommand: ParsableCommand {
         } else {
             print("  sharing the sliding windows' convolutions: does not apply (this model scales each lag of a feature differently, so consecutive windows share no convolution output)")
         }
-        let warm = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, count: Int(ProcessInfo.processInfo.environment["WARMN"] ?? "300")!, sleepMs: 0)
+        let warm = try GuestBenchmark.pacedBatchLatency(model: file, windows: windowsPerExport, count: 300, sleepMs: 0)
         print(String(format: "  the same, warm (back to back): p50 %.1f µs  p99 %.1f µs = %.2f µs per window", warm.p50, warm.p99, warm.perWindow))
         if let spread = GuestBenchmark.spreadLatency(model: file),
            let consecutive = GuestBenchmark.spreadLatency(model: file, consecutive: true) {
