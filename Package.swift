@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "VraplGuest", dependencies: ["CTickLoop", "VraplCore", "VraplSources", "VraplTrace", "VraplDataset", "VraplNN", "VraplModel", "VraplAttribution"], swiftSettings: v5),
 
         // Benchmarks behind `vrapl bench` (no library module carries its own).
-        .target(name: "VraplBench", dependencies: ["VraplCore", "VraplNN", "VraplDataset", "VraplModel", "VraplGuest"], swiftSettings: v5),
+        .target(name: "VraplBench", dependencies: ["VraplCore", "VraplSources", "VraplNN", "VraplDataset", "VraplModel", "VraplGuest"], swiftSettings: v5),
 
         // Argument types shared by the three front ends (no Foundation: vrapl-collect links it).
         .target(name: "VraplCommandLine", dependencies: [

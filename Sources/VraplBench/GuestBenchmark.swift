@@ -9,6 +9,7 @@ import VraplDataset
 import VraplModel
 import VraplNN
 import VraplGuest
+import VraplSources
 
 /// Measurements behind docs/PERFORMANCE.md "## Guest": single-prediction latency and the cost of
 /// the live loop as a separate process (CPU share of one core, resident memory over time).
@@ -185,6 +186,46 @@ public enum GuestBenchmark {
         guard sum.isFinite else { return nil }
         samples.sort()
         return (percentile(samples, 0.5), percentile(samples, 0.99))
+    }
+
+    /// What one export tick costs beyond the predictions, per export: rendering a snapshot as the
+    /// Prometheus text (/metrics and the textfile), and the textfile written as `--textfile` writes it
+    /// (the render, a temporary file, the rename over the last one) into `directory`, whose filesystem
+    /// decides most of it. The snapshot is a guest's after a prediction of `model`, with this machine's
+    /// processors as Kepler's cpu_info (`procfs`). `count` of each, back to back after a warm-up; p50
+    /// and p99 in µs.
+    public static func exportLatency(model: ModelFile, directory: String, procfs: String = "/proc", count: Int = 200) throws
+        -> (renderP50: Double, renderP99: Double, textfileP50: Double, textfileP99: Double, bytes: Int) {
+        let identity = ModelIdentity(model: model, featureSet: (try? model.featureSet().name) ?? model.features.joined(separator: ","))
+        var estimate = GuestEstimate(index: 1000, monotonicNs: 16_000_000_000, wallClockUnix: Date().timeIntervalSince1970,
+                                     predictedWatts: 12.345678, isNewPrediction: true, energyJoules: 12345.678901, busyPercent: 37.5,
+                                     trust: 0.93, isOutOfDistribution: false, trustLimitedBy: "user_percent",
+                                     outOfDistributionCount: 3, predictionCount: 999)
+        if model.interval != nil {
+            estimate.interval = PowerInterval(low: 11.25, high: 13.5)
+            estimate.energyBoundsJoules = PowerInterval(low: 11_000.5, high: 13_500.25)
+        }
+        if let shape = model.guestShape {
+            estimate.vcpus = 2
+            estimate.idleWatts = shape.rule.idleWatts(host: shape.host, vcpus: 2)
+        }
+        var snapshot = GuestSnapshot(model: identity, estimate: estimate)
+        snapshot.node = NodeIdentity(nodeName: NodeIdentity.hostName(), processors: CPUInfo(procfs: procfs).processors)
+        snapshot.samples = 1001
+        let exporter = try TextfileExporter(directory: directory)
+        var render: [Double] = [], textfile: [Double] = []
+        var bytes = 0
+        for i in 0..<(count + 10) {
+            snapshot.estimate?.energyJoules += 1
+            var start = SampleClock.monotonicNs()
+            bytes = PrometheusText.render(snapshot).utf8.count
+            if i >= 10 { render.append(Double(SampleClock.monotonicNs() - start) / 1e3) }
+            start = SampleClock.monotonicNs()
+            try exporter.export(snapshot)
+            if i >= 10 { textfile.append(Double(SampleClock.monotonicNs() - start) / 1e3) }
+        }
+        render.sort(); textfile.sort()
+        return (percentile(render, 0.5), percentile(render, 0.99), percentile(textfile, 0.5), percentile(textfile, 0.99), bytes)
     }
 
     /// Wraps a predictor and records each call's duration (µs).

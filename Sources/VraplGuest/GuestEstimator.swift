@@ -7,6 +7,8 @@ import VraplModel
 public struct PowerInterval: Sendable, Equatable {
     public var low: Double
     public var high: Double
+
+    public init(low: Double, high: Double) { self.low = low; self.high = high }
 }
 
 /// One estimate: the state after a sample has been processed.
@@ -60,6 +62,16 @@ public struct GuestEstimate: Sendable, Equatable {
     public var energyBoundsJoules: PowerInterval? = nil
     /// Whole-host models: Kepler's active energy, Σ P·(busy % / 100)·Δt, J (its idle part is the rest).
     public var keplerActiveEnergyJoules: Double = 0
+
+    public init(index: Int, monotonicNs: UInt64, wallClockUnix: Double, predictedWatts: Double, isNewPrediction: Bool,
+                energyJoules: Double, busyPercent: Double, trust: Double?, isOutOfDistribution: Bool, trustLimitedBy: String?,
+                outOfDistributionCount: Int, predictionCount: Int, nonFinitePredictionCount: Int = 0) {
+        self.index = index; self.monotonicNs = monotonicNs; self.wallClockUnix = wallClockUnix
+        self.predictedWatts = predictedWatts; self.isNewPrediction = isNewPrediction; self.energyJoules = energyJoules
+        self.busyPercent = busyPercent; self.trust = trust; self.isOutOfDistribution = isOutOfDistribution
+        self.trustLimitedBy = trustLimitedBy; self.outOfDistributionCount = outOfDistributionCount
+        self.predictionCount = predictionCount; self.nonFinitePredictionCount = nonFinitePredictionCount
+    }
 
     /// Power as exported: never negative, and for a guest-shaped model never below its idle part
     /// (a model may undershoot at idle; a share by idle-by-allocation cannot be below P_idle·k/T).

@@ -82,6 +82,15 @@ struct BenchGuestCommand: ParsableCommand {
             print(String(format: "interval (local spread: k-d tree of %d reference windows, k %d) per window: p50 %.2f µs  p99 %.2f µs at random windows, p50 %.2f µs  p99 %.2f µs at consecutive ones (the guest's: each search bounded by the last)",
                          file.interval?.local?.count ?? 0, file.interval?.local?.k ?? 0, spread.p50, spread.p99, consecutive.p50, consecutive.p99))
         }
+        do {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-export-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let export = try GuestBenchmark.exportLatency(model: file, directory: directory)
+            print(String(format: "export per interval (beyond the predictions): Prometheus text of a snapshot (%d bytes) p50 %.1f µs  p99 %.1f µs; --textfile (render, write, rename over the last) p50 %.1f µs  p99 %.1f µs in %@",
+                         export.bytes, export.renderP50, export.renderP99, export.textfileP50, export.textfileP99,
+                         FileManager.default.temporaryDirectory.path))
+        }
         guard seconds > 0 else { return }
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
