@@ -257,8 +257,12 @@ public enum GuestBenchmark {
         /// (unshared) memory, MiB; most of the RSS is shared-library text (Swift runtime, Foundation).
         public var pssMiB: Double?
         public var privateMiB: Double?
+        /// Predictions made and late ticks, from the one scrape of /metrics near the end, `countedSeconds`
+        /// after the start.
         public var predictions: Int
         public var lateTicks: Int
+        public var skippedReads: Int
+        public var countedSeconds: Double
     }
 
     /// The C sampling floor's source, relative to a checkout's root.
@@ -307,16 +311,63 @@ public enum GuestBenchmark {
         return text.split(separator: " ").first.flatMap { UInt64($0) }
     }
 
+    /// A loopback TCP port that was free a moment ago (bound to port 0, then released).
+    static func freeLoopbackPort() throws -> UInt16 {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard s >= 0 else { throw VraplError("cannot find a free loopback port: \(String(cString: strerror(errno)))") }
+        defer { close(s) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { a in
+            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) == 0 && getsockname(s, $0, &len) == 0 }
+        }
+        guard ok else { throw VraplError("cannot find a free loopback port: \(String(cString: strerror(errno)))") }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    /// `GET /metrics` from 127.0.0.1:`port` (HTTP/1.0, the whole answer read): the body, or nil.
+    static func scrape(port: UInt16) -> String? {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard s >= 0 else { return nil }
+        defer { close(s) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        _ = setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &addr) { a in
+            a.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return nil }
+        let request = Array("GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(s, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(s, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            response.append(contentsOf: buffer[0..<n])
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.") && text.contains(" 200 "), let body = text.range(of: "\r\n\r\n") else { return nil }
+        return String(text[body.upperBound...])
+    }
+
     /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`
     /// (start-up included) and from `/proc/<pid>/schedstat` once started, resident memory from
-    /// `/proc/<pid>/status` once a second.
+    /// `/proc/<pid>/status` once a second. It publishes as the README's first guest command does, on
+    /// /metrics (`--listen` on a free loopback port, not scraped: a scrape costs one render at the
+    /// scraper's pace); an exporter that writes every export interval, such as `--textfile`, is
+    /// `extraArguments` (`exportLatency` gives its cost per export).
     public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrapl-bench-guest-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: guestBinary)
-        process.arguments = ["--model", modelPath, "--quiet", "--duration", "\(seconds)s", "--textfile", dir.path] + extraArguments
+        process.arguments = ["--model", modelPath, "--quiet", "--duration", "\(seconds)s", "--listen", "127.0.0.1:\(port)"] + extraArguments
         var before = rusage()
         getrusage(childrenUsage, &before)
         let start = SampleClock.monotonicNs()
@@ -329,9 +380,15 @@ public enum GuestBenchmark {
         var pss: Double?
         var privateMemory: Double?
         var steadyFirst: (ns: UInt64, cpu: UInt64)?, steadyLast: (ns: UInt64, cpu: UInt64)?
+        var prom = "", countedSeconds = 0.0
         while process.isRunning {
             Thread.sleep(forTimeInterval: 1)
             let now = SampleClock.monotonicNs()
+            // One scrape, in the run's last seconds, for its counters (a Prometheus would scrape every 15 s or so).
+            if prom.isEmpty && Double(now - start) / 1e9 >= seconds - 1.5, let text = scrape(port: port) {
+                prom = text
+                countedSeconds = Double(SampleClock.monotonicNs() - start) / 1e9
+            }
             if Double(now - start) / 1e9 >= steadyAfterSeconds, let cpu = onCPUNanoseconds(pid: process.processIdentifier) {
                 if steadyFirst == nil { steadyFirst = (now, cpu) } else { steadyLast = (now, cpu) }
             }
@@ -356,7 +413,6 @@ public enum GuestBenchmark {
         getrusage(childrenUsage, &after)
         func secs(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
         let cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime)
-        let prom = (try? String(contentsOfFile: dir.path + "/vrapl.prom", encoding: .utf8)) ?? ""
         func value(_ name: String) -> Int {
             prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
         }
@@ -365,6 +421,7 @@ public enum GuestBenchmark {
             steady = 100 * Double(b.cpu - a.cpu) / Double(b.ns - a.ns)
         }
         return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, steadyCPUPercentOfOneCore: steady, rssMiB: rss, pssMiB: pss, privateMiB: privateMemory,
-                        predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"))
+                        predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"),
+                        skippedReads: value("vrapl_skipped_reads_total"), countedSeconds: countedSeconds)
     }
 }

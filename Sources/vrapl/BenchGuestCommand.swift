@@ -4,6 +4,8 @@ import VraplCore
 import VraplGuest
 import VraplBench
 import VraplModel
+import VraplNN
+import VraplSources
 
 /// `vrapl bench guest`: single-prediction latency and the live daemon's CPU and memory cost.
 struct BenchGuestCommand: ParsableCommand {
@@ -56,6 +58,9 @@ struct BenchGuestCommand: ParsableCommand {
         guard let modelPath else { return }
         let file = try ModelFile.load(contentsOf: URL(fileURLWithPath: modelPath))
         let latency = try GuestBenchmark.latency(model: file, count: predictions)
+        // The guest children inherit this environment, so they choose the same kernel set.
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0) in the environment)" } ?? ""
+        print("OpenBLAS kernels: \(BLAS.prepare())\(forced); CPU: \(CPUInfo(procfs: "/proc").modelName)")
         print("prediction (\(file.architecture.kind.rawValue), \(latency.count) windows): " + String(format: "p50 %.2f µs  p99 %.2f µs  max %.1f µs",
                      latency.p50Microseconds, latency.p99Microseconds, latency.maxMicroseconds))
         print(String(format: "whole step (features → window → predict → trust → energy): p50 %.2f µs  p99 %.2f µs",
@@ -131,9 +136,9 @@ struct BenchGuestCommand: ParsableCommand {
                 let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + arguments)
                 let rss = cost.rssMiB
                 let ratio = floorPercent.map { String(format: ", %.2f × the floor", cost.cpuPercentOfOneCore / $0) } ?? ""
-                print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions (%.1f/s), %d late ticks",
+                print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions exported by %.1f s, %d late ticks, %d skipped reads",
                              label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
-                             cost.predictions, Double(cost.predictions) / cost.seconds, cost.lateTicks))
+                             cost.predictions, cost.countedSeconds, cost.lateTicks, cost.skippedReads))
                 if let steady = cost.steadyCPUPercentOfOneCore {
                     let steadyRatio = floorPercent.map { String(format: ", %.2f × the floor", steady / $0) } ?? ""
                     if let floorPercent { ratios[m].append(steady / floorPercent) }
