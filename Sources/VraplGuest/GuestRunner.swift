@@ -20,6 +20,9 @@ public struct GuestConfig: Sendable {
     public var jsonl: String?
     public var listen: String?
     public var textfile: String?
+    /// Write the textfile at most this often, ms (nil: at every export). It is written at the first
+    /// export tick this long after the last write, and at exit.
+    public var textfileIntervalMs: Double?
     public var powercapDir: String?
     /// A sysfs-shaped tree `<root>/class/powercap/intel-rapl:0/…` (node_exporter `--path.sysfs`,
     /// Kepler `--host.sysfs`).
@@ -113,6 +116,12 @@ public final class GuestRunner {
             throw VraplError("--export-interval \(fmtMs(config.exportIntervalMs))ms is shorter than the model's sample interval (\(fmtMs(modelInterval)) ms): "
                              + "every export would batch at most one window; use a longer export interval or --predict-per-tick")
         }
+        if config.textfileIntervalMs != nil && config.textfile == nil {
+            throw VraplError("--textfile-interval needs --textfile DIR (it says how often that file is written)")
+        }
+        if let t = config.textfileIntervalMs, t < config.exportIntervalMs {
+            throw VraplError("--textfile-interval \(fmtMs(t))ms is shorter than the export interval (\(fmtMs(config.exportIntervalMs)) ms): the textfile is written at export ticks")
+        }
         let capacity = Int((config.exportIntervalMs / modelInterval).rounded(.up)) + 2
         // Chunks of 16 windows (an export interval's 63 in four): GEMMs large enough to pay for packing
         // the weights, while the inference-only workspace stays under 0.5 MiB (32 would save another
@@ -134,7 +143,9 @@ public final class GuestRunner {
         first.node = node
         snapshots = SnapshotBox(first)
 
-        if let dir = config.textfile { exporters.append(try TextfileExporter(directory: dir)) }
+        if let dir = config.textfile {
+            exporters.append(try TextfileExporter(directory: dir, minimumIntervalNs: UInt64(max(0, config.textfileIntervalMs ?? 0) * 1e6)))
+        }
         if let dir = config.powercapDir { exporters.append(try PowercapExporter(directory: dir, maxEnergyRange: config.maxEnergyRangeUj)) }
         if let n = config.processes { processSplit = try ProcessSplit(procfs: config.procfs, topN: n) }
         if config.pods {
@@ -256,7 +267,8 @@ public final class GuestRunner {
 
     /// Periodic work: the staged windows' predictions (batched mode), host counter, attribution,
     /// files, terminal line.
-    func exportTick(monotonicNs: UInt64, showTerminal: Bool) throws {
+    /// `final` (at exit): every exporter writes, whatever its own interval.
+    func exportTick(monotonicNs: UInt64, showTerminal: Bool, final: Bool = false) throws {
         estimator.flush { estimate, dtNs in handle(estimate, dtNs: dtNs) }
         if let reader = hostReader, var c = calibrator {
             if let counter = reader.readIfComplete() {
@@ -280,7 +292,7 @@ public final class GuestRunner {
         }
         publish()
         let s = snapshots.current
-        for exporter in exporters { try exporter.export(s) }
+        for exporter in exporters { if final { try exporter.finish(s) } else { try exporter.export(s) } }
         if showTerminal { try terminal.export(s) }
     }
 
@@ -395,7 +407,7 @@ public final class GuestRunner {
         }
         try drainStage()
         skippedReads = retry.skippedTicks
-        try exportTick(monotonicNs: SampleClock.monotonicNs(), showTerminal: showTerminal)
+        try exportTick(monotonicNs: SampleClock.monotonicNs(), showTerminal: showTerminal, final: true)
         if showTerminal { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }
 
@@ -432,7 +444,7 @@ public final class GuestRunner {
             }
             previousNs = sample.monotonicNs
         }
-        if let last = previousNs { try exportTick(monotonicNs: last, showTerminal: false) }
+        if let last = previousNs { try exportTick(monotonicNs: last, showTerminal: false, final: true) }
         if let out, out != "-" {
             try TextFile.writeStream(text, to: out, option: "--out")
         } else {

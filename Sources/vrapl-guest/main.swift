@@ -40,6 +40,9 @@ struct VraplGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Write DIR/vrapl.prom for node_exporter's textfile collector (atomic rename).")
     var textfile: String?
 
+    @Option(name: .long, help: "Write the --textfile at most this often (15s, 1m, …; default: every export interval, and always at exit). node_exporter reads it only when scraped, and each write is a file renamed over the last one.", transform: DurationArgument.parse)
+    var textfileInterval: DurationArgument?
+
     @Option(name: .long, help: "Publish a powercap-shaped tree (intel-rapl:0/energy_uj …) under DIR.")
     var powercapDir: String?
 
@@ -99,6 +102,7 @@ struct VraplGuestCommand: ParsableCommand {
         config.jsonl = jsonl
         config.listen = listen
         config.textfile = textfile
+        config.textfileIntervalMs = textfileInterval?.milliseconds
         config.powercapDir = powercapDir
         config.sysfsRoot = sysfsRoot
         config.nodeName = nodeName

@@ -87,6 +87,19 @@ struct CLITests {
         #expect((last["energy_joules"]?.doubleValue ?? 0) > 0)
     }
 
+    @Test("live: --textfile-interval longer than the run still leaves the last export's textfile at exit", .enabled(if: available))
+    func textfileIntervalAtExit() throws {
+        let dir = try Scratch.directory()
+        let modelPath = try GuestFixtures.writeModel(try GuestFixtures.model(d: 8), in: dir)
+        let result = try Self.run(Self.guest, ["--model", modelPath, "--quiet", "--textfile", dir.path + "/text", "--textfile-interval", "1h",
+                                               "--export-interval", "200ms", "--duration", "1200ms"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let prom = try String(contentsOfFile: dir.path + "/text/vrapl.prom", encoding: .utf8)
+        let samples = prom.split(separator: "\n").first { $0.hasPrefix("vrapl_samples_total ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        // The first export (at 200 ms, about 12 samples) was the only one before exit; the file is the exit's.
+        #expect((samples ?? 0) >= 50, "\(prom)")
+    }
+
     @Test("bad input through the CLI: one line on stderr naming the resource, exit 1", .enabled(if: available))
     func badInput() throws {
         let dir = try Scratch.directory()
@@ -104,6 +117,8 @@ struct CLITests {
             (["--model", good, "--textfile", good + "/sub", "--duration", "1s"], "vrapl-guest: --textfile \(good)/sub: cannot create directory"),
             (["--model", good, "--interval", "10ms", "--duration", "1s"], "vrapl-guest: \(good): model was trained on windows sampled every 16 ms"),
             (["--model", good, "--export-interval", "5ms", "--duration", "1s"], "vrapl-guest: --export-interval 5ms is shorter than the model's sample interval (16 ms)"),
+            (["--model", good, "--textfile", good + ".d", "--textfile-interval", "500ms", "--duration", "1s"], "vrapl-guest: --textfile-interval 500ms is shorter than the export interval (1000 ms)"),
+            (["--model", good, "--textfile-interval", "15s", "--duration", "1s"], "vrapl-guest: --textfile-interval needs --textfile DIR"),
         ]
         for (arguments, expected) in cases {
             let r = try Self.run(Self.guest, arguments + ["--quiet"])

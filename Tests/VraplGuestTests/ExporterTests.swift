@@ -86,6 +86,32 @@ struct ExporterTests {
         #expect(lines.contains("kepler_node_cpu_watts{path=vrapl-guest,zone=package} 42.5"))
     }
 
+    /// `--textfile-interval`: an export within the interval of the last write leaves the file alone,
+    /// the exit's `finish` writes whatever the interval; without an interval every export writes.
+    @Test("textfile interval: exports within it keep the last file, the last export at exit always writes")
+    func textfileInterval() throws {
+        let dir = try Scratch.directory()
+        let path = dir.path + "/vrapl.prom"
+        func energy() throws -> String? {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+                .first { $0.hasPrefix("kepler_node_cpu_joules_total{") }.map { String($0.split(separator: " ").last ?? "") }
+        }
+        var s = Self.snapshot()
+        let hourly = try TextfileExporter(directory: dir.path, minimumIntervalNs: 3_600_000_000_000)
+        try hourly.export(s)
+        #expect(try energy() == "1234.25")
+        s.estimate?.energyJoules = 2000
+        try hourly.export(s)
+        #expect(try energy() == "1234.25")
+        try hourly.finish(s)
+        #expect(try energy() == "2000")
+        s.estimate?.energyJoules = 3000
+        let every = try TextfileExporter(directory: dir.path)
+        try every.export(s)
+        #expect(try energy() == "3000")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["vrapl.prom"])
+    }
+
     @Test("unwritable output directories are refused at start, naming them")
     func unwritable() throws {
         let blocker = try Scratch.directory().appendingPathComponent("file")
