@@ -244,6 +244,7 @@ public enum GuestBenchmark {
     }
 
     public struct LiveCost: Sendable {
+        /// Seconds from the start to the last reading, and the CPU used by then (start-up included).
         public var seconds: Double
         public var cpuSeconds: Double
         public var cpuPercentOfOneCore: Double
@@ -276,31 +277,6 @@ public enum GuestBenchmark {
         guard status == 0 else { throw VraplError("cc -O2 \(source): exit status \(status): \(output)") }
         return binary
     }
-
-    /// Runs the C sampling floor (`scripts/reference/sampling-floor.c`, compiled) for `seconds` and
-    /// returns its CPU share of one core, as it prints it.
-    public static func samplingFloor(binary: String, seconds: Int) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [String(seconds), "1"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do { try process.run() } catch { throw VraplError("\(binary): cannot start: \(error.localizedDescription)") }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        // "ticks N, read /proc/stat 1, cpu X s = Y% of one core (…)"
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("ticks ") }),
-              let range = line.range(of: " = "), let percent = Double(line[range.upperBound...].prefix { $0 != "%" }) else {
-            throw VraplError("\(binary): unexpected output: \(text)")
-        }
-        return percent
-    }
-
-    #if canImport(Glibc)
-    static let childrenUsage = __rusage_who_t(RUSAGE_CHILDREN.rawValue)
-    #else
-    static let childrenUsage = RUSAGE_CHILDREN
-    #endif
 
     /// Seconds after the start from which `LiveCost.steadyCPUPercentOfOneCore` counts.
     public static let steadyAfterSeconds = 2.0
@@ -357,71 +333,109 @@ public enum GuestBenchmark {
         return String(text[body.upperBound...])
     }
 
-    /// Runs `vrapl-guest` as a child for `seconds` and measures it: CPU from `getrusage(RUSAGE_CHILDREN)`
-    /// (start-up included) and from `/proc/<pid>/schedstat` once started, resident memory from
-    /// `/proc/<pid>/status` once a second. It publishes as the README's first guest command does, on
-    /// /metrics (`--listen` on a free loopback port, not scraped: a scrape costs one render at the
-    /// scraper's pace); an exporter that writes every export interval, such as `--textfile`, is
-    /// `extraArguments` (`exportLatency` gives its cost per export).
-    public static func liveCost(guestBinary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveCost {
-        let port = try freeLoopbackPort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: guestBinary)
-        process.arguments = ["--model", modelPath, "--quiet", "--duration", "\(seconds)s", "--listen", "127.0.0.1:\(port)"] + extraArguments
-        var before = rusage()
-        getrusage(childrenUsage, &before)
+    /// One process of a side-by-side measurement: a guest (its /metrics on `port`, scraped once near
+    /// the end for its counters) or the C floor (no port).
+    public struct LiveRun: Sendable {
+        public var binary: String
+        public var arguments: [String]
+        public var port: UInt16?
+
+        /// `vrapl-guest` publishing as the README's first guest command does, on /metrics (`--listen` on a
+        /// free loopback port, not scraped but once: a scrape costs one render at the scraper's pace); an
+        /// exporter that writes every export interval, such as `--textfile`, comes in `extraArguments`
+        /// (`exportLatency` gives its cost per export).
+        public static func guest(binary: String, modelPath: String, seconds: Double, extraArguments: [String] = []) throws -> LiveRun {
+            let port = try freeLoopbackPort()
+            return LiveRun(binary: binary, arguments: ["--model", modelPath, "--quiet", "--duration", "\(seconds)s",
+                                                       "--listen", "127.0.0.1:\(port)"] + extraArguments, port: port)
+        }
+
+        /// `scripts/reference/sampling-floor.c`, compiled: sleep + one pread of /proc/stat every 16 ms.
+        public static func floor(binary: String, seconds: Double) -> LiveRun {
+            LiveRun(binary: binary, arguments: [String(Int(seconds.rounded(.up))), "1"], port: nil)
+        }
+    }
+
+    /// Runs every one of `runs` at once, as children, for `seconds` (the floor and the guest modes under
+    /// the same load: on a shared VM, runs in turn see different neighbours) and measures each from
+    /// `/proc/<pid>/schedstat` once a second: CPU from its start to the last reading, and once started
+    /// (from `steadyAfterSeconds` on); resident memory from `/proc/<pid>/status` and `smaps_rollup`.
+    public static func liveCosts(_ runs: [LiveRun], seconds: Double) throws -> [LiveCost] {
+        var processes: [Process] = []
+        defer { for p in processes where p.isRunning { p.terminate() } }
         let start = SampleClock.monotonicNs()
-        do {
-            try process.run()
-        } catch {
-            throw VraplError("\(guestBinary): cannot start: \(error.localizedDescription)")
+        for run in runs {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: run.binary)
+            process.arguments = run.arguments
+            process.standardOutput = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                throw VraplError("\(run.binary): cannot start: \(error.localizedDescription)")
+            }
+            processes.append(process)
         }
-        var rss: [Double] = []
-        var pss: Double?
-        var privateMemory: Double?
-        var steadyFirst: (ns: UInt64, cpu: UInt64)?, steadyLast: (ns: UInt64, cpu: UInt64)?
-        var prom = "", countedSeconds = 0.0
-        while process.isRunning {
+        struct Track {
+            var rss: [Double] = []
+            var pss: Double?, privateMemory: Double?
+            var first: (ns: UInt64, cpu: UInt64)?, last: (ns: UInt64, cpu: UInt64)?
+            var latest: (ns: UInt64, cpu: UInt64)?
+            var prom = "", countedSeconds = 0.0
+        }
+        var tracks = [Track](repeating: Track(), count: runs.count)
+        while processes.contains(where: { $0.isRunning }) {
             Thread.sleep(forTimeInterval: 1)
-            let now = SampleClock.monotonicNs()
-            // One scrape, in the run's last seconds, for its counters (a Prometheus would scrape every 15 s or so).
-            if prom.isEmpty && Double(now - start) / 1e9 >= seconds - 1.5, let text = scrape(port: port) {
-                prom = text
-                countedSeconds = Double(SampleClock.monotonicNs() - start) / 1e9
-            }
-            if Double(now - start) / 1e9 >= steadyAfterSeconds, let cpu = onCPUNanoseconds(pid: process.processIdentifier) {
-                if steadyFirst == nil { steadyFirst = (now, cpu) } else { steadyLast = (now, cpu) }
-            }
-            if let rollup = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8) {
-                func kb(_ key: String) -> Double? {
-                    rollup.split(separator: "\n").first { $0.hasPrefix(key + ":") }
-                        .flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+            for (i, process) in processes.enumerated() where process.isRunning {
+                let pid = process.processIdentifier
+                let now = SampleClock.monotonicNs()
+                let elapsed = Double(now - start) / 1e9
+                if let cpu = onCPUNanoseconds(pid: pid) {
+                    tracks[i].latest = (now, cpu)
+                    if elapsed >= steadyAfterSeconds {
+                        if tracks[i].first == nil { tracks[i].first = (now, cpu) } else { tracks[i].last = (now, cpu) }
+                    }
                 }
-                if let p = kb("Pss") { pss = p / 1024 }
-                if let clean = kb("Private_Clean"), let dirty = kb("Private_Dirty") { privateMemory = (clean + dirty) / 1024 }
+                // One scrape, in the run's last seconds, for its counters (a Prometheus would scrape every 15 s or so).
+                if let port = runs[i].port, tracks[i].prom.isEmpty, elapsed >= seconds - 1.5, let text = scrape(port: port) {
+                    tracks[i].prom = text
+                    tracks[i].countedSeconds = Double(SampleClock.monotonicNs() - start) / 1e9
+                }
+                if let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) {
+                    func kb(_ key: String) -> Double? {
+                        rollup.split(separator: "\n").first { $0.hasPrefix(key + ":") }
+                            .flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") }
+                    }
+                    if let p = kb("Pss") { tracks[i].pss = p / 1024 }
+                    if let clean = kb("Private_Clean"), let dirty = kb("Private_Dirty") { tracks[i].privateMemory = (clean + dirty) / 1024 }
+                }
+                if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+                   let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+                    tracks[i].rss.append(kb / 1024)
+                }
             }
-            if let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-               let kb = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
-                rss.append(kb / 1024)
+        }
+        var costs: [LiveCost] = []
+        for (i, process) in processes.enumerated() {
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw VraplError("\(runs[i].binary) exited with status \(process.terminationStatus)") }
+            let t = tracks[i]
+            let prom = t.prom
+            func value(_ name: String) -> Int {
+                prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
             }
+            var steady: Double?
+            if let a = t.first, let b = t.last, b.ns > a.ns, b.cpu >= a.cpu {
+                steady = 100 * Double(b.cpu - a.cpu) / Double(b.ns - a.ns)
+            }
+            let wall = t.latest.map { Double($0.ns - start) / 1e9 } ?? 0
+            let cpu = t.latest.map { Double($0.cpu) / 1e9 } ?? 0
+            costs.append(LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: wall > 0 ? 100 * cpu / wall : 0,
+                                  steadyCPUPercentOfOneCore: steady, rssMiB: t.rss, pssMiB: t.pss, privateMiB: t.privateMemory,
+                                  predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"),
+                                  skippedReads: value("vrapl_skipped_reads_total"), countedSeconds: t.countedSeconds))
         }
-        process.waitUntilExit()
-        let wall = Double(SampleClock.monotonicNs() - start) / 1e9
-        guard process.terminationStatus == 0 else { throw VraplError("\(guestBinary) exited with status \(process.terminationStatus)") }
-        var after = rusage()
-        getrusage(childrenUsage, &after)
-        func secs(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
-        let cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime)
-        func value(_ name: String) -> Int {
-            prom.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
-        }
-        var steady: Double?
-        if let a = steadyFirst, let b = steadyLast, b.ns > a.ns, b.cpu >= a.cpu {
-            steady = 100 * Double(b.cpu - a.cpu) / Double(b.ns - a.ns)
-        }
-        return LiveCost(seconds: wall, cpuSeconds: cpu, cpuPercentOfOneCore: 100 * cpu / wall, steadyCPUPercentOfOneCore: steady, rssMiB: rss, pssMiB: pss, privateMiB: privateMemory,
-                        predictions: value("vrapl_predictions_total"), lateTicks: value("vrapl_late_ticks_total"),
-                        skippedReads: value("vrapl_skipped_reads_total"), countedSeconds: countedSeconds)
+        return costs
     }
 }

@@ -23,7 +23,7 @@ struct BenchGuestCommand: ParsableCommand {
     @Option(name: .long, help: "Predictions to time.")
     var predictions: Int = 20_000
 
-    @Option(name: .long, help: "Extra vrapl-guest arguments for the live run, e.g. \"--predict-every 4\".")
+    @Option(name: .long, help: "Extra vrapl-guest arguments for the live runs, e.g. \"--textfile /tmp/t\" (they publish on --listen only by default).")
     var guestArguments: String?
 
     @Option(name: .long, help: "Also write the synthetic model here (to run vrapl-guest on it by hand).")
@@ -41,7 +41,7 @@ struct BenchGuestCommand: ParsableCommand {
     @Flag(name: .long, help: "Measure only the default (batched) live mode, not --predict-per-tick beside it.")
     var batchedOnly = false
 
-    @Option(name: .long, help: "Rounds of floor, batched and per-tick runs, in turn (a shared VM drifts; the summary gives each mode's median ratio to its round's floor).")
+    @Option(name: .long, help: "Rounds of the floor, batched and per-tick runs, the three at once in each round (a shared VM drifts; the summary gives each mode's median ratio to its round's floor).")
     var rounds: Int = 1
 
     func run() throws {
@@ -100,7 +100,7 @@ struct BenchGuestCommand: ParsableCommand {
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
         let extra = (guestArguments ?? "").split(separator: " ").map(String.init)
-        // Side by side in one run: the C floor, the default (batched) mode, the per-tick mode.
+        // Side by side in one run, at the same time: the C floor, the default (batched) mode, the per-tick mode.
         var floorPercent: Double?
         var floorBinary = floor
         var floorDirectory: String?
@@ -127,17 +127,22 @@ struct BenchGuestCommand: ParsableCommand {
         var floors: [Double] = []
         for round in 1...max(1, rounds) {
             if rounds > 1 { print("round \(round) of \(rounds):") }
-            if let floor = floorBinary {
-                floorPercent = try GuestBenchmark.samplingFloor(binary: floor, seconds: Int(seconds.rounded()))
-                floors.append(floorPercent ?? .nan)
-                print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s: %.3f %% of one core", seconds, floorPercent ?? .nan))
+            // The floor and every mode at once, under the same load (three processes of about 1 % each).
+            var runs = try modes.map { try GuestBenchmark.LiveRun.guest(binary: binary, modelPath: modelPath, seconds: seconds,
+                                                                         extraArguments: extra + $0.1) }
+            if let floor = floorBinary { runs.append(.floor(binary: floor, seconds: seconds)) }
+            let costs = try GuestBenchmark.liveCosts(runs, seconds: seconds)
+            floorPercent = floorBinary == nil ? nil : costs.last?.steadyCPUPercentOfOneCore
+            if let floorPercent {
+                floors.append(floorPercent)
+                print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), beside them, once started (schedstat from %.0f s on): %.3f %% of one core",
+                             GuestBenchmark.steadyAfterSeconds, floorPercent))
             }
-            for (m, (label, arguments)) in modes.enumerated() {
-                let cost = try GuestBenchmark.liveCost(guestBinary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + arguments)
+            for (m, (label, _)) in modes.enumerated() {
+                let cost = costs[m]
                 let rss = cost.rssMiB
-                let ratio = floorPercent.map { String(format: ", %.2f × the floor", cost.cpuPercentOfOneCore / $0) } ?? ""
-                print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core%@; %d predictions exported by %.1f s, %d late ticks, %d skipped reads",
-                             label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore, ratio,
+                print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core (start-up included); %d predictions exported by %.1f s, %d late ticks, %d skipped reads",
+                             label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore,
                              cost.predictions, cost.countedSeconds, cost.lateTicks, cost.skippedReads))
                 if let steady = cost.steadyCPUPercentOfOneCore {
                     let steadyRatio = floorPercent.map { String(format: ", %.2f × the floor", steady / $0) } ?? ""
