@@ -41,8 +41,11 @@ struct BenchGuestCommand: ParsableCommand {
     @Flag(name: .long, help: "Measure only the default (batched) live mode, not --predict-per-tick beside it.")
     var batchedOnly = false
 
-    @Option(name: .long, help: "Rounds of the floor, batched and per-tick runs, the three at once in each round (a shared VM drifts; the summary gives each mode's median ratio to its round's floor).")
+    @Option(name: .long, help: "Rounds of the floor, batched and per-tick runs, in turn (a shared VM drifts; the summary gives each mode's median ratio to its round's floor).")
     var rounds: Int = 1
+
+    @Flag(name: .long, help: "Run the floor and both modes at the same time in each round, not in turn: the same neighbours for all three, but as they share the VM's vCPUs, one's wake-up can spare another's, so rounds swing both ways.")
+    var atOnce = false
 
     func run() throws {
         if let saveModel { try GuestBenchmark.writeSyntheticModel(to: saveModel) }
@@ -100,7 +103,7 @@ struct BenchGuestCommand: ParsableCommand {
         let binary = guestBinary ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("vrapl-guest").path
         let extra = (guestArguments ?? "").split(separator: " ").map(String.init)
-        // Side by side in one run, at the same time: the C floor, the default (batched) mode, the per-tick mode.
+        // Side by side in one run: the C floor, the default (batched) mode, the per-tick mode.
         var floorPercent: Double?
         var floorBinary = floor
         var floorDirectory: String?
@@ -127,19 +130,23 @@ struct BenchGuestCommand: ParsableCommand {
         var floors: [Double] = []
         for round in 1...max(1, rounds) {
             if rounds > 1 { print("round \(round) of \(rounds):") }
-            // The floor and every mode at once, under the same load (three processes of about 1 % each).
-            var runs = try modes.map { try GuestBenchmark.LiveRun.guest(binary: binary, modelPath: modelPath, seconds: seconds,
-                                                                         extraArguments: extra + $0.1) }
+            // The floor, then each mode, in turn (or, --at-once, all three together).
+            var runs: [GuestBenchmark.LiveRun] = []
             if let floor = floorBinary { runs.append(.floor(binary: floor, seconds: seconds)) }
-            let costs = try GuestBenchmark.liveCosts(runs, seconds: seconds)
-            floorPercent = floorBinary == nil ? nil : costs.last?.steadyCPUPercentOfOneCore
+            for mode in modes {
+                runs.append(try .guest(binary: binary, modelPath: modelPath, seconds: seconds, extraArguments: extra + mode.1))
+            }
+            let costs = try atOnce ? GuestBenchmark.liveCosts(runs, seconds: seconds)
+                                   : runs.flatMap { try GuestBenchmark.liveCosts([$0], seconds: seconds) }
+            let guestCosts = floorBinary == nil ? costs : Array(costs.dropFirst())
+            floorPercent = floorBinary == nil ? nil : costs.first?.steadyCPUPercentOfOneCore
             if let floorPercent {
                 floors.append(floorPercent)
-                print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), beside them, once started (schedstat from %.0f s on): %.3f %% of one core",
-                             GuestBenchmark.steadyAfterSeconds, floorPercent))
+                print(String(format: "C sampling floor (sleep + pread /proc/stat every 16 ms), %.0f s%@, once started (schedstat from %.0f s on): %.3f %% of one core",
+                             seconds, atOnce ? " beside the guests" : "", GuestBenchmark.steadyAfterSeconds, floorPercent))
             }
             for (m, (label, _)) in modes.enumerated() {
-                let cost = costs[m]
+                let cost = guestCosts[m]
                 let rss = cost.rssMiB
                 print(String(format: "live %@, %.1f s at %g ms: CPU %.3f s = %.3f %% of one core (start-up included); %d predictions exported by %.1f s, %d late ticks, %d skipped reads",
                              label, cost.seconds, file.embedding.sampleIntervalMs, cost.cpuSeconds, cost.cpuPercentOfOneCore,
