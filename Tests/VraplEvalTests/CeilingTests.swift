@@ -21,16 +21,24 @@ struct CeilingTests {
         }
     }
 
+    /// 2 048 points of 5 coordinates on a grid of 4 values each (many coincide), as a k-d tree.
+    static func guestShapedGrid(_ rng: inout SplitMix64) -> KDTree {
+        KDTree(points: (0..<(2048 * 5)).map { _ in Float(rng.next() % 4) / 4 }, dimension: 5)
+    }
+
+    /// A query of 5 coordinates uniform in [0, 1).
+    static func uniformQuery(_ rng: inout SplitMix64) -> [Float] {
+        (0..<5).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) }
+    }
+
     /// The guest's shape (2 048 reference windows of 5 means, k = 64), on a grid coarse enough that
     /// many points coincide: the pruned search's k distances are brute force's, ties included.
     @Test("k-d tree: the guest's k = 64 of 2048 points with ties equals brute force")
     func kdTreeWithTies() {
         var rng = SplitMix64(seed: 19)
-        let dim = 5, n = 2048
-        let pts = (0..<(n * dim)).map { _ in Float(rng.next() % 4) / 4 }
-        let tree = KDTree(points: pts, dimension: dim)
+        let tree = Self.guestShapedGrid(&rng)
         for _ in 0..<200 {
-            let query = (0..<dim).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) }
+            let query = Self.uniformQuery(&rng)
             let fast = tree.nearest(to: query, k: 64) { _ in true }
             let slow = tree.bruteForceNearest(to: query, k: 64) { _ in true }
             #expect(fast.map(\.distance2) == slow.map(\.distance2))
@@ -44,13 +52,11 @@ struct CeilingTests {
     @Test("k-d tree: a distance hint, right or wrong, and the unsorted form change no result")
     func kdTreeHint() {
         var rng = SplitMix64(seed: 23)
-        let dim = 5, n = 2048
-        let pts = (0..<(n * dim)).map { _ in Float(rng.next() % 4) / 4 }
-        let tree = KDTree(points: pts, dimension: dim)
+        let tree = Self.guestShapedGrid(&rng)
         var best: [(index: Int, distance2: Float)] = []
         var retried = 0
         for _ in 0..<100 {
-            let query = (0..<dim).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53)) }
+            let query = Self.uniformQuery(&rng)
             let plain = tree.nearest(to: query, k: 64) { _ in true }
             let kth = plain[63].distance2
             for hint in [kth, kth * 0.5, kth.nextDown, kth * 4, 0] {
