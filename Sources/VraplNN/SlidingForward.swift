@@ -155,7 +155,7 @@ private func edgeColumns(_ col: UnsafeMutablePointer<Float>, input: UnsafePointe
     for k in 0..<kernelSize {
         let shift = k &- padding
         // Left edge: positions shift ..< shift + margin, the first `leftZeros` of them below 0.
-        let leftZeros = min(margin, max(0, -shift)), leftFrom = shift &+ leftZeros
+        let leftZeros = min(margin, max(0, -shift))
         // Right edge: positions d − margin + shift ..< d + shift, those from d on past the end.
         let rightCopy = min(margin, margin &- shift), rightFrom = d &- margin &+ shift
         for c in 0..<channels {
@@ -164,7 +164,7 @@ private func edgeColumns(_ col: UnsafeMutablePointer<Float>, input: UnsafePointe
             for _ in 0..<n {
                 var j = 0
                 while j < leftZeros { dst[j] = 0; j &+= 1 }
-                while j < margin { dst[j] = src[leftFrom &+ j &- leftZeros]; j &+= 1 }
+                while j < margin { dst[j] = src[shift &+ j]; j &+= 1 }
                 j = 0
                 while j < rightCopy { dst[margin &+ j] = src[rightFrom &+ j]; j &+= 1 }
                 while j < margin { dst[margin &+ j] = 0; j &+= 1 }
