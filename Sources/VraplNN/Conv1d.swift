@@ -74,7 +74,8 @@ public func col2imAdd(dInput: UnsafeMutablePointer<Float>, dCol: UnsafePointer<F
 public func conv1dForward(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>,
                           input: UnsafePointer<Float>, layout: ConvInputLayout,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                          batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int) {
+                          batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int,
+                          smallBlocks: Bool = false) {
     let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
     let columns = batch * outLength
     if layout.sampleStride == length && layout.channelStride == batch * length {
@@ -85,15 +86,21 @@ public func conv1dForward(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePo
                kernelSize: kernelSize, padding: padding)
     }
     convolveColumns(out: out, col: col, weight: weight, bias: bias, outChannels: outChannels,
-                    rows: inChannels * kernelSize, columns: columns)
+                    rows: inChannels * kernelSize, columns: columns, smallBlocks: smallBlocks)
 }
 
 /// The GEMM of a lowered convolution: out [outChannels, columns] = bias (per row) + weight
 /// [outChannels, rows] · col [rows, columns], where `col` holds one input patch per column.
+/// `smallBlocks` (eval passes) multiplies in column blocks OpenBLAS takes without packing (`SmallMatrixBlocks`).
 @inline(__always)
 func convolveColumns(out: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                     bias: UnsafePointer<Float>, outChannels: Int, rows: Int, columns: Int) {
+                     bias: UnsafePointer<Float>, outChannels: Int, rows: Int, columns: Int, smallBlocks: Bool = false) {
     for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
+    if smallBlocks {
+        BLAS.sgemmColumnBlocks(m: outChannels, n: columns, k: rows, a: weight, lda: rows, b: col, ldb: columns,
+                               beta: 1, c: out, ldc: columns)
+        return
+    }
     BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: rows,
                a: weight, lda: rows, b: col, ldb: columns, beta: 1, c: out, ldc: columns)
 }
@@ -198,7 +205,7 @@ public func conv1dForwardChunked(out: UnsafeMutablePointer<Float>, col: UnsafeMu
                                  input: UnsafePointer<Float>, layout: ConvInputLayout,
                                  weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                  batch: Int, inChannels: Int, outChannels: Int, length: Int, kernelSize: Int, padding: Int,
-                                 chunk: Int) {
+                                 chunk: Int, smallBlocks: Bool = false) {
     let outLength = conv1dOutputLength(length: length, kernelSize: kernelSize, padding: padding)
     let columns = batch * outLength
     for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
@@ -207,9 +214,15 @@ public func conv1dForwardChunked(out: UnsafeMutablePointer<Float>, col: UnsafeMu
         let count = min(max(1, chunk), batch - first)
         im2colSamples(col: col, input: input, layout: layout, first: first, count: count, channels: inChannels,
                       length: length, kernelSize: kernelSize, padding: padding)
-        BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: count * outLength, k: inChannels * kernelSize,
-                   a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
-                   c: out + first * outLength, ldc: columns)
+        if smallBlocks {
+            BLAS.sgemmColumnBlocks(m: outChannels, n: count * outLength, k: inChannels * kernelSize,
+                                   a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
+                                   c: out + first * outLength, ldc: columns)
+        } else {
+            BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: count * outLength, k: inChannels * kernelSize,
+                       a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
+                       c: out + first * outLength, ldc: columns)
+        }
         first += count
     }
 }

@@ -1,16 +1,22 @@
 // Linear layer, PyTorch `nn.Linear` semantics: y = x · Wᵀ + b, weight [out, in] row-major.
 
 /// Linear forward. out [batch, outFeatures] = input [batch, inFeatures] · weightᵀ + bias.
-/// `weight` is [outFeatures, inFeatures] (PyTorch layout), `bias` [outFeatures].
+/// `weight` is [outFeatures, inFeatures] (PyTorch layout), `bias` [outFeatures]. `smallBlocks` (eval
+/// passes) splits the batch into blocks that OpenBLAS multiplies without packing (`SmallMatrixBlocks`).
 @inline(__always)
 public func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                          batch: Int, inFeatures: Int, outFeatures: Int) {
+                          batch: Int, inFeatures: Int, outFeatures: Int, smallBlocks: Bool = false) {
     for row in 0..<batch {
         (out + row * outFeatures).update(from: bias, count: outFeatures)
     }
     if batch == 1 && !BLAS.hasSmallMatrixKernels {   // one window (the guest's live path): matrix-vector product
         BLAS.sgemv(m: outFeatures, n: inFeatures, a: weight, lda: inFeatures, x: input, beta: 1, y: out)
+        return
+    }
+    if smallBlocks {
+        BLAS.sgemmRowBlocksTransposedB(m: batch, n: outFeatures, k: inFeatures, a: input, lda: inFeatures,
+                                       b: weight, ldb: inFeatures, beta: 1, c: out, ldc: outFeatures)
         return
     }
     BLAS.sgemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,

@@ -248,14 +248,14 @@ extension Network {
     }
 
     /// Conv of stage i over shard r (chunked im2col + sgemm) into `pre`.
-    func convStage(_ i: Int, _ ws: Workspace, _ r: Range<Int>, shard: Int) {
+    func convStage(_ i: Int, _ ws: Workspace, _ r: Range<Int>, shard: Int, eval: Bool = false) {
         let st = plan.convStages[i]
         let (input, layout) = convInput(i, ws, r)
         conv1dForwardChunked(out: ws.pre[i].pointer + r.lowerBound * st.outChannels * st.outLength,
                              col: ws.col[shard].pointer, input: input, layout: layout,
                              weight: parameters.pointer + st.weight, bias: parameters.pointer + st.bias,
                              batch: r.count, inChannels: st.inChannels, outChannels: st.outChannels, length: st.inLength,
-                             kernelSize: st.kernelSize, padding: st.padding, chunk: ws.chunk)
+                             kernelSize: st.kernelSize, padding: st.padding, chunk: ws.chunk, smallBlocks: eval)
     }
 
     func statsPointer(shard: Int, stage: Int, slot: Int) -> UnsafeMutablePointer<Float> {
@@ -344,7 +344,7 @@ extension Network {
             let out = ws.out[j].pointer + r.lowerBound * layer.outFeatures
             linearForward(out: out, input: denseInput(j, ws, r, training: training), weight: parameters.pointer + layer.weight,
                           bias: parameters.pointer + layer.bias, batch: r.count, inFeatures: layer.inFeatures,
-                          outFeatures: layer.outFeatures)
+                          outFeatures: layer.outFeatures, smallBlocks: !training)
             guard layer.activation else { continue }
             let n = r.count * layer.outFeatures
             reluInPlace(out, count: n)
@@ -360,7 +360,7 @@ extension Network {
     func evalShard(_ ws: Workspace, _ inputs: UnsafePointer<Float>, _ r: Range<Int>, shard: Int) {
         copyInput(ws, inputs, r)
         for i in plan.convStages.indices {
-            convStage(i, ws, r, shard: shard)
+            convStage(i, ws, r, shard: shard, eval: true)
             finishStage(i, ws, r, training: false)
         }
         denseForward(ws, r, training: false)

@@ -114,7 +114,7 @@ extension Network {
             conv1dForward(out: sw.longPre[i].pointer, col: sw.longCol.pointer, input: longInput,
                           layout: .sampleMajor(channels: st.inChannels, length: inLength), weight: weight, bias: bias,
                           batch: 1, inChannels: st.inChannels, outChannels: st.outChannels, length: inLength,
-                          kernelSize: st.kernelSize, padding: 0)
+                          kernelSize: st.kernelSize, padding: 0, smallBlocks: true)
             finishEval(i, pre: sw.longPre[i].pointer, act: sw.longAct[i].pointer, count: longLength)
             // Edges: positions 0..<margin and d − margin..<d of every window, from the window's own
             // input (zero padded), by im2col and one sgemm.
@@ -123,7 +123,7 @@ extension Network {
             edgeColumns(sw.edgeCol.pointer, input: input, layout: layout, windows: n, channels: st.inChannels,
                         kernelSize: st.kernelSize, padding: st.padding, margin: margin, length: d)
             convolveColumns(out: sw.edgePre.pointer, col: sw.edgeCol.pointer, weight: weight, bias: bias,
-                            outChannels: st.outChannels, rows: st.inChannels * st.kernelSize, columns: columns)
+                            outChannels: st.outChannels, rows: st.inChannels * st.kernelSize, columns: columns, smallBlocks: true)
             finishEval(i, pre: sw.edgePre.pointer, act: sw.edgeAct.pointer, count: columns)
             // The windows' activations, channel-major as `forward` leaves them: interior from the long
             // output (window b's position `margin` is long position offset(b)), edges from their sgemm.
