@@ -329,6 +329,7 @@ extension Network {
         return (useMask ? ws.masked[j - 1] : ws.out[j - 1]).pointer + r.lowerBound * prev.outFeatures
     }
 
+    /// Pooling (CNN) and the dense layers of shard r.
     func denseForward(_ ws: Workspace, _ r: Range<Int>, training: Bool) {
         if !plan.convStages.isEmpty {
             let st = plan.convStages[plan.convStages.count - 1]
@@ -340,6 +341,11 @@ extension Network {
                 maxPoolForward(out: out, input: input, batch: r.count, channels: st.outChannels, length: st.outLength, pool: plan.pool)
             }
         }
+        denseLayersForward(ws, r, training: training)
+    }
+
+    /// The dense layers of shard r, from their input (`denseInput`: the pool output or the raw input).
+    func denseLayersForward(_ ws: Workspace, _ r: Range<Int>, training: Bool) {
         for (j, layer) in plan.dense.enumerated() {
             let out = ws.out[j].pointer + r.lowerBound * layer.outFeatures
             linearForward(out: out, input: denseInput(j, ws, r, training: training), weight: parameters.pointer + layer.weight,

@@ -11,10 +11,11 @@ import Darwin
 // output at window position q only sees the window's zero padding when q < aᵢ or q > d − 1 − aᵢ,
 // where aᵢ = p₀ + … + pᵢ. The interior is computed once over the whole run of samples (one long
 // "valid" convolution per stage), the 2aᵢ edge positions of each window by their own im2col and
-// sgemm, and the window's activations assembled from both; pooling and the dense layers then run
-// per window as in `forward`. For the v4.1 CNN (d = 25, k = 5) that is 11 instead of 25 positions of
-// the 64×32×5 convolution per window in chunks of 8 (10 in the guest's chunks of 16), about 40 % of
-// the forward's multiply-adds.
+// sgemm. No window's activations are assembled: each edge im2col gathers its inputs from the stage
+// before's long output and edge outputs (or the run's samples), and the pooling reads the last
+// stage's the same way; the dense layers then run per window as in `forward`. For the v4.1 CNN
+// (d = 25, k = 5) that is 11 instead of 25 positions of the 64×32×5 convolution per window in chunks
+// of 8 (10 in the guest's chunks of 16), about 40 % of the forward's multiply-adds.
 //
 // Same products and sums as `forward`; only the grouping of columns into sgemm calls differs, so the
 // outputs agree to float rounding (tested against `forward`, the reference, in SlidingForwardTests).
@@ -28,8 +29,12 @@ final class SlidingWorkspace: @unchecked Sendable {
     /// Per stage: the long convolution's output before and after BatchNorm/ReLU, [channels, L − 2aᵢ].
     var longPre: [FloatBuffer] = [], longAct: [FloatBuffer] = []
     let longCol: FloatBuffer
-    /// Per stage, the edge positions of every window: im2col, then output before and after BN/ReLU.
-    let edgeCol: FloatBuffer, edgePre: FloatBuffer, edgeAct: FloatBuffer
+    /// The edge positions of every window: im2col and output before BN/ReLU (one stage at a time), and
+    /// per stage the output after it, [channels, 2aᵢ · windows] (edge column e of window u at e·n + u).
+    let edgeCol: FloatBuffer, edgePre: FloatBuffer
+    var edgeAct: [FloatBuffer] = []
+    /// One pooled position of every window (`poolSliding`).
+    let poolScratch: FloatBuffer
 
     init(plan: Plan, windows: Int) {
         self.windows = windows
@@ -41,6 +46,7 @@ final class SlidingWorkspace: @unchecked Sendable {
             let longLength = length - 2 * margin
             longPre.append(FloatBuffer(count: s.outChannels * longLength))
             longAct.append(FloatBuffer(count: s.outChannels * longLength))
+            edgeAct.append(FloatBuffer(count: s.outChannels * windows * 2 * margin))
             longCol = max(longCol, s.inChannels * s.kernelSize * longLength)
             edgeCol = max(edgeCol, s.inChannels * s.kernelSize * windows * 2 * margin)
             edgeOut = max(edgeOut, s.outChannels * windows * 2 * margin)
@@ -48,8 +54,30 @@ final class SlidingWorkspace: @unchecked Sendable {
         self.longCol = FloatBuffer(count: longCol)
         self.edgeCol = FloatBuffer(count: edgeCol)
         edgePre = FloatBuffer(count: edgeOut)
-        edgeAct = FloatBuffer(count: edgeOut)
+        poolScratch = FloatBuffer(count: windows)
     }
+}
+
+/// One stage's output over a run of sliding windows, as the sliding forward keeps it, windows in run
+/// order (window u of the run starts at sample u): the long (interior) output [channels, longLength]
+/// (window u's position q, for margin ≤ q < d − margin, at long position u + q − margin) and the edge
+/// outputs [channels, 2·margin · windows] (window u's position q < margin at column q·n + u, position
+/// d − margin + e at (margin + e)·n + u).
+/// The run's samples are the stage before the first: margin 0, no edges.
+struct SlidingStageOutput {
+    let long: UnsafePointer<Float>
+    let longLength: Int
+    let edges: UnsafePointer<Float>?
+    let margin: Int
+}
+
+/// Where each window of a run starts in the run: window b at `count − 1 − b` when position 0 holds a
+/// window's newest sample, at b when it holds its oldest.
+struct WindowOffsets {
+    let count: Int
+    let newestFirst: Bool
+
+    @inline(__always) subscript(_ b: Int) -> Int { newestFirst ? count &- 1 &- b : b }
 }
 
 extension Network {
@@ -95,81 +123,108 @@ extension Network {
         if sliding == nil || sliding!.windows < maxBatch { sliding = SlidingWorkspace(plan: plan, windows: maxBatch) }
         let sw = sliding!, ws = workspace
         let f = plan.numFeatures, d = plan.sequenceLength, size = plan.inputSize, length = n + d - 1
-        copyInput(ws, inputs, 0..<n)
         // The run's samples: window b's position j is sequence position offset(b) + j.
         let newestFirst = slide == .newestFirst
-        @inline(__always) func offset(_ b: Int) -> Int { newestFirst ? n - 1 - b : b }
+        let offsets = WindowOffsets(count: n, newestFirst: newestFirst)
         for c in 0..<f {
             let row = sw.sequence.pointer + c * length
-            for b in 0..<n { (row + offset(b)).update(from: inputs + b * size + c * d, count: d) }
+            for b in 0..<n { (row + offsets[b]).update(from: inputs + b * size + c * d, count: d) }
         }
-        var margin = 0
+        var previous = SlidingStageOutput(long: sw.sequence.pointer, longLength: length, edges: nil, margin: 0)
         for (i, st) in plan.convStages.enumerated() {
-            let previousMargin = margin
-            margin += st.padding
-            let inLength = length - 2 * previousMargin, longLength = length - 2 * margin
+            let margin = previous.margin + st.padding, longLength = length - 2 * margin
             let weight = parameters.pointer + st.weight, bias = parameters.pointer + st.bias
             // Interior: one valid convolution over the run, then BatchNorm/ReLU.
-            let longInput = i == 0 ? sw.sequence.pointer : sw.longAct[i - 1].pointer
-            conv1dForward(out: sw.longPre[i].pointer, col: sw.longCol.pointer, input: longInput,
-                          layout: .sampleMajor(channels: st.inChannels, length: inLength), weight: weight, bias: bias,
-                          batch: 1, inChannels: st.inChannels, outChannels: st.outChannels, length: inLength,
+            conv1dForward(out: sw.longPre[i].pointer, col: sw.longCol.pointer, input: previous.long,
+                          layout: .sampleMajor(channels: st.inChannels, length: previous.longLength), weight: weight, bias: bias,
+                          batch: 1, inChannels: st.inChannels, outChannels: st.outChannels, length: previous.longLength,
                           kernelSize: st.kernelSize, padding: 0, smallBlocks: true)
             finishEval(i, pre: sw.longPre[i].pointer, act: sw.longAct[i].pointer, count: longLength)
-            // Edges: positions 0..<margin and d − margin..<d of every window, from the window's own
-            // input (zero padded), by im2col and one sgemm.
-            let edges = 2 * margin, columns = n * edges
-            let (input, layout) = convInput(i, ws, 0..<n)
-            edgeColumns(sw.edgeCol.pointer, input: input, layout: layout, windows: n, channels: st.inChannels,
-                        kernelSize: st.kernelSize, padding: st.padding, margin: margin, length: d)
+            // Edges: positions 0..<margin and d − margin..<d of every window, gathered from the stage
+            // before (zero padded), by im2col and one sgemm.
+            let columns = n * 2 * margin
+            gatherEdgeColumns(sw.edgeCol.pointer, from: previous, windows: n, channels: st.inChannels,
+                              kernelSize: st.kernelSize, padding: st.padding, margin: margin, length: d)
             convolveColumns(out: sw.edgePre.pointer, col: sw.edgeCol.pointer, weight: weight, bias: bias,
                             outChannels: st.outChannels, rows: st.inChannels * st.kernelSize, columns: columns, smallBlocks: true)
-            finishEval(i, pre: sw.edgePre.pointer, act: sw.edgeAct.pointer, count: columns)
-            // The windows' activations, channel-major as `forward` leaves them: interior from the long
-            // output (window b's position `margin` is long position offset(b)), edges from their sgemm.
-            let act = ws.act[i].pointer, interior = d - edges
-            for c in 0..<st.outChannels {
-                let long = sw.longAct[i].pointer + c * longLength, edge = sw.edgeAct.pointer + c * columns
-                for b in 0..<n {
-                    let dst = act + c * n * d + b * d
-                    (dst + margin).update(from: long + offset(b), count: interior)
-                    dst.update(from: edge + b * edges, count: margin)
-                    (dst + d - margin).update(from: edge + b * edges + margin, count: margin)
-                }
-            }
+            finishEval(i, pre: sw.edgePre.pointer, act: sw.edgeAct[i].pointer, count: columns)
+            previous = SlidingStageOutput(long: sw.longAct[i].pointer, longLength: longLength,
+                                          edges: sw.edgeAct[i].pointer, margin: margin)
         }
-        denseForward(ws, 0..<n, training: false)
+        let last = plan.convStages[plan.convStages.count - 1]
+        poolSliding(out: ws.pool.pointer, scratch: sw.poolScratch.pointer, from: previous, offsets: offsets,
+                    channels: last.outChannels, length: d, pool: plan.pool)
+        denseLayersForward(ws, 0..<n, training: false)
         return UnsafeBufferPointer(start: ws.out[plan.dense.count - 1].pointer, count: n)
     }
 }
 
-/// The edge patches of one stage, im2col style: row (c·K + k) of `col` [inChannels·K, windows·2·margin]
-/// holds, for each window b in turn, the tap-k inputs of its positions 0..<margin and then of its positions
-/// d − margin..<d (window b's channel c at `input + b·sampleStride + c·channelStride`), 0 where the tap
-/// falls in the window's zero padding. Tap k reads position q + k − padding; as 2·margin < d, only the left
-/// edge can reach below 0 and only the right one past d − 1, so each tap's zeros are one run at one end.
+/// Window position of edge column `e` of a stage with `margin`: e < margin is position e (the left
+/// edge), the rest d − 2·margin + e (the right edge).
 @inline(__always)
-private func edgeColumns(_ col: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, layout: ConvInputLayout, windows n: Int,
-                         channels: Int, kernelSize: Int, padding: Int, margin: Int, length d: Int) {
-    let edges = 2 &* margin, columns = n &* edges
-    for k in 0..<kernelSize {
-        let shift = k &- padding
-        // Left edge: positions shift ..< shift + margin, the first `leftZeros` of them below 0.
-        let leftZeros = min(margin, max(0, -shift))
-        // Right edge: positions d − margin + shift ..< d + shift, those from d on past the end.
-        let rightCopy = min(margin, margin &- shift), rightFrom = d &- margin &+ shift
-        for c in 0..<channels {
-            var dst = col + (c &* kernelSize &+ k) &* columns
-            var src = input + c &* layout.channelStride
-            for _ in 0..<n {
-                var j = 0
-                while j < leftZeros { dst[j] = 0; j &+= 1 }
-                while j < margin { dst[j] = src[shift &+ j]; j &+= 1 }
-                j = 0
-                while j < rightCopy { dst[margin &+ j] = src[rightFrom &+ j]; j &+= 1 }
-                while j < margin { dst[margin &+ j] = 0; j &+= 1 }
-                dst += edges
-                src += layout.sampleStride
+private func edgePosition(_ e: Int, margin: Int, length d: Int) -> Int { e < margin ? e : d &- 2 &* margin &+ e }
+
+/// The `n` values, one per window in run order, of window position q of a stage's output (`from`): a
+/// row of its edges or a stretch of its long output (both contiguous), or nil where q is padding.
+@inline(__always)
+private func runRow(_ input: SlidingStageOutput, channel c: Int, position q: Int, windows n: Int, length d: Int) -> UnsafePointer<Float>? {
+    let a = input.margin
+    if q < 0 || q >= d { return nil }
+    if let edges = input.edges, q < a || q >= d &- a {
+        let e = q < a ? q : a &+ q &- (d &- a)
+        return edges + (c &* 2 &* a &+ e) &* n
+    }
+    return input.long + (c &* input.longLength &+ q &- a)
+}
+
+/// The edge patches of one stage, im2col style: row (c·K + k) of `col` [inChannels·K, 2·margin·windows]
+/// holds, for each edge column e (positions 0..<margin, then d − margin..<d) the tap-k inputs of every
+/// window in run order (window u of the run at column e·n + u), 0 where the tap falls in the window's zero
+/// padding. Tap k of position q reads position r = q + k − padding of the stage before (`from`), and
+/// across the run's windows that is one contiguous row: of its edges (r near the window's ends), of its
+/// long output (window u's r at long position u + r − a), or zeros. So each row is one copy.
+@inline(__always)
+private func gatherEdgeColumns(_ col: UnsafeMutablePointer<Float>, from input: SlidingStageOutput, windows n: Int,
+                               channels: Int, kernelSize: Int, padding: Int, margin: Int, length d: Int) {
+    let edges = 2 &* margin
+    for c in 0..<channels {
+        for k in 0..<kernelSize {
+            var dst = col + (c &* kernelSize &+ k) &* edges &* n
+            for e in 0..<edges {
+                let r = edgePosition(e, margin: margin, length: d) &+ k &- padding
+                if let src = runRow(input, channel: c, position: r, windows: n, length: d) {
+                    dst.update(from: src, count: n)
+                } else {
+                    dst.update(repeating: 0, count: n)
+                }
+                dst += n
+            }
+        }
+    }
+}
+
+/// Max pooling (kernel and stride `pool`, as `maxPool2Forward`/`maxPoolForward`) of the last stage's
+/// output over a run of sliding windows, read where the sliding forward keeps it (`from`), into `out`
+/// [windows, channels · (d / pool)] (the dense layers' input, `forward`'s flatten order, window b of
+/// the batch at row b: run position `offsets[b]`). `scratch` holds `windows` floats.
+@inline(__always)
+private func poolSliding(out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, from input: SlidingStageOutput,
+                         offsets: WindowOffsets, channels: Int, length d: Int, pool: Int) {
+    let n = offsets.count, pooled = d / pool, flat = channels &* pooled
+    for c in 0..<channels {
+        for m in 0..<pooled {
+            // Every window's maximum over positions m·pool ..< (m + 1)·pool, in run order.
+            guard let first = runRow(input, channel: c, position: m &* pool, windows: n, length: d) else { continue }
+            scratch.update(from: first, count: n)
+            for t in 1..<max(1, pool) {
+                guard let row = runRow(input, channel: c, position: m &* pool &+ t, windows: n, length: d) else { continue }
+                for u in 0..<n { scratch[u] = max(scratch[u], row[u]) }
+            }
+            let column = out + (c &* pooled &+ m)
+            if offsets.newestFirst {
+                for b in 0..<n { column[b &* flat] = scratch[n &- 1 &- b] }
+            } else {
+                for b in 0..<n { column[b &* flat] = scratch[b] }
             }
         }
     }

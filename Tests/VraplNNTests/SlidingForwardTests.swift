@@ -4,9 +4,9 @@ import VraplCore
 
 @Suite("NN sliding forward: shared convolution outputs of windows one sample apart")
 struct SlidingForwardTests {
-    static func architecture(features: Int, d: Int, channels: [Int], kernel: Int, batchNorm: Bool) -> Architecture {
+    static func architecture(features: Int, d: Int, channels: [Int], kernel: Int, batchNorm: Bool, pool: Int = 2) -> Architecture {
         var a = Architecture.cnnV41(numFeatures: features, sequenceLength: d)
-        a.cnnChannels = channels; a.cnnKernelSize = kernel; a.useBatchNorm = batchNorm
+        a.cnnChannels = channels; a.cnnKernelSize = kernel; a.useBatchNorm = batchNorm; a.poolSize = pool
         a.latentDim = 6; a.powerHeadLayers = [9, 5]
         return a
     }
@@ -37,9 +37,10 @@ struct SlidingForwardTests {
     }
 
     @Test("predictions and latents equal the ordinary forward's for every run length and shape",
-          arguments: [(4, 25, [32, 64], 5, true), (3, 9, [4, 6, 5], 3, false), (2, 9, [5, 3], 5, true)])
-    func equalsForward(features: Int, d: Int, channels: [Int], kernel: Int, batchNorm: Bool) throws {
-        let a = Self.architecture(features: features, d: d, channels: channels, kernel: kernel, batchNorm: batchNorm)
+          arguments: [(4, 25, [32, 64], 5, true, 2), (3, 9, [4, 6, 5], 3, false, 2), (2, 9, [5, 3], 5, true, 2),
+                      (3, 13, [4, 5], 3, true, 3), (2, 11, [3], 5, false, 1), (2, 10, [4, 3], 3, true, 4)])
+    func equalsForward(features: Int, d: Int, channels: [Int], kernel: Int, batchNorm: Bool, pool: Int) throws {
+        let a = Self.architecture(features: features, d: d, channels: channels, kernel: kernel, batchNorm: batchNorm, pool: pool)
         let reference = try Self.network(a, maxBatch: 8, seed: 3)
         // The guest's network: inference-only (no training buffers).
         let sliding = try Self.network(a, maxBatch: 8, seed: 3, inferenceOnly: true)
