@@ -96,13 +96,8 @@ public func conv1dForward(out: UnsafeMutablePointer<Float>, col: UnsafeMutablePo
 func convolveColumns(out: UnsafeMutablePointer<Float>, col: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>, outChannels: Int, rows: Int, columns: Int, smallBlocks: Bool = false) {
     for o in 0..<outChannels { (out + o * columns).update(repeating: bias[o], count: columns) }
-    if smallBlocks {
-        BLAS.sgemmColumnBlocks(m: outChannels, n: columns, k: rows, a: weight, lda: rows, b: col, ldb: columns,
-                               beta: 1, c: out, ldc: columns)
-        return
-    }
-    BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: rows,
-               a: weight, lda: rows, b: col, ldb: columns, beta: 1, c: out, ldc: columns)
+    BLAS.sgemmColumnBlocks(m: outChannels, n: columns, k: rows, a: weight, lda: rows, b: col, ldb: columns,
+                           beta: 1, c: out, ldc: columns, split: smallBlocks)
 }
 
 /// Conv1d backward. Adds into dWeight [out, in, K] and dBias [out]; if `dInput` is non-nil, computes
@@ -214,15 +209,9 @@ public func conv1dForwardChunked(out: UnsafeMutablePointer<Float>, col: UnsafeMu
         let count = min(max(1, chunk), batch - first)
         im2colSamples(col: col, input: input, layout: layout, first: first, count: count, channels: inChannels,
                       length: length, kernelSize: kernelSize, padding: padding)
-        if smallBlocks {
-            BLAS.sgemmColumnBlocks(m: outChannels, n: count * outLength, k: inChannels * kernelSize,
-                                   a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
-                                   c: out + first * outLength, ldc: columns)
-        } else {
-            BLAS.sgemm(transposeA: false, transposeB: false, m: outChannels, n: count * outLength, k: inChannels * kernelSize,
-                       a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
-                       c: out + first * outLength, ldc: columns)
-        }
+        BLAS.sgemmColumnBlocks(m: outChannels, n: count * outLength, k: inChannels * kernelSize,
+                               a: weight, lda: inChannels * kernelSize, b: col, ldb: count * outLength, beta: 1,
+                               c: out + first * outLength, ldc: columns, split: smallBlocks)
         first += count
     }
 }

@@ -14,13 +14,8 @@ public func linearForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer
         BLAS.sgemv(m: outFeatures, n: inFeatures, a: weight, lda: inFeatures, x: input, beta: 1, y: out)
         return
     }
-    if smallBlocks {
-        BLAS.sgemmRowBlocksTransposedB(m: batch, n: outFeatures, k: inFeatures, a: input, lda: inFeatures,
-                                       b: weight, ldb: inFeatures, beta: 1, c: out, ldc: outFeatures)
-        return
-    }
-    BLAS.sgemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
-               a: input, lda: inFeatures, b: weight, ldb: inFeatures, beta: 1, c: out, ldc: outFeatures)
+    BLAS.sgemmRowBlocksTransposedB(m: batch, n: outFeatures, k: inFeatures, a: input, lda: inFeatures,
+                                   b: weight, ldb: inFeatures, beta: 1, c: out, ldc: outFeatures, split: smallBlocks)
 }
 
 /// Linear backward; adds into `dWeight` [out, in] and `dBias` [out]; writes (or, with

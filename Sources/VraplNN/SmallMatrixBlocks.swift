@@ -52,15 +52,15 @@ struct SmallMatrixBlocks: Equatable {
 }
 
 extension BLAS {
-    /// C[m×n] = A[m×k] · B[k×n] + beta · C (row-major, no transposes), in column blocks of C and B that
-    /// keep OpenBLAS on its small-matrix path where its kernel set has one (`hasSmallMatrixKernels`, or
-    /// `force`); the same products and sums per element as one call.
+    /// C[m×n] = A[m×k] · B[k×n] + beta · C (row-major, no transposes); with `split`, in column blocks of
+    /// C and B that keep OpenBLAS on its small-matrix path where its kernel set has one
+    /// (`hasSmallMatrixKernels`, or `force`), else in one call. The same products and sums per element.
     @inline(__always)
     static func sgemmColumnBlocks(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                   b: UnsafePointer<Float>, ldb: Int, beta: Float,
-                                  c: UnsafeMutablePointer<Float>, ldc: Int, force: Bool = false) {
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true, force: Bool = false) {
         // Column-major (OpenBLAS's own view): C'[n×m] = B'[n×k] · A'[k×m], untransposed.
-        let blocks = hasSmallMatrixKernels || force ? SmallMatrixBlocks.plan(split: n, other: m * k, sharedK: k)
+        let blocks = split && (hasSmallMatrixKernels || force) ? SmallMatrixBlocks.plan(split: n, other: m * k, sharedK: k)
                                                     : SmallMatrixBlocks(size: n, count: 1)
         var first = 0
         while first < n {
@@ -71,14 +71,14 @@ extension BLAS {
         }
     }
 
-    /// C[m×n] = A[m×k] · Bᵀ + beta · C with B [n×k] (row-major; a linear layer's x · Wᵀ), in row blocks
-    /// of A and C that keep OpenBLAS on its small-matrix path (see `sgemmColumnBlocks`).
+    /// C[m×n] = A[m×k] · Bᵀ + beta · C with B [n×k] (row-major; a linear layer's x · Wᵀ); with `split`,
+    /// in row blocks of A and C that keep OpenBLAS on its small-matrix path (see `sgemmColumnBlocks`).
     @inline(__always)
     static func sgemmRowBlocksTransposedB(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                           b: UnsafePointer<Float>, ldb: Int, beta: Float,
-                                          c: UnsafeMutablePointer<Float>, ldc: Int, force: Bool = false) {
+                                          c: UnsafeMutablePointer<Float>, ldc: Int, split: Bool = true, force: Bool = false) {
         // Column-major: C'[n×m] = (B')ᵀ · A' with B' [k×n] transposed: OpenBLAS's "TN" with M = n, N = m.
-        let blocks = hasSmallMatrixKernels || force ? SmallMatrixBlocks.plan(split: m, other: n * k, outputOther: n, sharedK: k)
+        let blocks = split && (hasSmallMatrixKernels || force) ? SmallMatrixBlocks.plan(split: m, other: n * k, outputOther: n, sharedK: k)
                                                     : SmallMatrixBlocks(size: m, count: 1)
         var first = 0
         while first < m {
